@@ -1,0 +1,55 @@
+# Portcullis — every target runs on a Node >= 22.19; older systems get a project-local Node 24
+# (see scripts/node-bin.sh). `make test` is the one test command, for people and CI alike.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_BIN := $(shell scripts/node-bin.sh)
+ifneq ($(NODE_BIN),)
+export PATH := $(NODE_BIN):$(PATH)
+endif
+export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
+K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
+
+.PHONY: help install controlplane test test-unit test-integration lint format typecheck crds k8s-up k8s-down clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+install: node_modules/.installed ## Install npm dependencies (project-local Node 24 if needed)
+
+controlplane: ## Build and cache kube-apiserver, etcd and helm from the Go module proxy
+	test/controlplane/build.sh >/dev/null
+
+test: install controlplane lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
+	npx vitest run
+
+test-unit: install ## Unit tests only (no control plane)
+	npx vitest run --project unit
+
+test-integration: install controlplane ## Integration tests against a real kube-apiserver + etcd
+	npx vitest run --project integration
+
+lint: install ## Type-check, lint (including import boundaries) and check formatting
+	npx tsc -p tsconfig.json
+	npx eslint --max-warnings 0 .
+	npx prettier --check .
+
+format: install ## Rewrite files with prettier
+	npx prettier --write .
+
+crds: install ## Regenerate crds/*.yaml from the TypeScript API
+	node api/generate-crds.ts crds
+
+k8s-up: install controlplane ## Start a local etcd + kube-apiserver in the background; prints the kubeconfig path
+	@node test/harness/k8s-up.ts start --state $(K8S_STATE)
+
+k8s-down: install ## Stop the control plane started by k8s-up
+	@node test/harness/k8s-up.ts stop --state $(K8S_STATE)
+
+clean: ## Remove build output (the binary cache in $(PORTCULLIS_CACHE) is kept)
+	rm -rf dist coverage node_modules

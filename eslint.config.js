@@ -1,0 +1,89 @@
+// Lint rules, including the dependency direction of ARCHITECTURE.md section 4:
+//   api <- policy <- operator, sidecar, collector <- cli;  test and bench may import anything.
+// Pure modules (api, policy, operator builders and status) do no I/O and read no clock.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import importX from 'eslint-plugin-import-x';
+
+const components = ['api', 'policy', 'operator', 'sidecar', 'collector', 'cli', 'test', 'bench'];
+
+/** What each component may import from the project; everything else is forbidden. */
+const mayImport = {
+  api: ['api'],
+  policy: ['api', 'policy'],
+  operator: ['api', 'policy', 'operator'],
+  sidecar: ['api', 'policy', 'sidecar'],
+  collector: ['api', 'policy', 'collector'],
+  cli: ['api', 'policy', 'operator', 'sidecar', 'collector', 'cli'],
+};
+
+const boundaryZones = Object.entries(mayImport).flatMap(([target, allowed]) =>
+  components
+    .filter((from) => !allowed.includes(from))
+    .map((from) => ({
+      target: `./${target}`,
+      from: `./${from}`,
+      message: `${target}/ must not import ${from}/ (dependency direction, ARCHITECTURE.md section 4).`,
+    })),
+);
+
+const pureModules = ['api/**/*.ts', 'policy/**/*.ts', 'operator/builders/**/*.ts', 'operator/status/**/*.ts'];
+
+const ioModules = [
+  'fs',
+  'fs/promises',
+  'net',
+  'http',
+  'http2',
+  'https',
+  'child_process',
+  'dgram',
+  'dns',
+  'tls',
+  'worker_threads',
+  'os',
+].flatMap((m) => [m, `node:${m}`]);
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'dist/', 'crds/', 'charts/', 'examples/', 'test/controlplane/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    plugins: { 'import-x': importX },
+    languageOptions: { ecmaVersion: 2024, sourceType: 'module' },
+    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones: boundaryZones }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'Only main.ts files touch process; pass what you need in.' },
+      ],
+    },
+  },
+  {
+    files: pureModules,
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: ioModules.map((name) => ({ name, message: 'Pure modules do no I/O.' })) },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'Pure modules take a clock; do not call Date.now().',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'Pure modules take a clock; do not call new Date().',
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/main.ts', 'test/**', 'bench/**', 'scripts/**', '*.config.{ts,js}'],
+    rules: { 'no-restricted-globals': 'off' },
+  },
+);
