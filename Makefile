@@ -43,7 +43,7 @@ format: install ## Rewrite files with prettier
 	npx prettier --write .
 
 crds: install ## Regenerate crds/*.yaml from the TypeScript API
-	node api/generate-crds.ts crds
+	node scripts/generate-crds.ts crds
 
 k8s-up: install controlplane ## Start a local etcd + kube-apiserver in the background; prints the kubeconfig path
 	@node test/harness/k8s-up.ts start --state $(K8S_STATE)

@@ -1,0 +1,6 @@
+export * from './group.ts';
+export * from './annotations.ts';
+export * from './common.ts';
+export * from './mcpserver.ts';
+export * from './toolpolicy.ts';
+export * from './resources.ts';
