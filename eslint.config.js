@@ -64,6 +64,7 @@ export default tseslint.config(
   },
   {
     files: pureModules,
+    ignores: ['**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -83,7 +84,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/main.ts', 'test/**', 'bench/**', 'scripts/**', '*.config.{ts,js}'],
+    files: ['**/main.ts', '**/*.test.ts', 'test/**', 'bench/**', 'scripts/**', '*.config.{ts,js}'],
     rules: { 'no-restricted-globals': 'off' },
   },
 );

@@ -2,6 +2,8 @@ import type { z } from 'zod';
 import { GROUP, MCP_SERVER_KIND, TOOL_POLICY_KIND, VERSION } from '../v1alpha1/group.ts';
 import { mcpServerSpec, mcpServerStatus } from '../v1alpha1/mcpserver.ts';
 import { toolPolicySpec, toolPolicyStatus } from '../v1alpha1/toolpolicy.ts';
+import { mcpServerRootRules } from '../v1alpha1/resources.ts';
+import { celRuleForCrd } from '../v1alpha1/schema-doc.ts';
 import { structuralSchemaOf, type JsonSchema } from './structural.ts';
 
 interface PrinterColumn {
@@ -21,7 +23,7 @@ interface CrdSource {
   spec: z.ZodType;
   status: z.ZodType;
   /** Rules over the whole object (only metadata.name and spec/status are visible to CEL here). */
-  rootValidations?: { rule: string; message: string }[];
+  rootValidations?: readonly object[];
   columns: PrinterColumn[];
 }
 
@@ -32,7 +34,12 @@ const conditionColumn = (name: string, type: string, description: string): Print
   description,
 });
 
-const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp', description: 'Time since creation.' };
+const age: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'Time since creation.',
+};
 
 export const crdSources: readonly CrdSource[] = [
   {
@@ -46,22 +53,29 @@ export const crdSources: readonly CrdSource[] = [
       'portcullis.dev/kill-switch (whole server) and portcullis.dev/killed-tools (named tools).',
     spec: mcpServerSpec,
     status: mcpServerStatus,
-    rootValidations: [
-      {
-        rule: 'self.metadata.name.size() <= 50',
-        message: 'McpServer names are at most 50 characters, so the names of the objects derived from them fit in 63',
-      },
-      {
-        rule: "self.spec.transport.type != 'Stdio' || has(self.spec.workload.command)",
-        message: 'the Stdio transport needs spec.workload.command: the process that speaks MCP on stdin/stdout',
-      },
-    ],
+    rootValidations: mcpServerRootRules.map(celRuleForCrd),
     columns: [
       conditionColumn('Ready', 'Ready', 'The server is reachable through its sidecar with current policy.'),
       conditionColumn('Killed', 'Killed', 'A kill switch refuses all or some calls.'),
-      { name: 'Policy', type: 'string', jsonPath: '.status.policyHash', description: 'Hash of the compiled policy bundle.' },
-      { name: 'Transport', type: 'string', jsonPath: '.spec.transport.type', description: 'Upstream transport.' },
-      { name: 'Endpoint', type: 'string', jsonPath: '.status.endpoint', description: 'In-cluster URL.', priority: 1 },
+      {
+        name: 'Policy',
+        type: 'string',
+        jsonPath: '.status.policyHash',
+        description: 'Hash of the compiled policy bundle.',
+      },
+      {
+        name: 'Transport',
+        type: 'string',
+        jsonPath: '.spec.transport.type',
+        description: 'Upstream transport.',
+      },
+      {
+        name: 'Endpoint',
+        type: 'string',
+        jsonPath: '.status.endpoint',
+        description: 'In-cluster URL.',
+        priority: 1,
+      },
       age,
     ],
   },
@@ -78,7 +92,12 @@ export const crdSources: readonly CrdSource[] = [
     columns: [
       { name: 'Mode', type: 'string', jsonPath: '.spec.mode', description: 'Enforce or Audit (shadow).' },
       conditionColumn('Accepted', 'Accepted', 'The policy compiled and its targets resolved.'),
-      { name: 'Servers', type: 'integer', jsonPath: '.status.serverCount', description: 'McpServers it applies to.' },
+      {
+        name: 'Servers',
+        type: 'integer',
+        jsonPath: '.status.serverCount',
+        description: 'McpServers it applies to.',
+      },
       age,
     ],
   },
@@ -90,7 +109,10 @@ function crdFor(source: CrdSource): JsonSchema {
     description: source.description,
     required: ['spec'],
     properties: {
-      apiVersion: { type: 'string', description: 'The versioned schema of this representation of an object.' },
+      apiVersion: {
+        type: 'string',
+        description: 'The versioned schema of this representation of an object.',
+      },
       kind: { type: 'string', description: 'The REST resource this object represents.' },
       metadata: { type: 'object' },
       spec: structuralSchemaOf(source.spec),

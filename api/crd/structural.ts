@@ -56,7 +56,10 @@ export function toStructural(node: JsonSchema): JsonSchema {
     if (!KEPT.has(key)) continue;
     if (key === 'properties') {
       out[key] = Object.fromEntries(
-        Object.entries(value as Record<string, JsonSchema>).map(([name, child]) => [name, toStructural(child)]),
+        Object.entries(value as Record<string, JsonSchema>).map(([name, child]) => [
+          name,
+          toStructural(child),
+        ]),
       );
     } else if (key === 'items') {
       out[key] = toStructural(value as JsonSchema);

@@ -38,7 +38,8 @@ export const ANNOTATIONS: readonly AnnotationDoc[] = [
   {
     key: KILLED_TOOLS,
     appliesTo: ['McpServer'],
-    meaning: 'Comma-separated tool names refused on this server while present (for example "delete_repo,force_push").',
+    meaning:
+      'Comma-separated tool names refused on this server while present (for example "delete_repo,force_push").',
   },
   {
     key: KILL_REASON,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isQuantity } from './formats.ts';
 import { doc } from './schema-doc.ts';
 
 /** RFC 1123 label: names of Kubernetes objects we reference or create. */
@@ -26,7 +27,13 @@ export const toolPattern = z
 export const quantity = (description: string) =>
   doc(z.union([z.string().max(32), z.int()]), description, {
     intOrString: true,
-    validations: [{ rule: 'isQuantity(string(self))', message: 'must be a Kubernetes quantity such as 512Ki or 1Mi' }],
+    validations: [
+      {
+        rule: 'isQuantity(string(self))',
+        message: 'must be a Kubernetes quantity such as 512Ki or 1Mi',
+        check: (self) => isQuantity(self),
+      },
+    ],
   });
 
 export const secretKeyRef = z.strictObject({
@@ -54,7 +61,15 @@ export const labelSelector = z.strictObject({
   matchLabels: doc(
     z.record(z.string().max(317), z.string().max(63)).optional(),
     'Labels that must all be present with these values.',
-    { validations: [{ rule: 'self.size() <= 32', message: 'at most 32 matchLabels' }] },
+    {
+      validations: [
+        {
+          rule: 'self.size() <= 32',
+          message: 'at most 32 matchLabels',
+          check: (m) => Object.keys(m).length <= 32,
+        },
+      ],
+    },
   ),
   matchExpressions: doc(
     z
@@ -64,6 +79,10 @@ export const labelSelector = z.strictObject({
             {
               rule: "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)",
               message: 'In and NotIn need at least one value; Exists and DoesNotExist take none',
+              check: (r) =>
+                ['In', 'NotIn'].includes(r.operator)
+                  ? (r.values?.length ?? 0) > 0
+                  : (r.values?.length ?? 0) === 0,
             },
           ],
         }),
@@ -80,7 +99,9 @@ export const condition = z.strictObject({
     z
       .string()
       .max(316)
-      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/),
+      .regex(
+        /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/,
+      ),
     'Type of condition in CamelCase, for example Ready.',
   ),
   status: doc(z.enum(['True', 'False', 'Unknown']), 'Status of the condition.'),

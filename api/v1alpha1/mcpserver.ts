@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { condition, conditions, dnsLabel, quantity, secretKeyRef, toolName } from './common.ts';
+import { isCidr, isHttpsUrl } from './formats.ts';
 import { doc } from './schema-doc.ts';
 
 // ---- workload -------------------------------------------------------------------------------------
@@ -16,7 +17,10 @@ const envVar = doc(
     ),
     value: doc(z.string().max(32768).optional(), 'Literal value.'),
     secretKeyRef: doc(secretKeyRef.optional(), 'Take the value from a key of a Secret in this namespace.'),
-    configMapKeyRef: doc(secretKeyRef.optional(), 'Take the value from a key of a ConfigMap in this namespace.'),
+    configMapKeyRef: doc(
+      secretKeyRef.optional(),
+      'Take the value from a key of a ConfigMap in this namespace.',
+    ),
   }),
   'An environment variable of the MCP server process. The sidecar never passes client credentials through environment or headers.',
   {
@@ -24,6 +28,7 @@ const envVar = doc(
       {
         rule: '[has(self.value), has(self.secretKeyRef), has(self.configMapKeyRef)].filter(x, x).size() <= 1',
         message: 'set at most one of value, secretKeyRef and configMapKeyRef',
+        check: (e) => [e.value, e.secretKeyRef, e.configMapKeyRef].filter((x) => x !== undefined).length <= 1,
       },
     ],
   },
@@ -41,7 +46,10 @@ export const resources = z.strictObject({
 
 const workload = z.strictObject({
   image: doc(z.string().min(1).max(512), 'Container image of the MCP server, ideally pinned by digest.'),
-  imagePullPolicy: doc(z.enum(['Always', 'IfNotPresent', 'Never']).optional(), 'When the kubelet pulls the image.'),
+  imagePullPolicy: doc(
+    z.enum(['Always', 'IfNotPresent', 'Never']).optional(),
+    'When the kubelet pulls the image.',
+  ),
   imagePullSecrets: doc(
     z.array(dnsLabel).max(8).optional(),
     'Names of Secrets in this namespace used to pull the image.',
@@ -53,8 +61,13 @@ const workload = z.strictObject({
   ),
   args: doc(z.array(z.string().max(4096)).max(128).optional(), 'Arguments to the entrypoint.'),
   workingDir: doc(z.string().max(4096).optional(), 'Working directory of the server process.'),
-  env: doc(z.array(envVar).max(128).optional(), 'Environment of the server process.', { listMapKeys: ['name'] }),
-  resources: doc(resources.optional(), 'Compute resources of the server container (the sidecar has its own).'),
+  env: doc(z.array(envVar).max(128).optional(), 'Environment of the server process.', {
+    listMapKeys: ['name'],
+  }),
+  resources: doc(
+    resources.optional(),
+    'Compute resources of the server container (the sidecar has its own).',
+  ),
   replicas: doc(
     z.int().min(0).max(100).default(1),
     'Number of pods. Each pod has its own sidecar; 0 scales the server down without deleting it.',
@@ -62,12 +75,28 @@ const workload = z.strictObject({
   nodeSelector: doc(
     z.record(z.string().max(317), z.string().max(63)).optional(),
     'Node labels the pods must be scheduled on.',
-    { validations: [{ rule: 'self.size() <= 32', message: 'at most 32 nodeSelector entries' }] },
+    {
+      validations: [
+        {
+          rule: 'self.size() <= 32',
+          message: 'at most 32 nodeSelector entries',
+          check: (m) => Object.keys(m).length <= 32,
+        },
+      ],
+    },
   ),
   podLabels: doc(
     z.record(z.string().max(317), z.string().max(63)).optional(),
     'Extra labels for the pods (the operator adds its own selector labels, which cannot be overridden).',
-    { validations: [{ rule: 'self.size() <= 32', message: 'at most 32 podLabels' }] },
+    {
+      validations: [
+        {
+          rule: 'self.size() <= 32',
+          message: 'at most 32 podLabels',
+          check: (m) => Object.keys(m).length <= 32,
+        },
+      ],
+    },
   ),
 });
 
@@ -99,6 +128,7 @@ const transport = doc(
       {
         rule: "self.type == 'StreamableHTTP' || (!has(self.port) && !has(self.path))",
         message: 'port and path apply only to the StreamableHTTP transport; a Stdio server has neither',
+        check: (t) => t.type === 'StreamableHTTP' || (t.port === undefined && t.path === undefined),
       },
     ],
   },
@@ -112,6 +142,7 @@ const httpsUrl = (description: string) =>
       {
         rule: "isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() != ''",
         message: 'must be an absolute https URL',
+        check: isHttpsUrl,
       },
     ],
   });
@@ -147,7 +178,9 @@ const auth = z.strictObject({
   ),
   algorithms: doc(
     z
-      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']))
+      .array(
+        z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']),
+      )
       .min(1)
       .max(10)
       .default(['RS256', 'ES256']),
@@ -160,7 +193,10 @@ const auth = z.strictObject({
     'Scopes every call needs; per-tool scopes come from ToolPolicy rules.',
     { listSet: true },
   ),
-  claims: doc(claimMapping.default({ user: 'sub', agent: 'client_id', groups: 'groups' }), 'Where identities come from in the verified token.'),
+  claims: doc(
+    claimMapping.default({ user: 'sub', agent: 'client_id', groups: 'groups' }),
+    'Where identities come from in the verified token.',
+  ),
 });
 
 // ---- upstream auth --------------------------------------------------------------------------------
@@ -176,10 +212,22 @@ const upstreamAuth = doc(
     minted: doc(
       z
         .object({
-          audience: doc(z.string().min(1).max(2048), 'aud of minted tokens: the upstream system that verifies them.'),
-          issuer: doc(z.string().min(1).max(2048).optional(), 'iss of minted tokens. Default: the sidecar URL.'),
-          signingKeySecretRef: doc(secretKeyRef, 'Secret key holding the PEM private signing key (rotated by replacing it).'),
-          ttlSeconds: doc(z.int().min(5).max(60).default(60), 'Lifetime of a minted token; at most 60 seconds.'),
+          audience: doc(
+            z.string().min(1).max(2048),
+            'aud of minted tokens: the upstream system that verifies them.',
+          ),
+          issuer: doc(
+            z.string().min(1).max(2048).optional(),
+            'iss of minted tokens. Default: the sidecar URL.',
+          ),
+          signingKeySecretRef: doc(
+            secretKeyRef,
+            'Secret key holding the PEM private signing key (rotated by replacing it).',
+          ),
+          ttlSeconds: doc(
+            z.int().min(5).max(60).default(60),
+            'Lifetime of a minted token; at most 60 seconds.',
+          ),
         })
         .optional(),
       'Settings for mode Minted.',
@@ -188,12 +236,19 @@ const upstreamAuth = doc(
       z
         .object({
           tokenEndpoint: httpsUrl('Token endpoint of the identity provider that performs RFC 8693 exchange.'),
-          clientId: doc(z.string().min(1).max(256), 'Client id the sidecar authenticates with at the token endpoint.'),
+          clientId: doc(
+            z.string().min(1).max(256),
+            'Client id the sidecar authenticates with at the token endpoint.',
+          ),
           clientSecretRef: doc(secretKeyRef, 'Secret key holding the client secret.'),
           audience: doc(z.string().min(1).max(2048), 'audience (or resource) requested for the upstream.'),
-          scopes: doc(z.array(z.string().min(1).max(256)).max(32).optional(), 'Scopes requested for every exchanged token.', {
-            listSet: true,
-          }),
+          scopes: doc(
+            z.array(z.string().min(1).max(256)).max(32).optional(),
+            'Scopes requested for every exchanged token.',
+            {
+              listSet: true,
+            },
+          ),
         })
         .optional(),
       'Settings for mode TokenExchange.',
@@ -205,10 +260,12 @@ const upstreamAuth = doc(
       {
         rule: "self.mode == 'Minted' ? has(self.minted) : !has(self.minted)",
         message: 'minted settings are required with mode Minted and not allowed otherwise',
+        check: (u) => (u.mode === 'Minted') === (u.minted !== undefined),
       },
       {
         rule: "self.mode == 'TokenExchange' ? has(self.tokenExchange) : !has(self.tokenExchange)",
         message: 'tokenExchange settings are required with mode TokenExchange and not allowed otherwise',
+        check: (u) => (u.mode === 'TokenExchange') === (u.tokenExchange !== undefined),
       },
     ],
   },
@@ -238,7 +295,10 @@ const tools = z.strictObject({
 export const rateLimit = doc(
   z.strictObject({
     requestsPerSecond: doc(z.int().min(1).max(1_000_000), 'Sustained calls per second.'),
-    burst: doc(z.int().min(1).max(1_000_000).optional(), 'Calls allowed at once above the sustained rate. Default: requestsPerSecond.'),
+    burst: doc(
+      z.int().min(1).max(1_000_000).optional(),
+      'Calls allowed at once above the sustained rate. Default: requestsPerSecond.',
+    ),
   }),
   'A token bucket.',
   {
@@ -246,19 +306,31 @@ export const rateLimit = doc(
       {
         rule: '!has(self.burst) || self.burst >= self.requestsPerSecond',
         message: 'burst must be at least requestsPerSecond',
+        check: (r) => r.burst === undefined || r.burst >= r.requestsPerSecond,
       },
     ],
   },
 );
 
 const limits = z.strictObject({
-  maxConcurrency: doc(z.int().min(1).max(10_000).default(64), 'Calls in flight at once across the server, per pod.'),
-  maxQueue: doc(z.int().min(0).max(10_000).default(64), 'Calls waiting for a concurrency slot; beyond it calls are refused.'),
+  maxConcurrency: doc(
+    z.int().min(1).max(10_000).default(64),
+    'Calls in flight at once across the server, per pod.',
+  ),
+  maxQueue: doc(
+    z.int().min(0).max(10_000).default(64),
+    'Calls waiting for a concurrency slot; beyond it calls are refused.',
+  ),
   queueTimeoutSeconds: doc(z.int().min(0).max(300).default(5), 'How long a call may wait for a slot.'),
   rate: doc(rateLimit.optional(), 'Calls per second across the server, per pod.'),
   maxRequestSize: quantity('Largest request body accepted (default 1Mi).').optional(),
-  maxResponseSize: quantity('Largest tool result passed back (default 10Mi); streamed, not buffered.').optional(),
-  callTimeoutSeconds: doc(z.int().min(1).max(3600).default(30), 'Default per-call timeout; upstream work is cancelled when it fires.'),
+  maxResponseSize: quantity(
+    'Largest tool result passed back (default 10Mi); streamed, not buffered.',
+  ).optional(),
+  callTimeoutSeconds: doc(
+    z.int().min(1).max(3600).default(30),
+    'Default per-call timeout; upstream work is cancelled when it fires.',
+  ),
 });
 
 const egressRule = doc(
@@ -271,19 +343,36 @@ const egressRule = doc(
         .optional(),
       'DNS name (or *.suffix) reachable through the sidecar egress proxy. Resolved names must not be private addresses.',
     ),
-    cidr: doc(z.string().max(64).optional(), 'An IP range, allowed by NetworkPolicy and the egress proxy. The only way to allow private ranges.', {
-      validations: [{ rule: 'isCIDR(self)', message: 'must be a CIDR such as 10.20.0.0/16' }],
+    cidr: doc(
+      z.string().max(64).optional(),
+      'An IP range, allowed by NetworkPolicy and the egress proxy. The only way to allow private ranges.',
+      {
+        validations: [
+          { rule: 'isCIDR(self)', message: 'must be a CIDR such as 10.20.0.0/16', check: isCidr },
+        ],
+      },
+    ),
+    ports: doc(z.array(z.int().min(1).max(65535)).min(1).max(16).default([443]), 'Destination ports.', {
+      listSet: true,
     }),
-    ports: doc(z.array(z.int().min(1).max(65535)).min(1).max(16).default([443]), 'Destination ports.', { listSet: true }),
   }),
   'One allowed destination.',
   {
-    validations: [{ rule: 'has(self.host) != has(self.cidr)', message: 'set exactly one of host and cidr' }],
+    validations: [
+      {
+        rule: 'has(self.host) != has(self.cidr)',
+        message: 'set exactly one of host and cidr',
+        check: (e) => (e.host === undefined) !== (e.cidr === undefined),
+      },
+    ],
   },
 );
 
 const egress = z.strictObject({
-  allow: doc(z.array(egressRule).max(64).optional(), 'Destinations the server may reach. Empty: none (DNS and the sidecar only).'),
+  allow: doc(
+    z.array(egressRule).max(64).optional(),
+    'Destinations the server may reach. Empty: none (DNS and the sidecar only).',
+  ),
   maxConnections: doc(z.int().min(1).max(10_000).default(64), 'Concurrent egress connections per pod.'),
 });
 
@@ -292,7 +381,10 @@ const resilience = z.strictObject({
     z.enum(['Closed', 'Open']).default('Closed'),
     'When the policy source is stale longer than maxStalenessSeconds: Closed refuses calls, Open keeps the last good policy.',
   ),
-  maxStalenessSeconds: doc(z.int().min(5).max(86_400).default(300), 'How long the last good policy may go unconfirmed.'),
+  maxStalenessSeconds: doc(
+    z.int().min(5).max(86_400).default(300),
+    'How long the last good policy may go unconfirmed.',
+  ),
 });
 
 const audit = z.strictObject({
@@ -305,72 +397,119 @@ const audit = z.strictObject({
     z.enum(['Digest', 'Redacted', 'Full']).default('Digest'),
     'What audit events keep of call arguments: only a digest, the arguments with redact paths removed, or all of them.',
   ),
-  redact: doc(z.array(z.string().min(1).max(256)).max(64).optional(), 'Argument paths (dot-separated) removed in Redacted mode.', {
-    listSet: true,
-  }),
-});
-
-export const mcpServerSpec = z.strictObject({
-  workload: doc(workload, 'The MCP server container and its pods.'),
-  transport: doc(transport.default({ type: 'StreamableHTTP' }), 'How the sidecar reaches the server container.'),
-  auth: doc(auth, 'How clients authenticate to the sidecar (OAuth 2.1 resource server).'),
-  upstreamAuth: doc(upstreamAuth.default({ mode: 'None' }), 'How the server container learns who is calling.'),
-  tools: doc(tools.optional(), 'Tool pinning.'),
-  limits: doc(limits.default({ maxConcurrency: 64, maxQueue: 64, queueTimeoutSeconds: 5, callTimeoutSeconds: 30 }), 'Server-wide limits, enforced per pod.'),
-  egress: doc(egress.optional(), 'What the server container may reach over the network.'),
-  resilience: doc(resilience.default({ failurePolicy: 'Closed', maxStalenessSeconds: 300 }), 'Behaviour when the policy source is unavailable.'),
-  audit: doc(audit.default({ durability: 'Auto', arguments: 'Digest' }), 'Audit settings.'),
-  sidecar: doc(
-    z.strictObject({ resources: doc(resources.optional(), 'Compute resources of the sidecar container.') }).optional(),
-    'Settings of the Portcullis sidecar container.',
+  redact: doc(
+    z.array(z.string().min(1).max(256)).max(64).optional(),
+    'Argument paths (dot-separated) removed in Redacted mode.',
+    {
+      listSet: true,
+    },
   ),
 });
+
+export const mcpServerSpec = doc(
+  z.strictObject({
+    workload: doc(workload, 'The MCP server container and its pods.'),
+    transport: doc(
+      transport.default({ type: 'StreamableHTTP' }),
+      'How the sidecar reaches the server container.',
+    ),
+    auth: doc(auth, 'How clients authenticate to the sidecar (OAuth 2.1 resource server).'),
+    upstreamAuth: doc(
+      upstreamAuth.default({ mode: 'None' }),
+      'How the server container learns who is calling.',
+    ),
+    tools: doc(tools.optional(), 'Tool pinning.'),
+    limits: doc(
+      limits.default({ maxConcurrency: 64, maxQueue: 64, queueTimeoutSeconds: 5, callTimeoutSeconds: 30 }),
+      'Server-wide limits, enforced per pod.',
+    ),
+    egress: doc(egress.optional(), 'What the server container may reach over the network.'),
+    resilience: doc(
+      resilience.default({ failurePolicy: 'Closed', maxStalenessSeconds: 300 }),
+      'Behaviour when the policy source is unavailable.',
+    ),
+    audit: doc(audit.default({ durability: 'Auto', arguments: 'Digest' }), 'Audit settings.'),
+    sidecar: doc(
+      z
+        .strictObject({ resources: doc(resources.optional(), 'Compute resources of the sidecar container.') })
+        .optional(),
+      'Settings of the Portcullis sidecar container.',
+    ),
+  }),
+  'Desired state of the MCP server and the gate in front of it.',
+);
 
 // ---- status ---------------------------------------------------------------------------------------
 
 const observedTool = z.strictObject({
   name: doc(toolName, 'Tool name.'),
   digest: doc(z.string().max(80), 'Digest of the definition the server currently publishes.'),
-  state: doc(z.enum(['Pinned', 'Drifted', 'Unpinned', 'Quarantined']), 'How the definition compares with the pins.'),
+  state: doc(
+    z.enum(['Pinned', 'Drifted', 'Unpinned', 'Quarantined']),
+    'How the definition compares with the pins.',
+  ),
 });
 
-export const mcpServerStatus = z.strictObject({
-  observedGeneration: doc(z.int().min(0).optional(), 'The metadata.generation the operator last acted on.'),
-  conditions,
-  policyHash: doc(z.string().max(80).optional(), 'Hash of the policy bundle the operator compiled for this server.'),
-  servedPolicyHashes: doc(
-    z
-      .array(
-        z.strictObject({
-          hash: doc(z.string().max(80), 'A policy hash reported by sidecars.'),
-          sidecars: doc(z.int().min(0), 'How many sidecars serve it.'),
-        }),
-      )
-      .max(16)
-      .optional(),
-    'Policy hashes the sidecars report serving; one entry equal to policyHash means all are current.',
-    { listMapKeys: ['hash'] },
-  ),
-  endpoint: doc(z.string().max(2048).optional(), 'In-cluster URL of the sidecar, the only entrance to the server.'),
-  replicas: doc(z.int().min(0).optional(), 'Pods that exist.'),
-  readyReplicas: doc(z.int().min(0).optional(), 'Pods that are ready.'),
-  killSwitch: doc(
-    z
-      .object({
-        server: doc(z.boolean(), 'The whole server is killed (by its own annotation or its Namespace).'),
-        tools: doc(z.array(toolName).max(256).optional(), 'Tools killed by name or by a ToolPolicy switch.', { listSet: true }),
-        reason: doc(z.string().max(1024).optional(), 'The recorded reason.'),
-      })
-      .optional(),
-    'Kill switches in force.',
-  ),
-  observedTools: doc(z.array(observedTool).max(256).optional(), 'Tools the server publishes and how they compare with the pins.', {
-    listMapKeys: ['name'],
+export const mcpServerStatus = doc(
+  z.strictObject({
+    observedGeneration: doc(z.int().min(0).optional(), 'The metadata.generation the operator last acted on.'),
+    conditions,
+    policyHash: doc(
+      z.string().max(80).optional(),
+      'Hash of the policy bundle the operator compiled for this server.',
+    ),
+    servedPolicyHashes: doc(
+      z
+        .array(
+          z.strictObject({
+            hash: doc(z.string().max(80), 'A policy hash reported by sidecars.'),
+            sidecars: doc(z.int().min(0), 'How many sidecars serve it.'),
+          }),
+        )
+        .max(16)
+        .optional(),
+      'Policy hashes the sidecars report serving; one entry equal to policyHash means all are current.',
+      { listMapKeys: ['hash'] },
+    ),
+    endpoint: doc(
+      z.string().max(2048).optional(),
+      'In-cluster URL of the sidecar, the only entrance to the server.',
+    ),
+    replicas: doc(z.int().min(0).optional(), 'Pods that exist.'),
+    readyReplicas: doc(z.int().min(0).optional(), 'Pods that are ready.'),
+    killSwitch: doc(
+      z
+        .object({
+          server: doc(z.boolean(), 'The whole server is killed (by its own annotation or its Namespace).'),
+          tools: doc(
+            z.array(toolName).max(256).optional(),
+            'Tools killed by name or by a ToolPolicy switch.',
+            { listSet: true },
+          ),
+          reason: doc(z.string().max(1024).optional(), 'The recorded reason.'),
+        })
+        .optional(),
+      'Kill switches in force.',
+    ),
+    observedTools: doc(
+      z.array(observedTool).max(256).optional(),
+      'Tools the server publishes and how they compare with the pins.',
+      {
+        listMapKeys: ['name'],
+      },
+    ),
   }),
-});
+  'Observed state, written by the operator only.',
+);
 
 export type McpServerSpec = z.infer<typeof mcpServerSpec>;
 export type McpServerSpecInput = z.input<typeof mcpServerSpec>;
 export type McpServerStatus = z.infer<typeof mcpServerStatus>;
-export const mcpServerConditionTypes = ['Ready', 'WorkloadReady', 'PolicyReady', 'Killed', 'ToolDrift'] as const;
+export const mcpServerConditionTypes = [
+  'Ready',
+  'WorkloadReady',
+  'PolicyReady',
+  'Killed',
+  'ToolDrift',
+] as const;
 export { condition };

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { API_VERSION, MCP_SERVER_KIND, TOOL_POLICY_KIND } from './group.ts';
 import { mcpServerSpec, mcpServerStatus } from './mcpserver.ts';
 import { toolPolicySpec, toolPolicyStatus } from './toolpolicy.ts';
+import type { CelRule } from './schema-doc.ts';
 
 /** The part of ObjectMeta Portcullis reads; other fields pass through untouched. */
 export const objectMeta = z.looseObject({
@@ -14,13 +15,33 @@ export const objectMeta = z.looseObject({
   annotations: z.record(z.string(), z.string()).optional(),
 });
 
-export const mcpServer = z.object({
+const mcpServerShape = z.object({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal(MCP_SERVER_KIND),
   metadata: objectMeta,
   spec: mcpServerSpec,
   status: mcpServerStatus.optional(),
 });
+
+/** Rules over the whole object; in the CRD they sit at the root, where CEL sees metadata.name and spec. */
+export const mcpServerRootRules: readonly CelRule<z.output<typeof mcpServerShape>>[] = [
+  {
+    rule: 'self.metadata.name.size() <= 50',
+    message:
+      'McpServer names are at most 50 characters, so the names of the objects derived from them fit in 63',
+    check: (s) => s.metadata.name.length <= 50,
+  },
+  {
+    rule: "self.spec.transport.type != 'Stdio' || has(self.spec.workload.command)",
+    message: 'the Stdio transport needs spec.workload.command: the process that speaks MCP on stdin/stdout',
+    check: (s) => s.spec.transport.type !== 'Stdio' || s.spec.workload.command !== undefined,
+  },
+];
+
+export const mcpServer = mcpServerRootRules.reduce(
+  (schema, rule) => schema.refine(rule.check, { message: rule.message }),
+  mcpServerShape,
+);
 
 export const toolPolicy = z.object({
   apiVersion: z.literal(API_VERSION),
