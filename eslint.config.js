@@ -8,7 +8,7 @@ import importX from 'eslint-plugin-import-x';
 const components = ['api', 'policy', 'operator', 'sidecar', 'collector', 'cli', 'test', 'bench'];
 
 /** What each component may import from the project; everything else is forbidden. */
-const mayImport = {
+export const mayImport = {
   api: ['api'],
   policy: ['api', 'policy'],
   operator: ['api', 'policy', 'operator'],
