@@ -276,8 +276,18 @@ const upstreamAuth = doc(
 const toolPin = z.strictObject({
   name: doc(toolName, 'Tool name as the server publishes it.'),
   digest: doc(
-    z.string().regex(/^sha256:[a-f0-9]{64}$/),
+    z.string().max(71),
     'sha256 of the canonical tool definition (name, description, input and output schema, annotations), as `portcullis` reports in record mode.',
+    {
+      validations: [
+        {
+          rule: "self.matches('^sha256:[a-f0-9]{64}$')",
+          message:
+            'digest must be sha256: followed by 64 lowercase hex digits, as reported in status.observedTools',
+          check: (digest) => /^sha256:[a-f0-9]{64}$/.test(digest),
+        },
+      ],
+    },
   ),
 });
 

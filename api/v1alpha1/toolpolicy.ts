@@ -3,6 +3,8 @@ import { conditions, dnsLabel, labelSelector, toolPattern } from './common.ts';
 import { rateLimit } from './mcpserver.ts';
 import { doc } from './schema-doc.ts';
 
+const IDENTITY_SOURCE = /^(user|agent|tenant|claims\.[A-Za-z0-9_:.\-/]+)$/;
+
 const subjectName = z.string().min(1).max(256);
 
 const subjects = z.strictObject({
@@ -31,12 +33,18 @@ const argumentBinding = doc(
       'Dot-separated path of the argument, for example customer_id or filter.customer_id.',
     ),
     from: doc(
-      z
-        .string()
-        .min(1)
-        .max(263)
-        .regex(/^(user|agent|tenant|claims\.[A-Za-z0-9_:.\-/]+)$/),
+      z.string().min(1).max(263),
       'Where the value comes from: user, agent, tenant, or claims.<name> of the verified token.',
+      {
+        validations: [
+          {
+            rule: "self in ['user', 'agent', 'tenant'] || self.matches('^claims\\\\.[A-Za-z0-9_:.\\\\-/]+$')",
+            message:
+              'from must be user, agent, tenant or claims.<claim name>: values come from the verified token, never from the request',
+            check: (from) => IDENTITY_SOURCE.test(from),
+          },
+        ],
+      },
     ),
     mode: doc(
       z.enum(['Force', 'Require']).default('Force'),
