@@ -42,8 +42,8 @@ lint: install ## Type-check, lint (including import boundaries) and check format
 format: install ## Rewrite files with prettier
 	npx prettier --write .
 
-crds: install ## Regenerate crds/*.yaml from the TypeScript API
-	node scripts/generate-crds.ts crds
+crds: install ## Regenerate crds/*.yaml and docs/api.md from the TypeScript API
+	node scripts/generate-crds.ts crds docs/api.md
 
 k8s-up: install controlplane ## Start a local etcd + kube-apiserver in the background; prints the kubeconfig path
 	@node test/harness/k8s-up.ts start --state $(K8S_STATE)

@@ -3,7 +3,7 @@
 // Pure modules (api, policy, operator builders and status) do no I/O and read no clock.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import { importBoundaries } from './scripts/eslint/import-boundaries.js';
 
 const components = ['api', 'policy', 'operator', 'sidecar', 'collector', 'cli', 'test', 'bench'];
 
@@ -16,16 +16,6 @@ export const mayImport = {
   collector: ['api', 'policy', 'collector'],
   cli: ['api', 'policy', 'operator', 'sidecar', 'collector', 'cli'],
 };
-
-const boundaryZones = Object.entries(mayImport).flatMap(([target, allowed]) =>
-  components
-    .filter((from) => !allowed.includes(from))
-    .map((from) => ({
-      target: `./${target}`,
-      from: `./${from}`,
-      message: `${target}/ must not import ${from}/ (dependency direction, ARCHITECTURE.md section 4).`,
-    })),
-);
 
 const pureModules = ['api/**/*.ts', 'policy/**/*.ts', 'operator/builders/**/*.ts', 'operator/status/**/*.ts'];
 
@@ -49,11 +39,10 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    plugins: { 'import-x': importX },
+    plugins: { portcullis: { rules: { 'import-boundaries': importBoundaries } } },
     languageOptions: { ecmaVersion: 2024, sourceType: 'module' },
-    settings: { 'import-x/resolver': { node: { extensions: ['.ts', '.js'] } } },
     rules: {
-      'import-x/no-restricted-paths': ['error', { zones: boundaryZones }],
+      'portcullis/import-boundaries': ['error', { root: import.meta.dirname, components, mayImport }],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-globals': [

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateCrds } from './definitions.ts';
 import { renderCrdFiles } from './render.ts';
+import { renderApiReference } from './reference.ts';
 import type { JsonSchema } from './structural.ts';
 import { structuralSchemaOf } from './structural.ts';
 import { z } from 'zod';
@@ -26,6 +27,13 @@ describe('generated CRDs', () => {
   it('match the committed crds/*.yaml (run `make crds` after changing api/)', () => {
     const committed = new Map(readdirSync(crdsDir).map((f) => [f, readFileSync(join(crdsDir, f), 'utf8')]));
     expect(committed).toEqual(renderCrdFiles());
+  });
+
+  it('match the committed docs/api.md (run `make crds` after changing api/)', () => {
+    const reference = renderApiReference();
+    expect(readFileSync(join(crdsDir, '../docs/api.md'), 'utf8')).toBe(reference);
+    expect(reference).toContain('`spec.auth.publicUrl` (required)');
+    expect(reference).toContain('portcullis.dev/kill-switch');
   });
 
   it.each([...generateCrds()].map(([file, crd]) => [file, crd]))('%s documents every field', (_file, crd) => {

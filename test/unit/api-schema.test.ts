@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { invalidObjects, validMcpServer, validToolPolicy } from '../fixtures/invalid-objects.ts';
-import { isKillSwitchEngaged, killedTools, KILL_SWITCH, KILLED_TOOLS } from '../../api/v1alpha1/annotations.ts';
+import {
+  isKillSwitchEngaged,
+  killedTools,
+  KILL_SWITCH,
+  KILLED_TOOLS,
+} from '../../api/v1alpha1/annotations.ts';
 import { mcpServer, toolPolicy } from '../../api/v1alpha1/resources.ts';
 
 const examplesDir = join(import.meta.dirname, '../../examples');

@@ -25,7 +25,17 @@ describe('dependency direction (ARCHITECTURE.md section 4)', () => {
       'api/probe.ts',
       "import { validMcpServer } from '../test/fixtures/invalid-objects.ts';\nexport const x = validMcpServer;\n",
     );
-    expect(ids).toContain('import-x/no-restricted-paths');
+    expect(ids).toContain('portcullis/import-boundaries');
+  });
+
+  it('resolves relative paths, so nested files and look-alike names are judged by where they point', async () => {
+    expect(await ruleIdsFor('sidecar/stages/probe.ts', "export * from '../../operator/x.ts';\n")).toContain(
+      'portcullis/import-boundaries',
+    );
+    expect(await ruleIdsFor('sidecar/stages/probe.ts', "export * from '../operator/x.ts';\n")).toEqual([]);
+    expect(
+      await ruleIdsFor('policy/probe.ts', "export const m = () => import('../sidecar/x.ts');\n"),
+    ).toContain('portcullis/import-boundaries');
   });
 
   it('allows the permitted direction', async () => {
@@ -39,7 +49,11 @@ describe('dependency direction (ARCHITECTURE.md section 4)', () => {
 
 describe('pure modules', () => {
   it.each([
-    ['api/probe.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n", 'no-restricted-imports'],
+    [
+      'api/probe.ts',
+      "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
+      'no-restricted-imports',
+    ],
     ['policy/probe.ts', 'export const now = () => Date.now();\n', 'no-restricted-syntax'],
     ['policy/probe.ts', 'export const now = () => new Date();\n', 'no-restricted-syntax'],
     ['sidecar/stages/probe.ts', 'export const env = () => process.env;\n', 'no-restricted-globals'],
