@@ -22,7 +22,9 @@ export const importBoundaries = {
   create(context) {
     const { root, mayImport, components } = context.options[0];
     const from = componentOf(root, context.filename);
-    const allowed = mayImport[from];
+    // Tests beside the code may use the shared fixtures under test/; production code never may.
+    const isTest = context.filename.endsWith('.test.ts');
+    const allowed = mayImport[from] && (isTest ? [...mayImport[from], 'test'] : mayImport[from]);
     if (!allowed) return {};
     const check = (node) => {
       const source = node.source?.value;

@@ -38,6 +38,15 @@ describe('dependency direction (ARCHITECTURE.md section 4)', () => {
     ).toContain('portcullis/import-boundaries');
   });
 
+  it('lets tests beside the code use the shared fixtures, and nothing else that is forbidden', async () => {
+    expect(
+      await ruleIdsFor('policy/probe.test.ts', "export * from '../test/fixtures/principals.ts';\n"),
+    ).toEqual([]);
+    expect(await ruleIdsFor('policy/probe.test.ts', "export * from '../sidecar/x.ts';\n")).toContain(
+      'portcullis/import-boundaries',
+    );
+  });
+
   it('allows the permitted direction', async () => {
     const ids = await ruleIdsFor(
       'test/probe.ts',

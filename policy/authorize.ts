@@ -1,0 +1,207 @@
+import type { Allow, Decision, Denial, Verdict } from './decision.ts';
+import type { ConditionInput } from './cel.ts';
+import type { Binding, LoadedPolicy, LoadedRule } from './load.ts';
+import type { Principal } from './principal.ts';
+
+/**
+ * Default deny, positive allow. Order of precedence: kill switch, then any matching Deny rule, then the
+ * first Allow rule (policies by name, rules in order) whose tools, subjects, scopes, argument bindings
+ * and condition all hold. Errors in conditions fail closed.
+ */
+export interface Call {
+  readonly principal: Principal;
+  readonly tool: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+type Args = Readonly<Record<string, unknown>>;
+
+export function subjectMatches(rule: LoadedRule, principal: Principal): boolean {
+  const s = rule.subjects;
+  if (s === undefined) return true;
+  if (s.users && !s.users.has(principal.user)) return false;
+  if (s.agents && !s.agents.has(principal.agent)) return false;
+  if (s.tenants && (principal.tenant === undefined || !s.tenants.has(principal.tenant))) return false;
+  if (s.groups && !principal.groups.some((g) => s.groups!.has(g))) return false;
+  return true;
+}
+
+/** The identity value a binding takes, only ever from verified claims. */
+export function identityValue(principal: Principal, from: string): unknown {
+  switch (from) {
+    case 'user':
+      return principal.user;
+    case 'agent':
+      return principal.agent;
+    case 'tenant':
+      return principal.tenant;
+    default: {
+      const claim = principal.claims[from.slice('claims.'.length)];
+      return typeof claim === 'string' || typeof claim === 'number' || typeof claim === 'boolean'
+        ? claim
+        : undefined;
+    }
+  }
+}
+
+function valueAt(args: Args, path: readonly string[]): unknown {
+  let current: unknown = args;
+  for (const key of path) {
+    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}
+
+/** A copy of args with value at path; defineProperty so a `__proto__` segment is a plain key. */
+function withValueAt(args: Args, path: readonly string[], value: unknown): Args {
+  const [head, ...rest] = path;
+  const copy = { ...args };
+  const child = Object.hasOwn(args, head!) ? args[head!] : undefined;
+  const next =
+    rest.length === 0
+      ? value
+      : withValueAt(
+          child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as Args) : {},
+          rest,
+          value,
+        );
+  Object.defineProperty(copy, head!, { value: next, enumerable: true, writable: true, configurable: true });
+  return copy;
+}
+
+type BindingOutcome = { readonly args: Args } | { readonly failure: string };
+
+function applyBindings(bindings: readonly Binding[], principal: Principal, args: Args): BindingOutcome {
+  let bound = args;
+  for (const binding of bindings) {
+    const value = identityValue(principal, binding.from);
+    const path = binding.path.join('.');
+    if (value === undefined)
+      return { failure: `argument ${path} is bound to ${binding.from}, which the token does not carry` };
+    if (binding.mode === 'Force') {
+      bound = withValueAt(bound, binding.path, value);
+    } else if (valueAt(bound, binding.path) !== value) {
+      return { failure: `argument ${path} must equal the caller's ${binding.from}` };
+    }
+  }
+  return { args: bound };
+}
+
+function conditionInput(call: Call, args: Args): ConditionInput {
+  const { principal } = call;
+  return {
+    claims: principal.claims,
+    principal: {
+      user: principal.user,
+      agent: principal.agent,
+      tenant: principal.tenant ?? '',
+      groups: principal.groups,
+    },
+    tool: call.tool,
+    args,
+  };
+}
+
+const ref = (rule: LoadedRule) => ({ policy: rule.policy, rule: rule.rule });
+
+function deny(hash: string, fields: Omit<Denial, 'allowed' | 'policyHash'>): Denial {
+  return { allowed: false, policyHash: hash, ...fields };
+}
+
+function killDenial(policy: LoadedPolicy, tool: string): Denial | undefined {
+  const kill =
+    policy.serverKill ??
+    (policy.killedTools.has(tool)
+      ? { source: 'McpServer' as const, name: policy.bundle.server.name, reason: policy.bundle.kill.reason }
+      : undefined) ??
+    policy.policyKills.find((k) => k.matchesTool(tool))?.kill;
+  if (kill === undefined) return undefined;
+  const what =
+    kill.source === 'McpServer' && policy.serverKill === undefined
+      ? `tool ${tool}`
+      : `${kill.source} ${kill.name}`;
+  return deny(policy.hash, {
+    code: 'killed',
+    reason: `kill switch on ${what}${kill.reason ? `: ${kill.reason}` : ''}`,
+  });
+}
+
+function evaluate(policy: LoadedPolicy, call: Call, includeShadow: boolean): Decision {
+  const applies = (rule: LoadedRule) =>
+    (includeShadow || !rule.shadow) && rule.matchesTool(call.tool) && subjectMatches(rule, call.principal);
+
+  for (const rule of policy.denyRules) {
+    if (!applies(rule)) continue;
+    const holds = rule.condition ? rule.condition(conditionInput(call, call.args)) : true;
+    if (holds === false) continue;
+    return deny(policy.hash, {
+      code: 'denied_by_rule',
+      reason:
+        holds === true
+          ? `denied by rule ${rule.rule} of ToolPolicy ${rule.policy}`
+          : `denied by rule ${rule.rule} of ToolPolicy ${rule.policy}: its condition failed (${holds.error})`,
+      rule: ref(rule),
+    });
+  }
+
+  let scopeDenial: Denial | undefined;
+  let bindingDenial: Denial | undefined;
+  let conditionDenial: Denial | undefined;
+  for (const rule of policy.allowRules) {
+    if (!applies(rule)) continue;
+    const missing = rule.scopes.filter((s) => !call.principal.scopes.includes(s));
+    if (missing.length > 0) {
+      scopeDenial ??= deny(policy.hash, {
+        code: 'insufficient_scope',
+        reason: `rule ${rule.rule} of ToolPolicy ${rule.policy} needs scope ${missing.join(' ')}`,
+        rule: ref(rule),
+        missingScopes: missing,
+      });
+      continue;
+    }
+    const bound = applyBindings(rule.bindings, call.principal, call.args);
+    if ('failure' in bound) {
+      bindingDenial ??= deny(policy.hash, {
+        code: 'argument_binding',
+        reason: bound.failure,
+        rule: ref(rule),
+      });
+      continue;
+    }
+    const holds = rule.condition ? rule.condition(conditionInput(call, bound.args)) : true;
+    if (holds === true) {
+      const allow: Allow = {
+        allowed: true,
+        policyHash: policy.hash,
+        rule: ref(rule),
+        args: bound.args,
+        ...(rule.limits ? { limits: rule.limits } : {}),
+      };
+      return allow;
+    }
+    if (holds !== false) {
+      conditionDenial ??= deny(policy.hash, {
+        code: 'condition_error',
+        reason: `condition of rule ${rule.rule} of ToolPolicy ${rule.policy} failed: ${holds.error}`,
+        rule: ref(rule),
+      });
+    }
+  }
+  return (
+    scopeDenial ??
+    bindingDenial ??
+    conditionDenial ??
+    deny(policy.hash, { code: 'no_matching_rule', reason: `no rule allows ${call.tool} for this caller` })
+  );
+}
+
+/** The decision for one tools/call, plus what the Audit-mode policies would have decided. */
+export function authorize(policy: LoadedPolicy, call: Call): Verdict {
+  const killed = killDenial(policy, call.tool);
+  if (killed) return { decision: killed };
+  const decision = evaluate(policy, call, false);
+  if (!decision.allowed || !policy.hasShadowRules) return { decision };
+  const shadow = evaluate(policy, call, true);
+  return shadow.allowed ? { decision } : { decision, wouldDeny: shadow };
+}

@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { mcpServerSpec } from '../api/v1alpha1/mcpserver.ts';
+import { toolPolicySpec } from '../api/v1alpha1/toolpolicy.ts';
+
+/**
+ * The compiled policy for one McpServer: plain, comparable data with a content hash. The operator
+ * writes it, the sidecar reads it (and validates it with this schema at that boundary), and the
+ * sidecar's file mode builds it with the same compiler.
+ */
+export const BUNDLE_FORMAT = 'portcullis.dev/bundle/v1';
+
+const killSource = z.enum(['McpServer', 'Namespace', 'ToolPolicy']);
+
+export const killSwitchSchema = z.strictObject({
+  source: killSource,
+  name: z.string(),
+  reason: z.string().optional(),
+});
+
+export const bundlePolicySchema = z.strictObject({
+  name: z.string(),
+  mode: toolPolicySpec.shape.mode.unwrap(),
+  rules: toolPolicySpec.shape.rules,
+  audit: toolPolicySpec.shape.audit,
+  /** The policy's own kill switch: every tool it selects is refused. */
+  kill: killSwitchSchema.optional(),
+});
+
+export const bundleContentSchema = z.strictObject({
+  format: z.literal(BUNDLE_FORMAT),
+  server: z.strictObject({
+    namespace: z.string(),
+    name: z.string(),
+    generation: z.int().optional(),
+  }),
+  spec: mcpServerSpec,
+  kill: z.strictObject({
+    /** Whole-server switches (the server's own annotation and its Namespace's). */
+    server: z.array(killSwitchSchema),
+    /** Tools killed by name on the McpServer. */
+    tools: z.array(z.string()),
+    reason: z.string().optional(),
+  }),
+  /** Policies targeting the server, sorted by name: evaluation order is part of the contract. */
+  policies: z.array(bundlePolicySchema),
+});
+
+export const bundleSchema = bundleContentSchema.extend({
+  hash: z.string().regex(/^sha256:[a-f0-9]{64}$/),
+});
+
+export type BundleContent = z.infer<typeof bundleContentSchema>;
+export type Bundle = z.infer<typeof bundleSchema>;
+export type BundlePolicy = z.infer<typeof bundlePolicySchema>;
+export type BundleRule = BundlePolicy['rules'][number];
+export type KillSwitch = z.infer<typeof killSwitchSchema>;

@@ -1,0 +1,87 @@
+import { celEnv, CelScalar, isCelError, mapType, parse, plan } from '@bufbuild/cel';
+import type { Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
+
+/**
+ * CEL `when` conditions: checked when a policy compiles, planned once when a bundle loads, evaluated per
+ * call. The hot path never parses.
+ */
+export const CONDITION_VARIABLES = ['claims', 'principal', 'tool', 'args'] as const;
+
+const dynMap = mapType(CelScalar.STRING, CelScalar.DYN);
+const env = celEnv({
+  variables: { claims: dynMap, principal: dynMap, tool: CelScalar.STRING, args: dynMap },
+});
+
+export interface ConditionInput {
+  readonly claims: Readonly<Record<string, unknown>>;
+  readonly principal: Readonly<Record<string, unknown>>;
+  readonly tool: string;
+  readonly args: Readonly<Record<string, unknown>>;
+}
+
+/** true, false, or an evaluation error (a missing argument, a type mismatch): callers fail closed. */
+export type ConditionResult = boolean | { readonly error: string };
+export type Condition = (input: ConditionInput) => ConditionResult;
+
+/** Names the expression reads that no variable or comprehension binds. */
+function freeIdentifiers(expr: Expr | undefined, bound: ReadonlySet<string>, out: Set<string>): void {
+  const kind = expr?.exprKind;
+  switch (kind?.case) {
+    case 'identExpr':
+      if (!bound.has(kind.value.name)) out.add(kind.value.name);
+      return;
+    case 'selectExpr':
+      return freeIdentifiers(kind.value.operand, bound, out);
+    case 'callExpr':
+      freeIdentifiers(kind.value.target, bound, out);
+      for (const arg of kind.value.args) freeIdentifiers(arg, bound, out);
+      return;
+    case 'listExpr':
+      for (const element of kind.value.elements) freeIdentifiers(element, bound, out);
+      return;
+    case 'structExpr':
+      for (const entry of kind.value.entries) {
+        if (entry.keyKind.case === 'mapKey') freeIdentifiers(entry.keyKind.value, bound, out);
+        freeIdentifiers(entry.value, bound, out);
+      }
+      return;
+    case 'comprehensionExpr': {
+      const c = kind.value;
+      freeIdentifiers(c.iterRange, bound, out);
+      freeIdentifiers(c.accuInit, bound, out);
+      const inner = new Set([...bound, c.iterVar, c.iterVar2, c.accuVar].filter((name) => name !== ''));
+      for (const part of [c.loopCondition, c.loopStep, c.result]) freeIdentifiers(part, inner, out);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** Why the condition cannot be used, or undefined when it compiles. */
+export function conditionError(source: string): string | undefined {
+  let parsed;
+  try {
+    parsed = parse(source);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return `CEL syntax error: ${message.replace(/^syntax error: /, '')}`;
+  }
+  const unknown = new Set<string>();
+  freeIdentifiers(parsed.expr, new Set(CONDITION_VARIABLES), unknown);
+  if (unknown.size > 0) {
+    return `unknown variable ${[...unknown].map((n) => `'${n}'`).join(', ')}; conditions may use ${CONDITION_VARIABLES.join(', ')}`;
+  }
+  return undefined;
+}
+
+/** Plans a condition that conditionError accepted. */
+export function compileCondition(source: string): Condition {
+  const evaluate = plan(env, parse(source));
+  return (input) => {
+    const result = evaluate(input as never);
+    if (isCelError(result)) return { error: result.message };
+    if (typeof result !== 'boolean') return { error: `condition returned ${typeof result}, not bool` };
+    return result;
+  };
+}

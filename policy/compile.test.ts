@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { KILL_REASON, KILL_SWITCH, KILLED_TOOLS } from '../api/v1alpha1/annotations.ts';
+import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
+import { loadExample } from '../test/fixtures/examples.ts';
+import { bundleSchema } from './bundle.ts';
+import { compile, targets, validatePolicy } from './compile.ts';
+
+const billing = loadExample('billing.yaml');
+const server = billing.servers[0]!;
+
+function withAnnotations<T extends McpServer | ToolPolicy>(
+  object: T,
+  annotations: Record<string, string>,
+): T {
+  return {
+    ...object,
+    metadata: { ...object.metadata, annotations: { ...object.metadata.annotations, ...annotations } },
+  };
+}
+
+function mustCompile(...args: Parameters<typeof compile>) {
+  const result = compile(...args);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.bundle;
+}
+
+describe('compile', () => {
+  it('selects policies by name and by label selector, in one namespace only', () => {
+    const [byName, bySelector] = billing.policies;
+    expect(targets(byName!, server)).toBe(true);
+    expect(targets(bySelector!, server)).toBe(true);
+    const elsewhere = { ...byName!, metadata: { ...byName!.metadata, namespace: 'other' } };
+    expect(targets(elsewhere, server)).toBe(false);
+    const unlabelled = { ...server, metadata: { ...server.metadata, labels: {} } };
+    expect(targets(bySelector!, unlabelled)).toBe(false);
+  });
+
+  it('is deterministic: policy order does not change the bundle or its hash', () => {
+    const a = mustCompile({ server, policies: billing.policies });
+    const b = mustCompile({ server, policies: [...billing.policies].reverse() });
+    expect(b).toEqual(a);
+    expect(a.policies.map((p) => p.name)).toEqual(['refunds-need-finance-lead', 'support-reads-own-tenant']);
+    expect(bundleSchema.parse(a)).toEqual(a);
+  });
+
+  it('changes the hash when anything that decides a call changes', () => {
+    const base = mustCompile({ server, policies: billing.policies }).hash;
+    const killed = mustCompile({
+      server: withAnnotations(server, { [KILL_SWITCH]: 'true' }),
+      policies: billing.policies,
+    });
+    expect(killed.hash).not.toBe(base);
+    const fewer = mustCompile({ server, policies: billing.policies.slice(1) });
+    expect(fewer.hash).not.toBe(base);
+  });
+
+  it('collects kill switches from the server, its tools, its namespace and its policies', () => {
+    const bundle = mustCompile({
+      server: withAnnotations(server, {
+        [KILLED_TOOLS]: 'issue_refund, read_invoice',
+        [KILL_REASON]: 'SEC-1',
+      }),
+      policies: [withAnnotations(billing.policies[0]!, { [KILL_SWITCH]: '' })],
+      namespaceAnnotations: { [KILL_SWITCH]: 'true', [KILL_REASON]: 'incident' },
+    });
+    expect(bundle.kill.server).toEqual([{ source: 'Namespace', name: 'finance', reason: 'incident' }]);
+    expect(bundle.kill.tools).toEqual(['issue_refund', 'read_invoice']);
+    expect(bundle.kill.reason).toBe('SEC-1');
+    expect(bundle.policies.find((p) => p.name === 'support-reads-own-tenant')?.kill).toEqual({
+      source: 'ToolPolicy',
+      name: 'support-reads-own-tenant',
+    });
+  });
+
+  it('fails the whole bundle on a condition that does not compile, naming the rule', () => {
+    const broken = structuredClone(billing.policies[0]!);
+    broken.spec.rules[0]!.when = 'args.amount <';
+    const unknownVariable = structuredClone(billing.policies[1]!);
+    unknownVariable.spec.rules[0]!.when = 'request.amount < 5';
+    const result = compile({ server, policies: [broken, unknownVariable] });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toHaveLength(2);
+    expect(result.errors[0]).toMatchObject({
+      policy: 'refunds-need-finance-lead',
+      field: 'spec.rules[finance-leads-refund-small-amounts].when',
+    });
+    expect(result.errors[0]?.message).toContain("unknown variable 'request'");
+    expect(result.errors[1]?.message).toMatch(/^CEL syntax error: <input>:1:13/);
+  });
+
+  it('accepts every condition in the examples', () => {
+    for (const file of ['billing.yaml', 'code-hosting.yaml', 'stdio-docs.yaml']) {
+      for (const policy of loadExample(file).policies) expect(validatePolicy(policy)).toEqual([]);
+    }
+  });
+});

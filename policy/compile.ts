@@ -1,0 +1,112 @@
+import { isKillSwitchEngaged, KILL_REASON, killedTools } from '../api/v1alpha1/annotations.ts';
+import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
+import {
+  BUNDLE_FORMAT,
+  type Bundle,
+  type BundleContent,
+  type BundlePolicy,
+  type KillSwitch,
+} from './bundle.ts';
+import { conditionError } from './cel.ts';
+import { contentHash } from './hash.ts';
+import { selectorMatches } from './selector.ts';
+
+/**
+ * The one policy compiler: (McpServer, ToolPolicies, kill-switch annotations) -> Bundle. Pure and
+ * deterministic: the same inputs give the same bundle and hash, whatever order the policies arrive in.
+ */
+export interface CompileInput {
+  readonly server: McpServer;
+  /** Every ToolPolicy of the server's namespace; the compiler selects those that target it. */
+  readonly policies: readonly ToolPolicy[];
+  readonly namespaceAnnotations?: Readonly<Record<string, string>>;
+}
+
+export interface PolicyError {
+  readonly policy: string;
+  /** Where in the policy, e.g. `spec.rules[read].when`. */
+  readonly field: string;
+  readonly message: string;
+}
+
+export type CompileResult =
+  | { readonly ok: true; readonly bundle: Bundle }
+  | { readonly ok: false; readonly errors: readonly PolicyError[] };
+
+/** Does this policy apply to this server? Only within one namespace. */
+export function targets(policy: ToolPolicy, server: McpServer): boolean {
+  if ((policy.metadata.namespace ?? '') !== (server.metadata.namespace ?? '')) return false;
+  const { servers, selector } = policy.spec.targets;
+  if (servers) return servers.includes(server.metadata.name);
+  return selector !== undefined && selectorMatches(selector, server.metadata.labels);
+}
+
+/** Problems a policy has on its own, independent of any server (reported in its Accepted condition). */
+export function validatePolicy(policy: ToolPolicy): PolicyError[] {
+  return policy.spec.rules.flatMap((rule) => {
+    const message = rule.when === undefined ? undefined : conditionError(rule.when);
+    return message === undefined
+      ? []
+      : [{ policy: policy.metadata.name, field: `spec.rules[${rule.name}].when`, message }];
+  });
+}
+
+function killSwitch(
+  source: KillSwitch['source'],
+  name: string,
+  annotations: Readonly<Record<string, string>> | undefined,
+): KillSwitch | undefined {
+  if (!isKillSwitchEngaged(annotations)) return undefined;
+  const reason = annotations?.[KILL_REASON];
+  return reason === undefined ? { source, name } : { source, name, reason };
+}
+
+function bundlePolicy(policy: ToolPolicy): BundlePolicy {
+  const kill = killSwitch('ToolPolicy', policy.metadata.name, policy.metadata.annotations);
+  return {
+    name: policy.metadata.name,
+    mode: policy.spec.mode,
+    rules: policy.spec.rules,
+    ...(policy.spec.audit ? { audit: policy.spec.audit } : {}),
+    ...(kill ? { kill } : {}),
+  };
+}
+
+/**
+ * A policy that does not compile fails the whole bundle rather than being skipped: skipping a policy
+ * that holds a Deny rule would silently widen access. The caller keeps serving the last good bundle.
+ */
+export function compile(input: CompileInput): CompileResult {
+  const { server } = input;
+  const selected = input.policies
+    .filter((policy) => targets(policy, server))
+    .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
+
+  const errors = selected.flatMap(validatePolicy);
+  if (errors.length > 0) return { ok: false, errors };
+
+  const namespace = server.metadata.namespace ?? '';
+  const serverKills = [
+    killSwitch('McpServer', server.metadata.name, server.metadata.annotations),
+    killSwitch('Namespace', namespace, input.namespaceAnnotations),
+  ].filter((k): k is KillSwitch => k !== undefined);
+  const toolKills = killedTools(server.metadata.annotations);
+  const reason = server.metadata.annotations?.[KILL_REASON];
+
+  const content: BundleContent = {
+    format: BUNDLE_FORMAT,
+    server: {
+      namespace,
+      name: server.metadata.name,
+      ...(server.metadata.generation !== undefined ? { generation: server.metadata.generation } : {}),
+    },
+    spec: server.spec,
+    kill: {
+      server: serverKills,
+      tools: toolKills,
+      ...(reason !== undefined && toolKills.length > 0 ? { reason } : {}),
+    },
+    policies: selected.map(bundlePolicy),
+  };
+  return { ok: true, bundle: { ...content, hash: contentHash(content) } };
+}
