@@ -18,20 +18,29 @@ export CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod
 log() { echo "controlplane: $*" >&2; }
 
 build_date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+major=${KUBERNETES_VERSION#v}; major=${major%%.*}
+minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
+# The version the binaries report (/version, `kubectl version`) is the one we actually built.
+kube_ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  kube_ldflags+=" -X ${pkg}.gitVersion=${KUBERNETES_VERSION}"
+  kube_ldflags+=" -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
+  kube_ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=${build_date}"
+done
 
-if [ ! -x "$out/kube-apiserver" ]; then
-  log "building kube-apiserver ${KUBERNETES_VERSION} (first time only; several minutes on 2 cores)"
-  major=${KUBERNETES_VERSION#v}; major=${major%%.*}
-  minor=${KUBERNETES_VERSION#v*.}; minor=${minor%%.*}
-  ldflags=""
-  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ldflags+=" -X ${pkg}.gitVersion=${KUBERNETES_VERSION}"
-    ldflags+=" -X ${pkg}.gitMajor=${major} -X ${pkg}.gitMinor=${minor}"
-    ldflags+=" -X ${pkg}.gitTreeState=clean -X ${pkg}.buildDate=${build_date}"
-  done
-  (cd "$here/kube" && go build -trimpath -ldflags "-s -w ${ldflags}" -o "$out/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$out/kube-apiserver.tmp" "$out/kube-apiserver"
-fi
+# build_kube NAME: builds k8s.io/kubernetes/cmd/NAME into the cache unless it is already there.
+build_kube() {
+  [ -x "$out/$1" ] && return 0
+  log "building $1 ${KUBERNETES_VERSION} (first time only; several minutes on 2 cores)"
+  (cd "$here/kube" && go build -trimpath -ldflags "-s -w ${kube_ldflags}" -o "$out/$1.tmp" "k8s.io/kubernetes/cmd/$1")
+  mv "$out/$1.tmp" "$out/$1"
+}
+
+build_kube kube-apiserver
+# Runs the garbage collector and namespace controller, so ownerReferences and namespace deletion act.
+build_kube kube-controller-manager
+# Machines ship a kubectl; build one only where none is on PATH.
+if ! command -v kubectl >/dev/null 2>&1; then build_kube kubectl; fi
 
 if [ ! -x "$out/etcd" ]; then
   log "building etcd ${ETCD_VERSION}"

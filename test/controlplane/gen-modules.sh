@@ -27,7 +27,11 @@ mkdir -p "$here/kube" "$here/etcd"
   echo
   echo "require k8s.io/kubernetes ${KUBERNETES_VERSION}"
   echo
-  echo "tool k8s.io/kubernetes/cmd/kube-apiserver"
+  echo "tool ("
+  echo "	k8s.io/kubernetes/cmd/kube-apiserver"
+  echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
+  echo "	k8s.io/kubernetes/cmd/kubectl"
+  echo ")"
   echo
   echo "replace ("
   sed -n 's#^\s*\(k8s\.io/[a-z0-9-]*\) => \./staging/src/.*#\t\1 => \1 '"$staging_version"'#p' "$k8s_dir/go.mod"

@@ -2,9 +2,12 @@
 # Runs one server process and ties its life to the Node process that started this script.
 #
 # Node cannot ask the kernel to kill its children when it dies (there is no PR_SET_PDEATHSIG), but
-# the kernel does close a dead process's pipes. The owner holds the write end of our stdin, so EOF
-# on stdin means "the owner is gone or asks us to stop", whether it exited, crashed or was SIGKILLed.
-# SIGTERM, SIGINT and SIGHUP mean the same.
+# the kernel does close a dead process's pipes. The owner holds the write end of our stdin:
+#   - a line "stop" asks for a graceful stop: SIGTERM, then SIGKILL after GRACE_SECONDS;
+#     SIGTERM, SIGINT or SIGHUP to this script mean the same;
+#   - EOF without it means the owner died (exit, crash, SIGKILL): SIGKILL at once. Nobody waits
+#     for a clean shutdown then, and etcd and kube-apiserver told to stop together stall each
+#     other's graceful shutdown for seconds.
 #
 # usage: watchdog.sh GRACE_SECONDS COMMAND [ARGS...]
 #   stdout  the server's PID on one line, then nothing
@@ -17,9 +20,6 @@ shift
 # Started before any trap below, so the server inherits default signal dispositions.
 "$@" </dev/null >&2 &
 server=$!
-# A background job reads /dev/null unless told otherwise, hence the explicit <&0.
-cat <&0 >/dev/null &
-owner_pipe=$!
 
 stop_requested=""
 trap 'stop_requested=1' TERM INT HUP
@@ -27,27 +27,36 @@ trap 'stop_requested=1' TERM INT HUP
 trap '' PIPE
 echo "$server"
 
-first=""
-wait -n -p first "$server" "$owner_pipe"
-status=$?
-
-if [ -z "$stop_requested" ] && [ "$first" = "$server" ]; then
-  # The server exited by itself; the owner sees our exit and reads the log.
-  kill "$owner_pipe" 2>/dev/null
-  exit "$status"
-fi
-
-kill -TERM "$server" 2>/dev/null
-sleep "$grace" &
-timer=$!
-first=""
-while [ "$first" != "$server" ] && [ "$first" != "$timer" ]; do
-  first=""
-  wait -n -p first "$server" "$timer"
+# A poll, not `wait -n`: bash forgets a job once it has reported it dead, so `wait -n` would miss
+# a server that died before the call. `read -t` is a builtin, so polling forks nothing.
+owner_gone=""
+while [ -z "$stop_requested" ]; do
+  if ! kill -0 "$server" 2>/dev/null; then
+    wait "$server" # exited by itself: pass its status on
+    exit $?
+  fi
+  read -r -t 0.2 request
+  status=$?
+  if [ "$status" -eq 0 ] && [ "$request" = stop ]; then
+    stop_requested=1
+  elif [ "$status" -ne 0 ] && [ "$status" -le 128 ]; then # EOF; above 128 is a timeout or a signal
+    owner_gone=1
+    break
+  fi
 done
-if [ "$first" = "$timer" ]; then
-  echo "watchdog: $1 (pid $server) ignored SIGTERM for ${grace}s; sending SIGKILL" >&2
+
+if [ -n "$owner_gone" ]; then
+  echo "watchdog: the owner is gone; sending SIGKILL to $1 (pid $server)" >&2
   kill -KILL "$server" 2>/dev/null
+else
+  kill -TERM "$server" 2>/dev/null
+  for ((tick = 0; tick < grace * 10; tick++)); do
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$server" 2>/dev/null; then
+    echo "watchdog: $1 (pid $server) outlived SIGTERM by ${grace}s; sending SIGKILL" >&2
+    kill -KILL "$server" 2>/dev/null
+  fi
 fi
-kill "$timer" "$owner_pipe" 2>/dev/null
 wait "$server"

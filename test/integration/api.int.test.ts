@@ -55,7 +55,9 @@ describe('the v1alpha1 API on a real kube-apiserver', () => {
   it('shows the printer columns', async () => {
     const result = await run(['get', 'mcps', '-A']);
     expect(result.code).toBe(0);
-    expect(result.stdout.split('\n')[0]).toMatch(/NAMESPACE\s+NAME\s+READY\s+KILLED\s+POLICY\s+TRANSPORT\s+AGE/);
+    expect(result.stdout.split('\n')[0]).toMatch(
+      /NAMESPACE\s+NAME\s+READY\s+KILLED\s+POLICY\s+TRANSPORT\s+AGE/,
+    );
     const policies = await run(['get', 'portcullis', '-A']);
     expect(policies.stdout).toContain('toolpolicy.portcullis.dev/everyone-searches');
   });
@@ -68,10 +70,13 @@ describe('the v1alpha1 API on a real kube-apiserver', () => {
     expect(rules.stdout).toContain('Binds a call argument to the verified identity');
   });
 
-  it.each(invalidObjects.map((c) => [c.name, c]))('refuses %s with a message a person understands', async (_n, c) => {
-    const result = await run(['apply', '-f', '-'], JSON.stringify(c.object));
-    expect(result.code).not.toBe(0);
-    expect(result.stderr).toMatch(/is invalid/);
-    for (const fragment of c.expect) expect(result.stderr).toContain(fragment);
-  });
+  it.each(invalidObjects.map((c) => [c.name, c]))(
+    'refuses %s with a message a person understands',
+    async (_n, c) => {
+      const result = await run(['apply', '-f', '-'], JSON.stringify(c.object));
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/is invalid/);
+      for (const fragment of c.expect) expect(result.stderr).toContain(fragment);
+    },
+  );
 });
