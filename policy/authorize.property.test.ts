@@ -44,13 +44,29 @@ const ruleArb = fc.record(
   { requiredKeys: ['name', 'effect', 'tools'] },
 );
 
-const policyArb = fc.record({
+const policyArb: fc.Arbitrary<PolicyModel> = fc.record({
   mode: fc.constantFrom('Enforce' as const, 'Audit' as const),
   killed: fc.boolean(),
   rules: fc.array(ruleArb, { minLength: 1, maxLength: 4 }),
 });
 
-const callArb = fc.record({
+interface CallModel {
+  tool: string;
+  user: string;
+  groups: string[];
+  scopes: string[];
+  tenant: string | undefined;
+  n: number | undefined;
+  customer: string | undefined;
+}
+
+interface PolicyModel {
+  mode: 'Enforce' | 'Audit';
+  killed: boolean;
+  rules: RuleModel[];
+}
+
+const callArb: fc.Arbitrary<CallModel> = fc.record({
   tool: fc.constantFrom(...TOOLS),
   user: fc.constantFrom(...USERS),
   groups: fc.uniqueArray(fc.constantFrom(...GROUPS)),
@@ -63,10 +79,7 @@ const callArb = fc.record({
 const glob = (p: string, tool: string) =>
   new RegExp(`^${p.replaceAll('*', '.*').replaceAll('?', '.')}$`).test(tool);
 
-function oracle(
-  policies: { mode: string; killed: boolean; rules: RuleModel[] }[],
-  call: fc.Infer<typeof callArb>,
-): boolean {
+function oracle(policies: { mode: string; killed: boolean; rules: RuleModel[] }[], call: CallModel): boolean {
   const enforced = policies.filter((p) => p.mode === 'Enforce');
   if (policies.some((p) => p.killed && p.rules.some((r) => r.tools.some((t) => glob(t, call.tool)))))
     return false;
@@ -90,7 +103,7 @@ function oracle(
   );
 }
 
-function toResources(policies: fc.Infer<typeof policyArb>[]) {
+function toResources(policies: PolicyModel[]) {
   return policies.map((p, i) =>
     toolPolicy.parse({
       apiVersion: API_VERSION,

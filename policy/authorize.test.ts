@@ -153,8 +153,8 @@ describe('authorize: the billing example', () => {
       true,
     );
     const server = load('billing.yaml', undefined, { 'portcullis.dev/kill-switch': 'true' });
-    expect(authorize(server, { principal: support, tool: 'list_invoices', args: {} }).decision.code).toBe(
-      'killed',
+    expect(authorize(server, { principal: support, tool: 'list_invoices', args: {} }).decision).toMatchObject(
+      { code: 'killed' },
     );
     const policyKill = load('billing.yaml', (p) =>
       p.map((x) =>
@@ -163,9 +163,9 @@ describe('authorize: the billing example', () => {
           : x,
       ),
     );
-    expect(authorize(policyKill, { principal: support, tool: 'list_invoices', args: {} }).decision.code).toBe(
-      'killed',
-    );
+    expect(
+      authorize(policyKill, { principal: support, tool: 'list_invoices', args: {} }).decision,
+    ).toMatchObject({ code: 'killed' });
     expect(
       authorize(policyKill, {
         principal: lead,
