@@ -4,7 +4,13 @@ import { EXIT, runCli } from './run.ts';
 async function capture(args: string[]) {
   let out = '';
   let err = '';
-  const code = await runCli(args, { out: (t) => (out += t), err: (t) => (err += t) });
+  const code = await runCli(args, {
+    out: (t) => (out += t),
+    err: (t) => (err += t),
+    env: {},
+    childEnv: {},
+    untilShutdown: () => Promise.resolve(),
+  });
   return { code, out, err };
 }
 

@@ -1,13 +1,9 @@
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import packageJson from '../package.json' with { type: 'json' };
+import { runSidecar } from './commands/sidecar.ts';
+import { EXIT, type CliIo } from './io.ts';
 
-export interface CliIo {
-  out(text: string): void;
-  err(text: string): void;
-}
-
-/** Exit codes, documented in --help: scripts and CI pipelines depend on them. */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export { EXIT, type CliIo } from './io.ts';
 
 const HELP = `portcullis — a policy gate in front of every MCP server on Kubernetes
 
@@ -15,6 +11,7 @@ Usage:
   portcullis <command> [flags]
 
 Commands:
+  sidecar     Run the gate in front of one MCP server (see 'portcullis sidecar --help')
   version     Print the version and the API version served
 
 Flags:
@@ -23,7 +20,7 @@ Flags:
 Exit codes:
   0  success
   1  the command failed
-  2  usage error (unknown command or flag)
+  2  usage error (unknown command or flag, invalid configuration)
 `;
 
 export async function runCli(args: readonly string[], io: CliIo): Promise<number> {
@@ -36,6 +33,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     io.out(`portcullis ${packageJson.version} (API ${API_VERSION})\n`);
     return EXIT.ok;
   }
+  if (command === 'sidecar') return runSidecar(rest, io);
   io.err(`portcullis: unknown command or arguments: ${args.join(' ')}\nRun 'portcullis --help' for usage.\n`);
   return EXIT.usage;
 }

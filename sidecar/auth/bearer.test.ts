@@ -4,7 +4,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, type Authenticator } from './authenticator.ts';
 import { bearerToken, MAX_AUTHORIZATION_BYTES } from './bearer.ts';
 import { authSettings } from '../../test/fixtures/auth/settings.ts';
-import { b64url, jwksOf, signingKey, signToken, type SigningKey } from '../../test/fixtures/auth/signing-keys.ts';
+import {
+  b64url,
+  jwksOf,
+  signingKey,
+  signToken,
+  type SigningKey,
+} from '../../test/fixtures/auth/signing-keys.ts';
 
 describe('bearerToken', () => {
   it.each([

@@ -1,0 +1,117 @@
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { sidecarConfigSchema, type SidecarConfigInput } from '../../sidecar/config.ts';
+import { SidecarConfigError, startSidecar } from '../../sidecar/start.ts';
+import type { CliIo } from '../io.ts';
+import { EXIT } from '../io.ts';
+
+export const SIDECAR_HELP = `portcullis sidecar — the gate in front of one MCP server
+
+Usage:
+  portcullis sidecar --policy FILE|DIR [--upstream URL | --upstream-command CMD...] [flags]
+
+Policy (the same YAML you would kubectl apply; hot-reloaded):
+  --policy PATH            McpServer, ToolPolicy and Namespace objects (file or directory; repeatable)
+  --server [NS/]NAME       which McpServer to serve when the files hold several
+
+Upstream (exactly one):
+  --upstream URL           the server's Streamable HTTP endpoint on loopback, e.g. http://127.0.0.1:8080/mcp
+  --upstream-command CMD   a stdio server to spawn; everything after it is its command line
+
+Listening:
+  --listen HOST:PORT       MCP endpoint (default 0.0.0.0:8443)
+  --admin-listen HOST:PORT /healthz, /readyz, /metrics (default 0.0.0.0:9090)
+  --path PATH              MCP path (default: the path of the policy's auth.publicUrl)
+  --allowed-hosts H[,H]    Host header values accepted (required beyond loopback; publicUrl's host is added)
+  --allowed-origins O[,O]  browser Origins accepted (default none: requests with an Origin are refused)
+  --jwks-uri URL           dev/test only: signing keys from here instead of the issuer (http on loopback allowed)
+  --keep-alive-seconds N   SSE keep-alive comment interval (default 15)
+  --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
+
+Every flag can also be set as an environment variable: PORTCULLIS_<FLAG> (e.g. PORTCULLIS_UPSTREAM);
+list values are comma-separated.
+
+Exit codes: 0 stopped cleanly, 1 failed at runtime, 2 invalid flags or configuration.
+`;
+
+const FLAGS = {
+  policy: { type: 'string', multiple: true },
+  server: { type: 'string' },
+  upstream: { type: 'string' },
+  listen: { type: 'string' },
+  'admin-listen': { type: 'string' },
+  path: { type: 'string' },
+  'allowed-hosts': { type: 'string' },
+  'allowed-origins': { type: 'string' },
+  'jwks-uri': { type: 'string' },
+  'keep-alive-seconds': { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const list = (value: string | undefined) =>
+  value
+    ?.split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+/** Flags win over PORTCULLIS_* environment variables; the result is validated once, here. */
+export function sidecarConfigFromArgs(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): SidecarConfigInput | 'help' {
+  const split = args.indexOf('--upstream-command');
+  const own = split < 0 ? args : args.slice(0, split);
+  const command = split < 0 ? undefined : args.slice(split + 1);
+  const { values } = parseArgs({ args: [...own], options: FLAGS, strict: true, allowPositionals: false });
+  if (values.help) return 'help';
+  const pick = (flag: keyof typeof FLAGS) => {
+    const value = values[flag];
+    return typeof value === 'string' ? value : env[`PORTCULLIS_${flag.toUpperCase().replaceAll('-', '_')}`];
+  };
+  const envCommand = env['PORTCULLIS_UPSTREAM_COMMAND']?.split(' ').filter(Boolean);
+  const keepAlive = pick('keep-alive-seconds');
+  const input = {
+    listen: pick('listen'),
+    adminListen: pick('admin-listen'),
+    path: pick('path'),
+    upstreamUrl: pick('upstream'),
+    upstreamCommand: command ?? envCommand,
+    policyFiles: values.policy ?? list(env['PORTCULLIS_POLICY']),
+    server: pick('server'),
+    allowedHosts: list(pick('allowed-hosts')),
+    allowedOrigins: list(pick('allowed-origins')),
+    jwksUri: pick('jwks-uri'),
+    keepAliveSeconds: keepAlive === undefined ? undefined : Number(keepAlive),
+    logLevel: pick('log-level'),
+  };
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as SidecarConfigInput;
+}
+
+export async function runSidecar(args: readonly string[], io: CliIo): Promise<number> {
+  let input: SidecarConfigInput | 'help';
+  try {
+    input = sidecarConfigFromArgs(args, io.env);
+  } catch (error) {
+    io.err(`portcullis sidecar: ${(error as Error).message}\nRun 'portcullis sidecar --help' for usage.\n`);
+    return EXIT.usage;
+  }
+  if (input === 'help') {
+    io.out(SIDECAR_HELP);
+    return EXIT.ok;
+  }
+  const parsed = sidecarConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    io.err(`portcullis sidecar: invalid configuration:\n${z.prettifyError(parsed.error)}\n`);
+    return EXIT.usage;
+  }
+  try {
+    const sidecar = await startSidecar(parsed.data, { childEnv: io.childEnv });
+    await io.untilShutdown();
+    await sidecar.stop();
+    return EXIT.ok;
+  } catch (error) {
+    io.err(`portcullis sidecar: ${(error as Error).message}\n`);
+    return error instanceof SidecarConfigError ? EXIT.usage : EXIT.failure;
+  }
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import type { SidecarContext } from '../context.ts';
+import type { Exchange, ToolCall } from '../exchange.ts';
+import type { Rejection } from '../reject.ts';
+import { argumentsDigest, redact, type AuditDecision, type AuditEvent } from './event.ts';
+
+/**
+ * Turns a finished exchange into its audit events: one per tools/call (whatever became of it), or one
+ * for a refused request that carried no tool call. Allowed non-tool traffic (initialize, tools/list,
+ * ping) is not a decision about a tool and is counted in metrics only.
+ */
+const ERRORED = new Set(['upstream_unavailable', 'upstream_timeout', 'internal_error']);
+
+function decisionOf(call: ToolCall | undefined, rejection: Rejection | undefined): AuditDecision {
+  const decision = call?.verdict?.decision;
+  if (decision && !decision.allowed) return decision.code === 'killed' ? 'killed' : 'denied';
+  if (rejection)
+    return rejection.code === 'killed' ? 'killed' : ERRORED.has(rejection.code) ? 'errored' : 'denied';
+  if (call?.outcome === 'upstream_error' || call?.outcome === 'timeout') return 'errored';
+  return call?.verdict?.wouldDeny ? 'would_deny' : 'allowed';
+}
+
+function argumentsFields(
+  exchange: Exchange,
+  call: ToolCall,
+  allowedArgs: Readonly<Record<string, unknown>> | undefined,
+) {
+  const args = allowedArgs ?? call.args;
+  const spec = exchange.policy?.bundle.spec.audit;
+  const override = call.verdict?.decision.rule
+    ? exchange.policy?.bundle.policies.find((p) => p.name === call.verdict!.decision.rule!.policy)?.audit
+    : undefined;
+  const mode = override?.arguments ?? spec?.arguments ?? 'Digest';
+  const digest = argumentsDigest(args);
+  if (mode === 'Full') return { argumentsDigest: digest, arguments: args };
+  if (mode === 'Redacted')
+    return {
+      argumentsDigest: digest,
+      arguments: redact(args, [...(spec?.redact ?? []), ...(override?.redact ?? [])]),
+    };
+  return { argumentsDigest: digest };
+}
+
+export function auditEvents(exchange: Exchange, context: SidecarContext, latencyMs: number): AuditEvent[] {
+  const { principal, rejection } = exchange;
+  const server = exchange.policy?.bundle.server ??
+    context.policy.current?.bundle.server ?? { namespace: '', name: '' };
+  const base = {
+    schema: 'portcullis.dev/audit/v1' as const,
+    time: new Date(context.clock()).toISOString(),
+    requestId: exchange.requestId,
+    server: { namespace: server.namespace, name: server.name },
+    ...(principal ? { user: principal.user, agent: principal.agent } : {}),
+    ...(principal?.tenant !== undefined ? { tenant: principal.tenant } : {}),
+    latencyMs,
+    ...(exchange.sessionId ? { sessionId: exchange.sessionId } : {}),
+    ...(exchange.session?.clientInfo ? { clientInfo: exchange.session.clientInfo } : {}),
+  };
+  if (exchange.calls.length === 0) {
+    if (rejection === undefined) return [];
+    return [
+      {
+        ...base,
+        id: randomUUID(),
+        method: exchange.messages.map((m) => m.method ?? m.kind).join(',') || exchange.method,
+        decision: decisionOf(undefined, rejection),
+        code: rejection.code,
+        reason: rejection.reason,
+        ...(rejection.policyHash ? { policyHash: rejection.policyHash } : {}),
+        outcome: 'refused',
+      },
+    ];
+  }
+  return exchange.calls.map((call) => {
+    const decision = call.verdict?.decision;
+    const refused = decision && !decision.allowed ? decision : undefined;
+    const effective = refused ?? (rejection && (!decision || decision.allowed) ? rejection : undefined);
+    const shadow = call.verdict?.wouldDeny;
+    const kind = decisionOf(call, effective);
+    return {
+      ...base,
+      id: randomUUID(),
+      method: 'tools/call',
+      tool: call.tool,
+      decision: kind,
+      ...(effective
+        ? { code: effective.code, reason: effective.reason }
+        : shadow
+          ? { code: shadow.code, reason: shadow.reason }
+          : {}),
+      ...(decision?.rule ? { rule: decision.rule } : shadow?.rule ? { rule: shadow.rule } : {}),
+      ...((decision?.policyHash ?? exchange.policy?.hash)
+        ? { policyHash: decision?.policyHash ?? exchange.policy!.hash }
+        : {}),
+      ...argumentsFields(exchange, call, decision?.allowed ? decision.args : undefined),
+      outcome: effective ? 'refused' : (call.outcome ?? 'ok'),
+      upstreamIdentity: { mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None' },
+    } satisfies AuditEvent;
+  });
+}

@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/**
+ * The sidecar's own settings (where to listen, where the upstream is, where policy comes from), validated
+ * once at the boundary. What to enforce is not here: it comes from the policy bundle.
+ */
+const hostPort = (fallback: string) =>
+  z
+    .string()
+    .regex(
+      /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+      'expected host:port, for example 0.0.0.0:8443 or 127.0.0.1:8443',
+    )
+    .default(fallback)
+    .transform((value) => {
+      const at = value.lastIndexOf(':');
+      return { host: value.slice(0, at).replace(/^\[|\]$/g, ''), port: Number(value.slice(at + 1)) };
+    });
+
+const loopbackHttpUrl = z
+  .url()
+  .refine((u) => /^http:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\//.test(u), {
+    message:
+      'the upstream must be a plain http URL on loopback (the server container shares the pod network)',
+  });
+
+export const sidecarConfigSchema = z
+  .strictObject({
+    listen: hostPort('0.0.0.0:8443'),
+    adminListen: hostPort('0.0.0.0:9090'),
+    /** The MCP endpoint path clients use. Default: the path of the policy's publicUrl. */
+    path: z
+      .string()
+      .regex(/^\/[A-Za-z0-9._~\-/]*$/)
+      .optional(),
+    upstreamUrl: loopbackHttpUrl.optional(),
+    upstreamCommand: z.array(z.string().min(1)).min(1).optional(),
+    policyFiles: z.array(z.string().min(1)).min(1),
+    server: z.string().optional(),
+    allowedHosts: z.array(z.string().min(1)).default([]),
+    allowedOrigins: z.array(z.string().min(1)).default([]),
+    /** Test and dev only: fetch signing keys from here instead of the issuer's (http allowed on loopback only). */
+    jwksUri: z.url().optional(),
+    keepAliveSeconds: z.int().min(1).max(300).default(15),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => (c.upstreamUrl === undefined) !== (c.upstreamCommand === undefined), {
+    message: 'set exactly one of --upstream (a loopback URL) and --upstream-command (a stdio server)',
+  })
+  .refine(
+    (c) =>
+      c.jwksUri === undefined ||
+      c.jwksUri.startsWith('https://') ||
+      /^http:\/\/(127\.|localhost|\[::1\])/.test(c.jwksUri),
+    {
+      message: '--jwks-uri must be https, or http on loopback',
+    },
+  );
+
+export type SidecarConfig = z.output<typeof sidecarConfigSchema>;
+export type SidecarConfigInput = z.input<typeof sidecarConfigSchema>;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}

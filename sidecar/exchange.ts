@@ -1,0 +1,78 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Verdict } from '../policy/decision.ts';
+import type { LoadedPolicy } from '../policy/load.ts';
+import type { Principal } from '../policy/principal.ts';
+import type { Rejection } from './reject.ts';
+import type { SessionRecord } from './session-store.ts';
+
+/**
+ * The per-request record the pipeline's stages fill in order. Stages read what earlier stages wrote
+ * and never reach back into the raw request for something a stage already decided.
+ */
+export interface JsonRpcMessageView {
+  /** The message as parsed (and, for an allowed tools/call, with bound arguments). */
+  readonly message: Record<string, unknown>;
+  readonly kind: 'request' | 'notification' | 'response' | 'error-response';
+  readonly id?: string | number;
+  readonly method?: string;
+}
+
+export interface ToolCall {
+  /** Index of the message in the body. */
+  readonly index: number;
+  readonly id: string | number;
+  readonly tool: string;
+  readonly args: Readonly<Record<string, unknown>>;
+  verdict?: Verdict;
+  /** What became of an allowed call, once the upstream answered (or did not). */
+  outcome?: 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled';
+}
+
+export interface Exchange {
+  readonly requestId: string;
+  readonly request: IncomingMessage;
+  readonly response: ServerResponse;
+  /** performance.now() at arrival. */
+  readonly startedAt: number;
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  body?: Buffer;
+  messages: JsonRpcMessageView[];
+  isBatch: boolean;
+  /** The negotiated or declared MCP protocol revision. */
+  protocolVersion?: string;
+  sessionId?: string;
+  session?: SessionRecord;
+  principal?: Principal;
+  /** jti of the verified token, for audit; never the token. */
+  tokenId?: string;
+  policy?: LoadedPolicy;
+  calls: ToolCall[];
+  /** A binding changed an argument: the body must be re-serialised before forwarding. */
+  rewritten: boolean;
+  rejection?: Rejection;
+}
+
+export function newExchange(
+  requestId: string,
+  startedAt: number,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Exchange {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return {
+    requestId,
+    request,
+    response,
+    startedAt,
+    method: request.method ?? 'GET',
+    path: query < 0 ? url : url.slice(0, query),
+    headers: request.headers,
+    messages: [],
+    isBatch: false,
+    calls: [],
+    rewritten: false,
+  };
+}

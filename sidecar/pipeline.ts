@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { auditEvents } from './audit/record.ts';
+import { authChallengeHeaders } from './auth-challenge.ts';
+import type { SidecarContext } from './context.ts';
+import { newExchange, type Exchange } from './exchange.ts';
+import { reject } from './reject.ts';
+import { writeRejection } from './respond.ts';
+import { authenticate } from './stages/authenticate.ts';
+import { authorizeCalls } from './stages/authorize-calls.ts';
+import { checkProtocol } from './stages/check-protocol.ts';
+import { checkRoute } from './stages/check-route.ts';
+import { checkSession } from './stages/check-session.ts';
+import { forward } from './stages/forward.ts';
+import { gatePolicy } from './stages/gate-policy.ts';
+import { parseMessages } from './stages/parse-messages.ts';
+import { readBody } from './stages/read-body.ts';
+import type { Stage } from './stages/stage.ts';
+
+/**
+ * THE request path, in order. Each stage is a small function over the exchange; the first refusal ends
+ * the request. Cheap structural checks come before anything that costs (token verification), and
+ * authentication comes before anything that reveals state (sessions, policy).
+ */
+export const PIPELINE: readonly (readonly [name: string, stage: Stage])[] = [
+  ['check-route', checkRoute], // exact path, method, Host/Origin allowlists, media types
+  ['read-body', readBody], // size cap before buffering
+  ['parse-messages', parseMessages], // strict JSON, JSON-RPC shape, batches, tools/call extraction
+  ['check-protocol', checkProtocol], // MCP-Protocol-Version, mirrored Mcp-Method/Mcp-Name headers
+  ['authenticate', authenticate], // bearer token -> principal; the token goes no further
+  ['check-session', checkSession], // a session belongs to the principal that opened it
+  ['gate-policy', gatePolicy], // a fresh policy (failurePolicy) and no server kill switch
+  ['authorize-calls', authorizeCalls], // every tools/call: kill, deny, allow + argument bindings
+  ['forward', forward], // to the server container; replies filtered and streamed back
+];
+
+async function runStages(exchange: Exchange, context: SidecarContext): Promise<void> {
+  for (const [, stage] of PIPELINE) {
+    let result = stage(exchange, context);
+    if (result instanceof Promise) result = await result;
+    if (result !== undefined) {
+      exchange.rejection = result;
+      writeRejection(exchange, result, authChallengeHeaders(result, context));
+      return;
+    }
+  }
+}
+
+function decisionLabel(exchange: Exchange): string {
+  if (exchange.rejection) return exchange.rejection.code === 'killed' ? 'killed' : 'refused';
+  return 'allowed';
+}
+
+export async function handleRequest(
+  context: SidecarContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const exchange = newExchange(randomUUID(), performance.now(), request, response);
+  const { metrics } = context;
+  metrics.inFlight.inc();
+  try {
+    await runStages(exchange, context);
+  } catch (error) {
+    // A thrown exception is a defect; the client gets a typed internal error, the log gets the stack.
+    context.log.error({ err: error, requestId: exchange.requestId }, 'request failed with an exception');
+    exchange.rejection = reject('internal_error', 'internal error');
+    writeRejection(exchange, exchange.rejection);
+  } finally {
+    metrics.inFlight.dec();
+    const latencyMs = performance.now() - exchange.startedAt;
+    metrics.latency.observe({ decision: decisionLabel(exchange) }, latencyMs / 1000);
+    if (exchange.rejection) metrics.refusals.inc({ code: exchange.rejection.code });
+    for (const event of auditEvents(exchange, context, latencyMs)) {
+      metrics.calls.inc({ tool: metrics.toolLabel(event.tool ?? ''), decision: event.decision });
+      context.audit.emit(event);
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { DenialCode } from '../policy/decision.ts';
+
+/**
+ * The one table from a refusal code to what the client sees: HTTP status and JSON-RPC error code.
+ * Application codes sit outside JSON-RPC's reserved range (-32768..-32000) so a client can tell a
+ * Portcullis refusal from a server's own error; the wire never carries anything but these.
+ */
+export type RejectCode =
+  | DenialCode
+  | 'missing_token'
+  | 'invalid_token'
+  | 'parse_error'
+  | 'invalid_request'
+  | 'batch_refused'
+  | 'body_too_large'
+  | 'unsupported_media_type'
+  | 'not_acceptable'
+  | 'method_not_allowed'
+  | 'not_found'
+  | 'forbidden_host'
+  | 'forbidden_origin'
+  | 'unsupported_protocol_version'
+  | 'header_mismatch'
+  | 'session_not_found'
+  | 'policy_unavailable'
+  | 'upstream_unavailable'
+  | 'upstream_timeout'
+  | 'internal_error';
+
+export interface RejectSpec {
+  readonly httpStatus: number;
+  readonly jsonRpcCode: number;
+  /** Retrying the same request later may succeed (a Retry-After is meaningful). */
+  readonly retryable: boolean;
+}
+
+export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
+  // Identity
+  missing_token: { httpStatus: 401, jsonRpcCode: -31001, retryable: false },
+  invalid_token: { httpStatus: 401, jsonRpcCode: -31002, retryable: false },
+  insufficient_scope: { httpStatus: 403, jsonRpcCode: -31003, retryable: false },
+  // Policy
+  no_matching_rule: { httpStatus: 403, jsonRpcCode: -31010, retryable: false },
+  denied_by_rule: { httpStatus: 403, jsonRpcCode: -31011, retryable: false },
+  argument_binding: { httpStatus: 403, jsonRpcCode: -31012, retryable: false },
+  condition_error: { httpStatus: 403, jsonRpcCode: -31013, retryable: false },
+  batch_refused: { httpStatus: 403, jsonRpcCode: -31014, retryable: false },
+  killed: { httpStatus: 403, jsonRpcCode: -31020, retryable: false },
+  policy_unavailable: { httpStatus: 503, jsonRpcCode: -31021, retryable: true },
+  // Protocol and transport hardening
+  parse_error: { httpStatus: 400, jsonRpcCode: -32700, retryable: false },
+  invalid_request: { httpStatus: 400, jsonRpcCode: -32600, retryable: false },
+  body_too_large: { httpStatus: 413, jsonRpcCode: -31030, retryable: false },
+  unsupported_media_type: { httpStatus: 415, jsonRpcCode: -31031, retryable: false },
+  not_acceptable: { httpStatus: 406, jsonRpcCode: -31032, retryable: false },
+  method_not_allowed: { httpStatus: 405, jsonRpcCode: -31033, retryable: false },
+  not_found: { httpStatus: 404, jsonRpcCode: -31034, retryable: false },
+  forbidden_host: { httpStatus: 403, jsonRpcCode: -31035, retryable: false },
+  forbidden_origin: { httpStatus: 403, jsonRpcCode: -31036, retryable: false },
+  unsupported_protocol_version: { httpStatus: 400, jsonRpcCode: -31037, retryable: false },
+  header_mismatch: { httpStatus: 400, jsonRpcCode: -31038, retryable: false },
+  session_not_found: { httpStatus: 404, jsonRpcCode: -31039, retryable: false },
+  // Upstream
+  upstream_unavailable: { httpStatus: 502, jsonRpcCode: -31040, retryable: true },
+  upstream_timeout: { httpStatus: 504, jsonRpcCode: -31041, retryable: true },
+  internal_error: { httpStatus: 500, jsonRpcCode: -32603, retryable: false },
+};
+
+/** A refusal as the pipeline carries it; the transport turns it into HTTP + JSON-RPC in one place. */
+export interface Rejection {
+  readonly code: RejectCode;
+  readonly reason: string;
+  readonly policyHash?: string;
+  readonly missingScopes?: readonly string[];
+  readonly rule?: { readonly policy: string; readonly rule: string };
+  /** Seconds, for 429/503 answers. */
+  readonly retryAfter?: number;
+}
+
+export function reject(
+  code: RejectCode,
+  reason: string,
+  extra: Omit<Rejection, 'code' | 'reason'> = {},
+): Rejection {
+  return { code, reason, ...extra };
+}
+
+/** The JSON-RPC error object for a refusal: stable code, readable message, machine-readable data. */
+export function rejectionError(rejection: Rejection, requestId: string) {
+  return {
+    code: REJECT_TABLE[rejection.code].jsonRpcCode,
+    message: rejection.reason,
+    data: {
+      portcullis: {
+        code: rejection.code,
+        requestId,
+        ...(rejection.policyHash ? { policyHash: rejection.policyHash } : {}),
+        ...(rejection.rule ? { rule: rejection.rule } : {}),
+        ...(rejection.missingScopes ? { missingScopes: rejection.missingScopes } : {}),
+      },
+    },
+  };
+}

@@ -1,0 +1,147 @@
+import { StringDecoder } from 'node:string_decoder';
+import { quantityToBytes } from '../policy/quantity.ts';
+import type { SidecarContext } from './context.ts';
+import type { Exchange } from './exchange.ts';
+import { createSseParser, formatSseEvent, KEEP_ALIVE_COMMENT } from './protocol/sse.ts';
+import { handleReply, pendingReplies } from './reply-handlers.ts';
+import type { UpstreamResponse } from './transports/upstream.ts';
+
+/**
+ * Streams the upstream's answer to the client. JSON bodies are read (bounded) so replies can be
+ * handled; event streams are parsed event by event and re-emitted as they arrive, never buffered whole,
+ * with keep-alive comments while the upstream is quiet.
+ */
+const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+const RESPONSE_HEADERS = ['content-type', 'mcp-session-id', 'cache-control'];
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export type RelayOutcome = 'complete' | 'client_closed' | 'too_large' | 'upstream_error';
+
+export async function relay(
+  exchange: Exchange,
+  context: SidecarContext,
+  upstream: UpstreamResponse,
+): Promise<RelayOutcome> {
+  const { response } = exchange;
+  const limit =
+    quantityToBytes(exchange.policy?.bundle.spec.limits.maxResponseSize) ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const pending = pendingReplies(exchange);
+  const sessionId = header(upstream.headers['mcp-session-id']);
+  const contentType = header(upstream.headers['content-type'])?.toLowerCase() ?? '';
+  const transform = (message: Record<string, unknown>) =>
+    handleReply(message, pending, exchange, context, sessionId);
+
+  const headers: Record<string, string> = { 'x-request-id': exchange.requestId };
+  for (const name of RESPONSE_HEADERS) {
+    const value = header(upstream.headers[name]);
+    if (value !== undefined) headers[name] = value;
+  }
+
+  if (exchange.method === 'DELETE' && upstream.status < 300 && exchange.sessionId)
+    context.sessions.forget(exchange.sessionId);
+
+  if (contentType.startsWith('text/event-stream'))
+    return relayEventStream(exchange, context, upstream, headers, transform, limit);
+
+  // JSON (or an error body): small by contract, read whole within the cap, then handled.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of upstream.body) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    size += buffer.length;
+    if (size > limit) {
+      upstream.cancel();
+      return 'too_large';
+    }
+    chunks.push(buffer);
+  }
+  let body = Buffer.concat(chunks, size);
+  if (contentType.startsWith('application/json') && pending.size > 0 && size > 0) {
+    const parsed: unknown = safeParse(body.toString('utf8'));
+    const replaced = Array.isArray(parsed)
+      ? parsed.map((m) => (isObject(m) ? transform(m) : m))
+      : isObject(parsed)
+        ? transform(parsed)
+        : parsed;
+    if (replaced !== parsed || Array.isArray(parsed)) body = Buffer.from(JSON.stringify(replaced));
+  }
+  headers['content-length'] = String(body.length);
+  response.writeHead(upstream.status, headers);
+  response.end(body);
+  return 'complete';
+}
+
+async function relayEventStream(
+  exchange: Exchange,
+  context: SidecarContext,
+  upstream: UpstreamResponse,
+  headers: Record<string, string>,
+  transform: (message: Record<string, unknown>) => Record<string, unknown>,
+  limit: number,
+): Promise<RelayOutcome> {
+  const { response } = exchange;
+  headers['cache-control'] = 'no-cache, no-transform';
+  headers['x-accel-buffering'] = 'no';
+  response.writeHead(upstream.status, headers);
+  response.flushHeaders();
+
+  let bytes = 0;
+  let failure: RelayOutcome | undefined;
+  const parser = createSseParser({
+    onEvent(event) {
+      let data = event.data;
+      if (data !== '') {
+        const message = safeParse(data);
+        if (isObject(message)) {
+          const replaced = transform(message);
+          if (replaced !== message) data = JSON.stringify(replaced);
+        }
+      }
+      response.write(formatSseEvent({ ...event, data }));
+    },
+    onError() {
+      failure = 'upstream_error';
+    },
+  });
+  const keepAlive = setInterval(
+    () => response.write(KEEP_ALIVE_COMMENT),
+    context.config.keepAliveSeconds * 1000,
+  );
+  const decoder = new StringDecoder('utf8');
+  try {
+    for await (const chunk of upstream.body) {
+      if (response.destroyed) {
+        upstream.cancel();
+        return 'client_closed';
+      }
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      bytes += Buffer.byteLength(text);
+      if (bytes > limit) {
+        upstream.cancel();
+        failure = 'too_large';
+        break;
+      }
+      parser.feed(text);
+      if (failure) break;
+    }
+  } finally {
+    clearInterval(keepAlive);
+    response.end();
+  }
+  return failure ?? 'complete';
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function safeParse(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import type { Logger } from 'pino';
+import { startStdioProcess } from './stdio-process.ts';
+import type { Upstream, UpstreamRequest, UpstreamResponse } from './upstream.ts';
+
+/**
+ * Presents one shared stdio MCP server as a Streamable HTTP upstream. The process is initialised once;
+ * later clients get the cached initialize result and a session id of their own. Request ids (and
+ * progress tokens) are rewritten to ids unique on the process, so concurrent clients never collide, and
+ * restored on the way back. Server-initiated notifications without a request (list_changed, logging)
+ * go to every open GET stream. Server-to-client requests (sampling, elicitation) cannot be routed to
+ * one client of a shared process and are answered with an error.
+ */
+type Json = Record<string, unknown>;
+
+interface Waiter {
+  readonly clientId: string | number;
+  readonly session: string;
+  readonly progressToken?: string | number;
+  readonly deliver: (message: Json) => void;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json' };
+const SSE_HEADERS = { 'content-type': 'text/event-stream' };
+
+function response(
+  status: number,
+  headers: Record<string, string>,
+  body: string | PassThrough,
+  cancel: () => void = () => {},
+): UpstreamResponse {
+  const iterable =
+    typeof body === 'string'
+      ? (async function* () {
+          if (body) yield body;
+        })()
+      : body;
+  return { status, headers, body: iterable as AsyncIterable<string | Buffer>, cancel };
+}
+
+export function createStdioUpstream(
+  command: readonly string[],
+  options: { log: Logger; env?: Readonly<Record<string, string>> },
+): Upstream {
+  const proc = startStdioProcess(command, options.log, options.env);
+  const waiters = new Map<string, Waiter>();
+  const progressRoutes = new Map<string, { session: string; token: string | number }>();
+  const sessions = new Set<string>();
+  const streams = new Set<PassThrough>();
+  let initialize: Promise<Json> | undefined;
+  let initializedSent = false;
+  let counter = 0;
+
+  proc.onExit(() => {
+    initialize = undefined;
+    initializedSent = false;
+    for (const [id, waiter] of waiters) {
+      waiters.delete(id);
+      waiter.deliver({
+        jsonrpc: '2.0',
+        id: waiter.clientId,
+        error: { code: -32603, message: 'the MCP server process exited' },
+      });
+    }
+  });
+
+  proc.onMessage((message) => {
+    const id = message['id'];
+    if ((typeof id === 'string' || typeof id === 'number') && ('result' in message || 'error' in message)) {
+      const waiter = waiters.get(String(id));
+      if (!waiter) return;
+      waiters.delete(String(id));
+      if (waiter.progressToken !== undefined) progressRoutes.delete(`p${String(id)}`);
+      waiter.deliver({ ...message, id: waiter.clientId });
+      return;
+    }
+    if (typeof message['method'] !== 'string') return;
+    if (id !== undefined) {
+      proc.send({
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: -32601,
+          message: 'server-to-client requests are not available through a shared stdio bridge',
+        },
+      });
+      return;
+    }
+    const params = message['params'] as Json | undefined;
+    const token = params?.['progressToken'];
+    if (message['method'] === 'notifications/progress' && typeof token === 'string') {
+      const route = progressRoutes.get(token);
+      const waiter = route && waiters.get(token.slice(1));
+      if (route && waiter) waiter.deliver({ ...message, params: { ...params, progressToken: route.token } });
+      return;
+    }
+    for (const stream of streams) stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+  });
+
+  function call(message: Json, session: string, onMessage: (m: Json) => void): void {
+    const upstreamId = `u${++counter}`;
+    const params = message['params'] as Json | undefined;
+    const meta = params?.['_meta'] as Json | undefined;
+    const clientToken = meta?.['progressToken'];
+    let forwarded: Json = { ...message, id: upstreamId };
+    if (typeof clientToken === 'string' || typeof clientToken === 'number') {
+      const token = `p${upstreamId}`;
+      progressRoutes.set(token, { session, token: clientToken });
+      forwarded = { ...forwarded, params: { ...params, _meta: { ...meta, progressToken: token } } };
+    }
+    waiters.set(upstreamId, {
+      clientId: message['id'] as string | number,
+      session,
+      ...(typeof clientToken === 'string' || typeof clientToken === 'number'
+        ? { progressToken: clientToken }
+        : {}),
+      deliver: onMessage,
+    });
+    if (!proc.send(forwarded)) {
+      waiters.delete(upstreamId);
+      onMessage({
+        jsonrpc: '2.0',
+        id: message['id'],
+        error: { code: -32603, message: 'the MCP server process is not running' },
+      });
+    }
+  }
+
+  function cancelClientRequest(session: string, clientId: unknown): void {
+    for (const [upstreamId, waiter] of waiters) {
+      if (waiter.session === session && waiter.clientId === clientId) {
+        proc.send({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: upstreamId, reason: 'client cancelled' },
+        });
+        waiters.delete(upstreamId);
+      }
+    }
+  }
+
+  async function handleInitialize(message: Json): Promise<UpstreamResponse> {
+    initialize ??= new Promise<Json>((resolve) => call(message, '', resolve));
+    const result = await initialize;
+    if ('error' in result) initialize = undefined;
+    const session = randomUUID();
+    sessions.add(session);
+    return response(
+      200,
+      { ...JSON_HEADERS, 'mcp-session-id': session },
+      JSON.stringify({ ...result, id: message['id'] }),
+    );
+  }
+
+  async function post(request: UpstreamRequest): Promise<UpstreamResponse> {
+    const session = request.headers['mcp-session-id'];
+    const body = JSON.parse(String(request.body)) as Json | Json[];
+    const messages = Array.isArray(body) ? body : [body];
+    if (messages.length === 1 && messages[0]!['method'] === 'initialize')
+      return handleInitialize(messages[0]!);
+    if (session === undefined || !sessions.has(session)) {
+      return response(
+        404,
+        JSON_HEADERS,
+        JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'session not found' } }),
+      );
+    }
+    const requests = messages.filter((m) => m['id'] !== undefined && typeof m['method'] === 'string');
+    for (const note of messages.filter((m) => m['id'] === undefined && typeof m['method'] === 'string')) {
+      if (note['method'] === 'notifications/initialized') {
+        if (!initializedSent) initializedSent = proc.send(note);
+      } else if (note['method'] === 'notifications/cancelled') {
+        cancelClientRequest(session, (note['params'] as Json | undefined)?.['requestId']);
+      } else {
+        proc.send(note);
+      }
+    }
+    if (requests.length === 0) return response(202, {}, '');
+    const stream = new PassThrough();
+    let open = requests.length;
+    for (const message of requests) {
+      call(message, session, (reply) => {
+        if (stream.writableEnded) return;
+        stream.write(`event: message\ndata: ${JSON.stringify(reply)}\n\n`);
+        if ('result' in reply || 'error' in reply) {
+          open -= 1;
+          if (open === 0) stream.end();
+        }
+      });
+    }
+    const cancel = () => {
+      for (const message of requests) cancelClientRequest(session, message['id']);
+      stream.end();
+    };
+    request.signal?.addEventListener('abort', cancel, { once: true });
+    return response(200, SSE_HEADERS, stream, cancel);
+  }
+
+  return {
+    async send(request) {
+      const session = request.headers['mcp-session-id'];
+      if (request.method === 'POST') return post(request);
+      if (session === undefined || !sessions.has(session))
+        return response(
+          404,
+          JSON_HEADERS,
+          '{"jsonrpc":"2.0","id":null,"error":{"code":-32001,"message":"session not found"}}',
+        );
+      if (request.method === 'DELETE') {
+        sessions.delete(session);
+        return response(200, {}, '');
+      }
+      const stream = new PassThrough();
+      streams.add(stream);
+      const close = () => {
+        streams.delete(stream);
+        stream.end();
+      };
+      request.signal?.addEventListener('abort', close, { once: true });
+      return response(200, SSE_HEADERS, stream, close);
+    },
+    close: () => proc.close(),
+  };
+}

@@ -1,0 +1,78 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { MemoryAuditSink } from '../../sidecar/audit/sink.ts';
+import { sidecarConfigSchema, type SidecarConfigInput } from '../../sidecar/config.ts';
+import { startSidecar, type RunningSidecar } from '../../sidecar/start.ts';
+import { jwksOf, signingKey, signToken, type SigningKey } from '../fixtures/auth/signing-keys.ts';
+import { startJsonServer, type JsonServer } from '../fixtures/auth/json-server.ts';
+
+/**
+ * A real sidecar in this process, in front of a real upstream, with a real JWKS on loopback. Its policy
+ * lives in a temporary copy of a fixture directory so tests can edit it (hot reload) without touching
+ * the repository. Logs and audit events are captured so tests can look for what must never appear.
+ */
+export interface SidecarUnderTest {
+  readonly sidecar: RunningSidecar;
+  readonly url: string;
+  readonly policyDir: string;
+  readonly audit: MemoryAuditSink;
+  /** Every log line the sidecar wrote. */
+  readonly logs: string[];
+  token(claims: Record<string, unknown>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export const ISSUER = 'https://id.example.com/realms/acme';
+
+export async function startSidecarUnderTest(options: {
+  readonly policyFixture: string;
+  readonly upstream: Pick<SidecarConfigInput, 'upstreamUrl' | 'upstreamCommand'>;
+  readonly audience: string;
+  readonly config?: Partial<SidecarConfigInput>;
+}): Promise<SidecarUnderTest> {
+  const policyDir = await mkdtemp(join(tmpdir(), 'portcullis-policy-'));
+  await cp(join(import.meta.dirname, '../fixtures/policies', options.policyFixture), policyDir, {
+    recursive: true,
+  });
+  const key: SigningKey = await signingKey('ES256', 'test-key-1');
+  const jwks: JsonServer = await startJsonServer();
+  jwks.serve('/jwks', jwksOf(key));
+  const logs: string[] = [];
+  const log = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(chunk.toString('utf8'));
+        done();
+      },
+    }),
+  );
+  const audit = new MemoryAuditSink();
+  const config = sidecarConfigSchema.parse({
+    listen: '127.0.0.1:0',
+    adminListen: '127.0.0.1:0',
+    policyFiles: [policyDir],
+    jwksUri: `${jwks.origin}/jwks`,
+    ...options.upstream,
+    ...options.config,
+  });
+  const sidecar = await startSidecar(config, { log, audit, childEnv: { PATH: process.env['PATH'] ?? '' } });
+  const now = () => Math.floor(Date.now() / 1000);
+  return {
+    sidecar,
+    url: sidecar.url,
+    policyDir,
+    audit,
+    logs,
+    token: (claims) =>
+      signToken(key, { iss: ISSUER, aud: options.audience, iat: now(), exp: now() + 300, ...claims }),
+    async stop() {
+      await sidecar.stop();
+      await jwks.close();
+      await rm(policyDir, { recursive: true, force: true });
+    },
+  };
+}
