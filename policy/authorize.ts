@@ -109,6 +109,15 @@ function deny(hash: string, fields: Omit<Denial, 'allowed' | 'policyHash'>): Den
   return { allowed: false, policyHash: hash, ...fields };
 }
 
+/** Whether any kill switch (server, named tool, or a policy that selects the tool) covers this tool. */
+export function isKilled(policy: LoadedPolicy, tool: string): boolean {
+  return (
+    policy.serverKill !== undefined ||
+    policy.killedTools.has(tool) ||
+    policy.policyKills.some((k) => k.matchesTool(tool))
+  );
+}
+
 function killDenial(policy: LoadedPolicy, tool: string): Denial | undefined {
   const kill =
     policy.serverKill ??

@@ -42,6 +42,8 @@ export const sidecarConfigSchema = z
     /** Test and dev only: fetch signing keys from here instead of the issuer's (http allowed on loopback only). */
     jwksUri: z.url().optional(),
     keepAliveSeconds: z.int().min(1).max(300).default(15),
+    /** Cancel running calls that a newly engaged kill switch covers (default), not only new ones. */
+    abortKilledCalls: z.boolean().default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((c) => (c.upstreamUrl === undefined) !== (c.upstreamCommand === undefined), {

@@ -4,6 +4,7 @@ import type { Access } from './access.ts';
 import type { AuditSink } from './audit/sink.ts';
 import type { Authenticator } from './auth/authenticator.ts';
 import type { SidecarConfig } from './config.ts';
+import type { Exchange } from './exchange.ts';
 import type { SidecarMetrics } from './observability/metrics.ts';
 import type { PolicyHolder } from './policy/policy-holder.ts';
 import type { SessionStore } from './session-store.ts';
@@ -18,6 +19,8 @@ export interface SidecarContext {
   authenticatorFor(policy: LoadedPolicy): Authenticator;
   readonly upstream: Upstream;
   readonly sessions: SessionStore;
+  /** Forwarded tool calls still running, with how to stop each (kill switches engaged mid-call). */
+  readonly inFlight: Map<Exchange, () => void>;
   readonly audit: AuditSink;
   readonly metrics: SidecarMetrics;
   readonly log: Logger;

@@ -49,6 +49,8 @@ export interface Exchange {
   tokenId?: string;
   policy?: LoadedPolicy;
   calls: ToolCall[];
+  /** The response is an event stream (already started): late errors go on it as events. */
+  eventStream?: boolean;
   /** A binding changed an argument: the body must be re-serialised before forwarding. */
   rewritten: boolean;
   rejection?: Rejection;

@@ -73,7 +73,10 @@ export async function handleRequest(
     metrics.latency.observe({ decision: decisionLabel(exchange) }, latencyMs / 1000);
     if (exchange.rejection) metrics.refusals.inc({ code: exchange.rejection.code });
     for (const event of auditEvents(exchange, context, latencyMs)) {
-      metrics.calls.inc({ tool: metrics.toolLabel(event.tool ?? ''), decision: event.decision });
+      // A refused request without a tool call (a 401 on initialize) is audited, but it is not a tool
+      // call: it is counted in refusals only, not as calls of a tool named "".
+      if (event.tool !== undefined)
+        metrics.calls.inc({ tool: metrics.toolLabel(event.tool), decision: event.decision });
       context.audit.emit(event);
     }
   }

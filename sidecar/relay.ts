@@ -20,10 +20,15 @@ function header(value: string | string[] | undefined): string | undefined {
 
 export type RelayOutcome = 'complete' | 'client_closed' | 'too_large' | 'upstream_error';
 
+/**
+ * When `signal` aborts mid-stream the response is left open, so the caller can still answer the
+ * unanswered requests on it (a timeout or a kill switch is an error result, not a dropped connection).
+ */
 export async function relay(
   exchange: Exchange,
   context: SidecarContext,
   upstream: UpstreamResponse,
+  signal: AbortSignal,
 ): Promise<RelayOutcome> {
   const { response } = exchange;
   const limit =
@@ -43,8 +48,9 @@ export async function relay(
   if (exchange.method === 'DELETE' && upstream.status < 300 && exchange.sessionId)
     context.sessions.forget(exchange.sessionId);
 
-  if (contentType.startsWith('text/event-stream'))
-    return relayEventStream(exchange, context, upstream, headers, transform, limit);
+  if (contentType.startsWith('text/event-stream')) {
+    return relayEventStream(exchange, context, upstream, headers, transform, limit, signal);
+  }
 
   // JSON (or an error body): small by contract, read whole within the cap, then handled.
   const chunks: Buffer[] = [];
@@ -81,12 +87,14 @@ async function relayEventStream(
   headers: Record<string, string>,
   transform: (message: Record<string, unknown>) => Record<string, unknown>,
   limit: number,
+  signal: AbortSignal,
 ): Promise<RelayOutcome> {
   const { response } = exchange;
   headers['cache-control'] = 'no-cache, no-transform';
   headers['x-accel-buffering'] = 'no';
   response.writeHead(upstream.status, headers);
   response.flushHeaders();
+  exchange.eventStream = true;
 
   let bytes = 0;
   let failure: RelayOutcome | undefined;
@@ -129,7 +137,7 @@ async function relayEventStream(
     }
   } finally {
     clearInterval(keepAlive);
-    response.end();
+    if (!signal.aborted) response.end();
   }
   return failure ?? 'complete';
 }

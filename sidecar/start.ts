@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { canonicalJson } from '../policy/hash.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
+import { isKilled } from '../policy/authorize.ts';
 import { createAccess } from './access.ts';
 import { logAuditSink, type AuditSink } from './audit/sink.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.ts';
@@ -99,6 +100,7 @@ export async function startSidecar(
     authenticatorFor,
     upstream,
     sessions: new SessionStore({ clock }),
+    inFlight: new Map(),
     audit: options.audit ?? logAuditSink(log),
     metrics,
     log,
@@ -117,6 +119,7 @@ export async function startSidecar(
       { policyHash: policy.hash, previous: previous?.hash, killed: Boolean(policy.serverKill) },
       'policy installed',
     );
+    if (config.abortKilledCalls) stopKilledCalls(context, policy);
   });
 
   const source = startFileSource({
@@ -174,6 +177,13 @@ export async function startSidecar(
       log.flush();
     },
   };
+}
+
+/** A kill switch bites on running calls too: every in-flight call it now covers is cancelled. */
+function stopKilledCalls(context: SidecarContext, policy: LoadedPolicy): void {
+  for (const [exchange, stop] of context.inFlight) {
+    if (exchange.calls.some((call) => isKilled(policy, call.tool))) stop();
+  }
 }
 
 async function serveAdmin(context: SidecarContext, url: string, response: ServerResponse): Promise<void> {

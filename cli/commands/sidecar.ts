@@ -85,7 +85,9 @@ export function sidecarConfigFromArgs(
     keepAliveSeconds: keepAlive === undefined ? undefined : Number(keepAlive),
     logLevel: pick('log-level'),
   };
-  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as SidecarConfigInput;
+  return Object.fromEntries(
+    Object.entries(input).filter(([, v]) => v !== undefined),
+  ) as unknown as SidecarConfigInput;
 }
 
 export async function runSidecar(args: readonly string[], io: CliIo): Promise<number> {

@@ -93,7 +93,7 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
         ? { policyHash: decision?.policyHash ?? exchange.policy!.hash }
         : {}),
       ...argumentsFields(exchange, call, decision?.allowed ? decision.args : undefined),
-      outcome: effective ? 'refused' : (call.outcome ?? 'ok'),
+      outcome: call.outcome ?? (effective ? 'refused' : 'ok'),
       upstreamIdentity: { mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None' },
     } satisfies AuditEvent;
   });

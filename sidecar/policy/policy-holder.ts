@@ -43,9 +43,10 @@ export class PolicyHolder {
     }
   }
 
-  /** The source re-read its input and found the same policy. */
+  /** The source re-read its input and found the same policy (so an earlier bad update is over). */
   confirm(): void {
     this.#confirmedAt = this.#clock();
+    this.#lastError = undefined;
   }
 
   /** A bad update: the last good policy stays in force. */

@@ -57,7 +57,10 @@ export function allowsJsonRpcBatches(revision: ProtocolRevision): boolean {
   return revision === '2025-03-26';
 }
 
-/** Node gives a header as a string, or as an array when a client repeated it. */
+/**
+ * A header as Node's `request.headers` gives it. Node joins a repeated custom header into one ", "-separated
+ * string, which then matches nothing; `headersDistinct` and other sources give an array, refused as repeated.
+ */
 export type HeaderValue = string | readonly string[] | undefined;
 
 export type ProtocolVersionHeader =

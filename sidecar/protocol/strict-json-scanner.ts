@@ -20,12 +20,7 @@ export function findStrictJsonError(
   maxDepth: number,
   maxKeys: number,
 ): StrictJsonError | undefined {
-  const scanner = new Scanner(text, maxDepth, maxKeys);
-  try {
-    return scanner.scan();
-  } finally {
-    scanner.release();
-  }
+  return new Scanner(text, maxDepth, maxKeys).scan();
 }
 
 const TAB = 0x09;
@@ -82,12 +77,6 @@ class Scanner {
     this.end = text.length;
     this.maxDepth = maxDepth;
     this.maxKeys = maxKeys;
-  }
-
-  /** Drops references to member names so a large text is not kept alive by a retained scanner. */
-  release(): void {
-    this.keys.length = 0;
-    this.keySets.length = 0;
   }
 
   /** Validates the whole text; returns the first problem, or undefined when the text is acceptable. */

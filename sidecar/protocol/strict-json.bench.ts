@@ -48,8 +48,13 @@ const bodies: [string, string, number][] = [
   ['tools/call ~100 KB', toolsCallBody(2300), 2_000],
   ['~1 KB, pretty-printed', toolsCallBody(12, 2), 200_000],
   [
-    '~1 KB, escaped emoji (slow path)',
+    '~1 KB, escaped emoji (per-string checks)',
     asciiEscaped(toolsCallBody(19).replace('read_invoice', 'read_invoice 😀')),
+    200_000,
+  ],
+  [
+    '~1 KB, refused: duplicate name at the end (exact scanner)',
+    toolsCallBody(20).replace(/}$/, ',"id":1}'),
     200_000,
   ],
 ];

@@ -1,10 +1,14 @@
 import type { SidecarContext } from '../context.ts';
-import type { Exchange } from '../exchange.ts';
-import { reject } from '../reject.ts';
+import type { Exchange, ToolCall } from '../exchange.ts';
+import { reject, rejectionError, type Rejection } from '../reject.ts';
+import { formatSseEvent } from '../protocol/sse.ts';
 import { relay } from '../relay.ts';
 import { upstreamHeaders } from '../transports/upstream-headers.ts';
 import type { UpstreamResponse } from '../transports/upstream.ts';
 import type { StageResult } from './stage.ts';
+
+/** Why the sidecar stopped a call it had forwarded. */
+export type StopReason = 'timeout' | 'killed' | 'client_closed';
 
 /** The call timeout: the tightest of the allowing rules' timeouts, else the server default. */
 function timeoutMs(exchange: Exchange): number | undefined {
@@ -20,79 +24,152 @@ function timeoutMs(exchange: Exchange): number | undefined {
 
 function forwardedBody(exchange: Exchange): Buffer | string | undefined {
   if (exchange.body === undefined) return undefined;
-  if (!exchange.rewritten) return exchange.body;
+  // Tool calls are forwarded as decided: re-serialised from the parsed value, so the server cannot read
+  // the bytes differently from how policy read them (e.g. integers beyond 2^53).
+  if (!exchange.rewritten && exchange.calls.length === 0) return exchange.body;
   const messages = exchange.messages.map((m) => m.message);
   return JSON.stringify(exchange.isBatch ? messages : messages[0]);
 }
 
+function answerOnStream(exchange: Exchange, calls: readonly ToolCall[], rejection: Rejection): void {
+  const { response } = exchange;
+  if (response.writableEnded || response.destroyed) return;
+  if (!exchange.eventStream) {
+    response.destroy();
+    return;
+  }
+  const error = rejectionError(rejection, exchange.requestId);
+  for (const call of calls) {
+    response.write(
+      formatSseEvent({ event: 'message', data: JSON.stringify({ jsonrpc: '2.0', id: call.id, error }) }),
+    );
+  }
+  response.end();
+}
+
 /**
- * Sends the request on and streams the answer back. A client that goes away cancels the upstream
- * request (stream close is cancellation on the modern revisions); a call that outlives its timeout is
- * cancelled the same way and answered with upstream_timeout.
+ * Before 2026-07-28 a closed stream is not a cancellation (the client may resume it), so the server is
+ * told explicitly with notifications/cancelled in the same session. Stateless servers saw the stream
+ * close, which is their cancellation. Best effort: the answer to the client does not wait for it.
+ */
+function cancelOnUpstream(
+  exchange: Exchange,
+  context: SidecarContext,
+  calls: readonly ToolCall[],
+  reason: StopReason,
+): void {
+  if (exchange.protocolVersion === '2026-07-28' || exchange.sessionId === undefined) return;
+  for (const call of calls) {
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId: call.id, reason },
+    });
+    // The notification is its own request: the call's mirrored method and name headers do not apply.
+    const {
+      'mcp-method': _method,
+      'mcp-name': _name,
+      ...inherited
+    } = upstreamHeaders(exchange, Buffer.byteLength(body));
+    const headers = {
+      ...inherited,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+    };
+    context.upstream
+      .send({ method: 'POST', headers, body, signal: AbortSignal.timeout(5000) })
+      .then((response) => response.cancel())
+      .catch((error: unknown) =>
+        context.log.warn(
+          { err: error, requestId: exchange.requestId },
+          'could not tell the server to cancel',
+        ),
+      );
+  }
+}
+
+function stoppedRejection(reason: StopReason | undefined, limit: number | undefined): Rejection | undefined {
+  if (reason === 'timeout')
+    return reject('upstream_timeout', `the call did not finish within ${limit! / 1000} s and was cancelled`);
+  if (reason === 'killed')
+    return reject('killed', 'a kill switch was engaged while the call was running; it was cancelled');
+  return undefined;
+}
+
+/**
+ * Sends the request on and streams the answer back. The upstream request is aborted, which cancels the
+ * work on the server (stream close on Streamable HTTP, notifications/cancelled on stdio), when the client
+ * goes away, when the call outlives its timeout, or when a kill switch engaged mid-call covers it.
  */
 export async function forward(exchange: Exchange, context: SidecarContext): Promise<StageResult> {
   const body = forwardedBody(exchange);
   const abort = new AbortController();
+  let stopped: StopReason | undefined;
+  const stop = (reason: StopReason) => {
+    stopped ??= reason;
+    abort.abort(new Error(reason));
+  };
   const onClientGone = () => {
-    if (!exchange.response.writableFinished) abort.abort(new Error('client closed'));
+    if (!exchange.response.writableFinished) stop('client_closed');
   };
   exchange.response.once('close', onClientGone);
   const limit = timeoutMs(exchange);
-  let timedOut = false;
-  const timer =
-    limit === undefined
-      ? undefined
-      : setTimeout(() => {
-          timedOut = true;
-          abort.abort(new Error('call timeout'));
-        }, limit);
+  const timer = limit === undefined ? undefined : setTimeout(() => stop('timeout'), limit);
+  if (exchange.calls.length > 0) context.inFlight.set(exchange, () => stop('killed'));
+  const outcome = (fallback: 'upstream_error') =>
+    stopped === 'timeout' ? 'timeout' : stopped === undefined ? fallback : 'cancelled';
 
-  let upstream: UpstreamResponse;
   try {
-    upstream = await context.upstream.send({
-      method: exchange.method as 'POST' | 'GET' | 'DELETE',
-      headers: upstreamHeaders(exchange, body === undefined ? undefined : Buffer.byteLength(body)),
-      ...(body !== undefined ? { body } : {}),
-      signal: abort.signal,
-    });
-  } catch (error) {
-    clearTimeout(timer);
-    for (const call of exchange.calls) call.outcome = timedOut ? 'timeout' : 'upstream_error';
-    return timedOut
-      ? reject('upstream_timeout', `the call did not finish within ${limit! / 1000} s and was cancelled`)
-      : reject('upstream_unavailable', `the MCP server is unreachable: ${(error as Error).message}`, {
+    let upstream: UpstreamResponse;
+    try {
+      upstream = await context.upstream.send({
+        method: exchange.method as 'POST' | 'GET' | 'DELETE',
+        headers: upstreamHeaders(exchange, body === undefined ? undefined : Buffer.byteLength(body)),
+        ...(body !== undefined ? { body } : {}),
+        signal: abort.signal,
+      });
+    } catch (error) {
+      for (const call of exchange.calls) call.outcome = outcome('upstream_error');
+      return (
+        stoppedRejection(stopped, limit) ??
+        reject('upstream_unavailable', `the MCP server is unreachable: ${(error as Error).message}`, {
           retryAfter: 1,
-        });
-  }
-
-  try {
-    const outcome = await relay(exchange, context, upstream);
-    if (outcome === 'too_large' && !exchange.response.headersSent) {
-      return reject('upstream_unavailable', 'the MCP server answered with more than the response size limit');
+        })
+      );
     }
-    if (outcome === 'client_closed') for (const call of exchange.calls) call.outcome ??= 'cancelled';
-  } catch (error) {
-    if (timedOut) {
-      for (const call of exchange.calls) call.outcome ??= 'timeout';
-      if (!exchange.response.headersSent)
-        return reject(
-          'upstream_timeout',
-          `the call did not finish within ${limit! / 1000} s and was cancelled`,
-        );
-    } else if (abort.signal.aborted) {
-      for (const call of exchange.calls) call.outcome ??= 'cancelled';
-    } else {
-      for (const call of exchange.calls) call.outcome ??= 'upstream_error';
-      if (!exchange.response.headersSent)
+    abort.signal.addEventListener('abort', () => upstream.cancel(), { once: true });
+    let failure: Error | undefined;
+    try {
+      const result = await relay(exchange, context, upstream, abort.signal);
+      if (result === 'too_large' && !exchange.response.headersSent) {
         return reject(
           'upstream_unavailable',
-          `the MCP server failed mid-answer: ${(error as Error).message}`,
+          'the MCP server answered with more than the response size limit',
         );
+      }
+      if (result === 'client_closed') for (const call of exchange.calls) call.outcome ??= 'cancelled';
+    } catch (error) {
+      failure = error as Error;
     }
-    if (!exchange.response.writableEnded) exchange.response.destroy();
+    if (failure === undefined && (stopped === undefined || stopped === 'client_closed')) return undefined;
+    const unanswered = exchange.calls.filter((call) => call.outcome === undefined);
+    if (stopped === 'timeout' || stopped === 'killed')
+      cancelOnUpstream(exchange, context, unanswered, stopped);
+    for (const call of unanswered) call.outcome = outcome('upstream_error');
+    const rejection =
+      stoppedRejection(stopped, limit) ??
+      reject(
+        'upstream_unavailable',
+        `the MCP server failed mid-answer: ${failure?.message ?? 'stream ended'}`,
+      );
+    if (!exchange.response.headersSent) return rejection;
+    // Mid-stream: answer each unanswered request on the stream itself, then close it.
+    exchange.rejection = rejection;
+    answerOnStream(exchange, unanswered, rejection);
+    return undefined;
   } finally {
     clearTimeout(timer);
+    context.inFlight.delete(exchange);
     exchange.response.off('close', onClientGone);
   }
-  return undefined;
 }

@@ -21,6 +21,9 @@ export function createHttpUpstream(url: string, options: { connections?: number 
         body: request.body ?? null,
         signal: request.signal ?? null,
       });
+      // Aborting (timeout, kill, client gone) errors the body; the reader sees that error, and a body
+      // nobody reads any more must not crash the process with an unhandled 'error' event.
+      response.body.on('error', () => {});
       return {
         status: response.statusCode,
         headers: response.headers,

@@ -19,6 +19,8 @@ interface Waiter {
   readonly session: string;
   readonly progressToken?: string | number;
   readonly deliver: (message: Json) => void;
+  /** The client cancelled: no answer will come, so nothing may keep waiting for one. */
+  readonly abandon: () => void;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
@@ -51,10 +53,16 @@ export function createStdioUpstream(
   let initialize: Promise<Json> | undefined;
   let initializedSent = false;
   let counter = 0;
+  /** The initialize request that first succeeded, replayed to a restarted process (it forgot it). */
+  let handshake: Json | undefined;
+  /** Settles when the replayed handshake is done; nothing else may reach the process before it. */
+  let replaying: Promise<void> | undefined;
 
   proc.onExit(() => {
     initialize = undefined;
     initializedSent = false;
+    replaying = undefined;
+    progressRoutes.clear();
     for (const [id, waiter] of waiters) {
       waiters.delete(id);
       waiter.deliver({
@@ -98,7 +106,12 @@ export function createStdioUpstream(
     for (const stream of streams) stream.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
   });
 
-  function call(message: Json, session: string, onMessage: (m: Json) => void): void {
+  function call(
+    message: Json,
+    session: string,
+    onMessage: (m: Json) => void,
+    onAbandon: () => void = () => {},
+  ): void {
     const upstreamId = `u${++counter}`;
     const params = message['params'] as Json | undefined;
     const meta = params?.['_meta'] as Json | undefined;
@@ -116,6 +129,7 @@ export function createStdioUpstream(
         ? { progressToken: clientToken }
         : {}),
       deliver: onMessage,
+      abandon: onAbandon,
     });
     if (!proc.send(forwarded)) {
       waiters.delete(upstreamId);
@@ -127,15 +141,18 @@ export function createStdioUpstream(
     }
   }
 
-  function cancelClientRequest(session: string, clientId: unknown): void {
+  function cancelClientRequest(session: string, clientId: unknown, reason?: unknown): void {
     for (const [upstreamId, waiter] of waiters) {
       if (waiter.session === session && waiter.clientId === clientId) {
         proc.send({
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
-          params: { requestId: upstreamId, reason: 'client cancelled' },
+          // The client's own reason, as the server would have seen it without the bridge.
+          params: { requestId: upstreamId, reason: typeof reason === 'string' ? reason : 'client cancelled' },
         });
         waiters.delete(upstreamId);
+        progressRoutes.delete(`p${upstreamId}`);
+        waiter.abandon();
       }
     }
   }
@@ -144,6 +161,7 @@ export function createStdioUpstream(
     initialize ??= new Promise<Json>((resolve) => call(message, '', resolve));
     const result = await initialize;
     if ('error' in result) initialize = undefined;
+    else handshake ??= message;
     const session = randomUUID();
     sessions.add(session);
     return response(
@@ -151,6 +169,26 @@ export function createStdioUpstream(
       { ...JSON_HEADERS, 'mcp-session-id': session },
       JSON.stringify({ ...result, id: message['id'] }),
     );
+  }
+
+  /**
+   * Sessions outlive a process restart, but the new process was never initialized, and servers may
+   * refuse anything before initialize + notifications/initialized. Replays the first client's
+   * handshake once per process; the caller waits for it before sending anything else.
+   */
+  function replayHandshake(): Promise<void> | undefined {
+    if (initialize === undefined && handshake !== undefined) {
+      const pending = new Promise<Json>((resolve) => call(handshake!, '', resolve));
+      initialize = pending;
+      replaying = pending.then((result) => {
+        if ('error' in result) {
+          if (initialize === pending) initialize = undefined;
+        } else if (!initializedSent) {
+          initializedSent = proc.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+        }
+      });
+    }
+    return replaying;
   }
 
   async function post(request: UpstreamRequest): Promise<UpstreamResponse> {
@@ -166,32 +204,43 @@ export function createStdioUpstream(
         JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message: 'session not found' } }),
       );
     }
+    const replay = replayHandshake();
+    if (replay) await replay;
     const requests = messages.filter((m) => m['id'] !== undefined && typeof m['method'] === 'string');
     for (const note of messages.filter((m) => m['id'] === undefined && typeof m['method'] === 'string')) {
       if (note['method'] === 'notifications/initialized') {
         if (!initializedSent) initializedSent = proc.send(note);
       } else if (note['method'] === 'notifications/cancelled') {
-        cancelClientRequest(session, (note['params'] as Json | undefined)?.['requestId']);
+        const params = note['params'] as Json | undefined;
+        cancelClientRequest(session, params?.['requestId'], params?.['reason']);
       } else {
         proc.send(note);
       }
     }
     if (requests.length === 0) return response(202, {}, '');
     const stream = new PassThrough();
+    // The stream ends once every request in it was answered or cancelled: a cancelled request gets no
+    // answer, and waiting for one would hold the client's connection until the call timeout.
     let open = requests.length;
+    const settle = () => {
+      open -= 1;
+      if (open === 0 && !stream.writableEnded) stream.end();
+    };
     for (const message of requests) {
-      call(message, session, (reply) => {
-        if (stream.writableEnded) return;
-        stream.write(`event: message\ndata: ${JSON.stringify(reply)}\n\n`);
-        if ('result' in reply || 'error' in reply) {
-          open -= 1;
-          if (open === 0) stream.end();
-        }
-      });
+      call(
+        message,
+        session,
+        (reply) => {
+          if (stream.writableEnded) return;
+          stream.write(`event: message\ndata: ${JSON.stringify(reply)}\n\n`);
+          if ('result' in reply || 'error' in reply) settle();
+        },
+        settle,
+      );
     }
     const cancel = () => {
       for (const message of requests) cancelClientRequest(session, message['id']);
-      stream.end();
+      if (!stream.writableEnded) stream.end();
     };
     request.signal?.addEventListener('abort', cancel, { once: true });
     return response(200, SSE_HEADERS, stream, cancel);
