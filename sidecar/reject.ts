@@ -3,7 +3,8 @@ import type { DenialCode } from '../policy/decision.ts';
 /**
  * The one table from a refusal code to what the client sees: HTTP status and JSON-RPC error code.
  * Application codes sit outside JSON-RPC's reserved range (-32768..-32000) so a client can tell a
- * Portcullis refusal from a server's own error; the wire never carries anything but these.
+ * Portcullis refusal from a server's own error; inside it only codes a specification defines (JSON-RPC's
+ * parse and request errors, MCP's header-mismatch and protocol-version errors).
  */
 export type RejectCode =
   | DenialCode
@@ -57,8 +58,9 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
   not_found: { httpStatus: 404, jsonRpcCode: -31034, retryable: false },
   forbidden_host: { httpStatus: 403, jsonRpcCode: -31035, retryable: false },
   forbidden_origin: { httpStatus: 403, jsonRpcCode: -31036, retryable: false },
-  unsupported_protocol_version: { httpStatus: 400, jsonRpcCode: -31037, retryable: false },
-  header_mismatch: { httpStatus: 400, jsonRpcCode: -31038, retryable: false },
+  // The 2026-07-28 transport defines these two codes; we use them for every revision.
+  unsupported_protocol_version: { httpStatus: 400, jsonRpcCode: -32022, retryable: false },
+  header_mismatch: { httpStatus: 400, jsonRpcCode: -32020, retryable: false },
   session_not_found: { httpStatus: 404, jsonRpcCode: -31039, retryable: false },
   // Upstream
   upstream_unavailable: { httpStatus: 502, jsonRpcCode: -31040, retryable: true },

@@ -1,5 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { API_VERSION } from '../../api/v1alpha1/group.ts';
+import { API_VERSION, GROUP } from '../../api/v1alpha1/group.ts';
 import { mcpServer, toolPolicy, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
 
 /**
@@ -29,14 +29,28 @@ export function parsePolicyObjects(
         continue;
       }
       const value = document.toJS() as Record<string, unknown> | null;
-      if (value === null || typeof value !== 'object') continue;
+      if (value === null) continue; // an empty document (comments only, a trailing ---)
+      // Skipping what we cannot read would silently drop a policy, and with it maybe a Deny rule.
+      if (typeof value !== 'object' || Array.isArray(value)) {
+        errors.push(
+          `${where}: expected an object (a YAML mapping), found ${Array.isArray(value) ? 'a list' : typeof value}`,
+        );
+        continue;
+      }
       if (value['apiVersion'] === 'v1' && value['kind'] === 'Namespace') {
         const metadata = value['metadata'] as
           { name?: string; annotations?: Record<string, string> } | undefined;
         if (metadata?.name) objects.namespaces.set(metadata.name, metadata.annotations ?? {});
         continue;
       }
-      if (value['apiVersion'] !== API_VERSION) continue;
+      if (value['apiVersion'] !== API_VERSION) {
+        // Other APIs' objects may share the files; our group in a version we do not know may not.
+        if (String(value['apiVersion']).startsWith(`${GROUP}/`))
+          errors.push(
+            `${where}: unsupported apiVersion ${String(value['apiVersion'])}; expected ${API_VERSION}`,
+          );
+        continue;
+      }
       const schema =
         value['kind'] === 'McpServer' ? mcpServer : value['kind'] === 'ToolPolicy' ? toolPolicy : undefined;
       if (schema === undefined) {

@@ -147,7 +147,14 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
           'the MCP server answered with more than the response size limit',
         );
       }
-      if (result === 'client_closed') for (const call of exchange.calls) call.outcome ??= 'cancelled';
+      // A stream that ended without a call's reply: the call was cancelled (by the client's
+      // notifications/cancelled, or by the client going away).
+      if (
+        (stopped === undefined || stopped === 'client_closed') &&
+        (result === 'client_closed' || result === 'complete')
+      ) {
+        for (const call of exchange.calls) call.outcome ??= 'cancelled';
+      }
     } catch (error) {
       failure = error as Error;
     }

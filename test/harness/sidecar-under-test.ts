@@ -32,6 +32,8 @@ export async function startSidecarUnderTest(options: {
   readonly upstream: Pick<SidecarConfigInput, 'upstreamUrl' | 'upstreamCommand'>;
   readonly audience: string;
   readonly config?: Partial<SidecarConfigInput>;
+  /** The sidecar's wall clock (policy staleness, token expiry, sessions); tokens are signed in real time. */
+  readonly clock?: () => number;
 }): Promise<SidecarUnderTest> {
   const policyDir = await mkdtemp(join(tmpdir(), 'portcullis-policy-'));
   await cp(join(import.meta.dirname, '../fixtures/policies', options.policyFixture), policyDir, {
@@ -59,7 +61,12 @@ export async function startSidecarUnderTest(options: {
     ...options.upstream,
     ...options.config,
   });
-  const sidecar = await startSidecar(config, { log, audit, childEnv: { PATH: process.env['PATH'] ?? '' } });
+  const sidecar = await startSidecar(config, {
+    log,
+    audit,
+    childEnv: { PATH: process.env['PATH'] ?? '' },
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   const now = () => Math.floor(Date.now() / 1000);
   return {
     sidecar,

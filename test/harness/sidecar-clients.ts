@@ -1,0 +1,65 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { setTimeout as delay } from 'node:timers/promises';
+import { connectHttpClient } from '../fixtures/mcp/fixture-clients.ts';
+import type { SidecarUnderTest } from './sidecar-under-test.ts';
+
+/**
+ * Callers of the billing policy (test/fixtures/policies/billing) as token claims, and small helpers for
+ * tests that talk to a sidecar under test with real SDK clients and real tokens.
+ */
+export const BILLING_AUDIENCE = 'https://billing.mcp.example.com/mcp';
+
+/** May read invoices of their own tenant (support-reads-own-tenant). */
+export const supportAgent = {
+  sub: 'alice',
+  azp: 'support-copilot',
+  tenant_id: 'acme',
+  groups: ['support'],
+  scope: 'billing billing:invoices:read',
+} as const;
+
+/** Authenticated, but matched by no rule except the diagnostics one (whoami). */
+export const outsider = {
+  sub: 'mallory',
+  azp: 'support-copilot',
+  tenant_id: 'globex',
+  groups: ['marketing'],
+  scope: 'billing',
+} as const;
+
+/** An SDK client connected through the sidecar with a fresh token for `claims`. */
+export async function connectAs(
+  gate: SidecarUnderTest,
+  claims: Record<string, unknown>,
+  options: { readonly fetch?: FetchLike } = {},
+): Promise<Client> {
+  const token = await gate.token(claims);
+  return connectHttpClient(gate.url, { headers: { authorization: `Bearer ${token}` }, ...options });
+}
+
+export function structured(result: unknown): Record<string, unknown> {
+  return (result as { structuredContent: Record<string, unknown> }).structuredContent;
+}
+
+/** Probes until `accept` holds or the deadline passes; returns the last value either way. */
+export async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 3000,
+  intervalMs = 20,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (accept(value) || Date.now() > deadline) return value;
+    await delay(intervalMs);
+  }
+}
+
+/** The stable refusal code in a JSON-RPC error body (or in an SDK error's message that quotes one). */
+export function portcullisCode(body: unknown): string | undefined {
+  const code = (body as { error?: { data?: { portcullis?: { code?: unknown } } } } | undefined)?.error?.data
+    ?.portcullis?.code;
+  return typeof code === 'string' ? code : undefined;
+}
