@@ -13,6 +13,8 @@ export interface LatencySummary {
   readonly p99Ms: number;
   readonly p999Ms: number;
   readonly maxMs: number;
+  /** When (ms into the run) the slowest 1% were due: clustering here points at stalls, not steady cost. */
+  readonly slowestDueAtMs?: readonly number[];
 }
 
 export function summarize(latencies: number[], errors: number): LatencySummary {
@@ -54,6 +56,7 @@ export async function openLoop(
   const start = performance.now() + 50;
   const inflight: Promise<void>[] = [];
   const due = (i: number) => start + (i * 1000) / ratePerSecond;
+  const dueAt: number[] = [];
   let next = 0;
   // Fire everything that is due, then yield to the event loop until the next one is: responses are
   // handled while we wait, and a late timer fires the overdue requests at once (their latency counts
@@ -65,7 +68,10 @@ export async function openLoop(
       inflight.push(
         callOnce(pool, url.pathname, target).then(
           (ok) => {
-            if (ok) latencies.push(performance.now() - scheduled);
+            if (ok) {
+              latencies.push(performance.now() - scheduled);
+              dueAt.push(scheduled - start);
+            }
             else errors++;
           },
           () => {
@@ -78,7 +84,9 @@ export async function openLoop(
   }
   await Promise.all(inflight);
   await pool.close();
-  return summarize(latencies, errors);
+  const order = latencies.map((_, i) => i).sort((a, b) => latencies[b]! - latencies[a]!);
+  const slowest = order.slice(0, Math.ceil(latencies.length / 100)).map((i) => Math.round(dueAt[i]!));
+  return { ...summarize(latencies, errors), slowestDueAtMs: slowest.sort((a, b) => a - b) };
 }
 
 export async function closedLoop(
