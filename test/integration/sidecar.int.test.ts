@@ -166,6 +166,8 @@ describe('sidecar in front of a real MCP server (Streamable HTTP)', () => {
     expect(received['authorization']).toBeUndefined();
     expect(received['cookie']).toBeUndefined();
     expect(received['x-forwarded-for']).toBeUndefined();
+    // Host is the upstream's own, not the public name the client used.
+    expect(received['host']).toBe(new URL(upstream.url).host);
     expect(JSON.stringify(received)).not.toContain(CANARY);
     await client.close();
     const everything = gate.logs.join('\n') + JSON.stringify(gate.audit.events);
