@@ -71,8 +71,7 @@ export async function openLoop(
             if (ok) {
               latencies.push(performance.now() - scheduled);
               dueAt.push(scheduled - start);
-            }
-            else errors++;
+            } else errors++;
           },
           () => {
             errors++;
