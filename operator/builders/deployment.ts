@@ -1,0 +1,218 @@
+import type {
+  V1Container,
+  V1Deployment,
+  V1EnvVar,
+  V1ResourceRequirements,
+  V1SecurityContext,
+  V1Volume,
+} from '@kubernetes/client-node';
+import type { McpServerSpec } from '../../api/v1alpha1/mcpserver.ts';
+import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import type { OperatorSettings } from '../settings.ts';
+import { childMetadata, childName, commonLabels, selectorLabels } from './names.ts';
+
+/**
+ * The server's pods: the MCP server container and the Portcullis sidecar, its only entrance. The pod
+ * gets no service-account token; a projected token is mounted into the sidecar alone, so the server
+ * container cannot talk to the API server. Both containers run non-root on a read-only root filesystem
+ * with every capability dropped.
+ */
+export const BRIDGE_DIR = '/portcullis/bridge';
+export const BRIDGE_BINARY = `${BRIDGE_DIR}/portcullis-stdio-bridge`;
+export const BRIDGE_SOCKET = `${BRIDGE_DIR}/stdio.sock`;
+const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
+const RESTRICTED: V1SecurityContext = {
+  runAsNonRoot: true,
+  readOnlyRootFilesystem: true,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+type Resources = NonNullable<McpServerSpec['workload']['resources']>;
+
+/** Quantities as Kubernetes writes them: strings ("500m", "1"), whatever the user typed. */
+function resourceRequirements(resources: Resources): V1ResourceRequirements {
+  const list = (values: Resources['limits']) =>
+    values &&
+    Object.fromEntries(
+      Object.entries(values)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    );
+  const requests = list(resources.requests);
+  const limits = list(resources.limits);
+  return { ...(requests ? { requests } : {}), ...(limits ? { limits } : {}) };
+}
+
+function serverEnv(server: McpServer, settings: OperatorSettings): V1EnvVar[] {
+  const proxy = `http://127.0.0.1:${settings.egressProxyPort}`;
+  const own = (server.spec.workload.env ?? []).map((e): V1EnvVar => {
+    if (e.secretKeyRef) return { name: e.name, valueFrom: { secretKeyRef: e.secretKeyRef } };
+    if (e.configMapKeyRef) return { name: e.name, valueFrom: { configMapKeyRef: e.configMapKeyRef } };
+    return { name: e.name, value: e.value ?? '' };
+  });
+  // Outbound traffic goes through the sidecar's egress proxy, which applies spec.egress.
+  return [
+    ...own,
+    { name: 'HTTP_PROXY', value: proxy },
+    { name: 'HTTPS_PROXY', value: proxy },
+    { name: 'http_proxy', value: proxy },
+    { name: 'https_proxy', value: proxy },
+    { name: 'NO_PROXY', value: '127.0.0.1,localhost' },
+    { name: 'no_proxy', value: '127.0.0.1,localhost' },
+  ];
+}
+
+function serverContainer(server: McpServer, settings: OperatorSettings): V1Container {
+  const { workload, transport } = server.spec;
+  const stdio = transport.type === 'Stdio';
+  return {
+    name: 'server',
+    image: workload.image,
+    ...(workload.imagePullPolicy ? { imagePullPolicy: workload.imagePullPolicy } : {}),
+    // A stdio server runs under the bridge, which exposes its stdin/stdout on a socket in the pod.
+    ...(stdio
+      ? {
+          command: [
+            BRIDGE_BINARY,
+            '--socket',
+            BRIDGE_SOCKET,
+            '--',
+            ...workload.command!,
+            ...(workload.args ?? []),
+          ],
+        }
+      : {
+          ...(workload.command ? { command: workload.command } : {}),
+          ...(workload.args ? { args: workload.args } : {}),
+        }),
+    ...(workload.workingDir ? { workingDir: workload.workingDir } : {}),
+    env: serverEnv(server, settings),
+    ...(workload.resources ? { resources: resourceRequirements(workload.resources) } : {}),
+    securityContext: RESTRICTED,
+    volumeMounts: [
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(stdio ? [{ name: 'bridge', mountPath: BRIDGE_DIR }] : []),
+    ],
+  };
+}
+
+function upstreamArgs(server: McpServer): string[] {
+  const { transport } = server.spec;
+  if (transport.type === 'Stdio') return ['--upstream-socket', BRIDGE_SOCKET];
+  return ['--upstream', `http://127.0.0.1:${transport.port ?? 8080}${transport.path ?? '/mcp'}`];
+}
+
+function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Container {
+  const namespace = server.metadata.namespace ?? 'default';
+  const probe = (path: string) => ({ httpGet: { path, port: 'admin' }, periodSeconds: 5, timeoutSeconds: 2 });
+  return {
+    name: 'portcullis',
+    image: settings.sidecarImage,
+    imagePullPolicy: settings.sidecarImagePullPolicy,
+    args: [
+      'sidecar',
+      '--policy-source',
+      'kubernetes',
+      '--server',
+      `${namespace}/${server.metadata.name}`,
+      '--listen',
+      `0.0.0.0:${settings.sidecarPort}`,
+      '--admin-listen',
+      `0.0.0.0:${settings.adminPort}`,
+      '--egress-listen',
+      `127.0.0.1:${settings.egressProxyPort}`,
+      '--allowed-hosts',
+      [
+        new URL(server.spec.auth.publicUrl).host,
+        `${childName(server)}.${namespace}.svc`,
+        `${childName(server)}.${namespace}.svc.${settings.clusterDomain}`,
+      ].join(','),
+      ...upstreamArgs(server),
+    ],
+    env: [
+      { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+    ],
+    ports: [
+      { name: 'mcp', containerPort: settings.sidecarPort, protocol: 'TCP' },
+      { name: 'admin', containerPort: settings.adminPort, protocol: 'TCP' },
+    ],
+    readinessProbe: probe('/readyz'),
+    livenessProbe: { ...probe('/healthz'), failureThreshold: 6 },
+    resources: server.spec.sidecar?.resources
+      ? resourceRequirements(server.spec.sidecar.resources)
+      : { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+    securityContext: RESTRICTED,
+    volumeMounts: [
+      { name: 'api-token', mountPath: TOKEN_DIR, readOnly: true },
+      ...(server.spec.transport.type === 'Stdio' ? [{ name: 'bridge', mountPath: BRIDGE_DIR }] : []),
+    ],
+  };
+}
+
+function volumes(server: McpServer): V1Volume[] {
+  const tokenVolume: V1Volume = {
+    name: 'api-token',
+    projected: {
+      sources: [
+        { serviceAccountToken: { path: 'token', expirationSeconds: 3600 } },
+        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { fieldPath: 'metadata.namespace' } }] } },
+      ],
+    },
+  };
+  return [
+    tokenVolume,
+    { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
+    ...(server.spec.transport.type === 'Stdio'
+      ? [{ name: 'bridge', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }]
+      : []),
+  ];
+}
+
+export function buildDeployment(server: McpServer, settings: OperatorSettings): V1Deployment {
+  const { workload } = server.spec;
+  const stdio = server.spec.transport.type === 'Stdio';
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: childMetadata(server, childName(server)),
+    spec: {
+      replicas: workload.replicas,
+      selector: { matchLabels: selectorLabels(server) },
+      template: {
+        metadata: { labels: { ...(workload.podLabels ?? {}), ...commonLabels(server) } },
+        spec: {
+          serviceAccountName: childName(server),
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          ...(workload.imagePullSecrets
+            ? { imagePullSecrets: workload.imagePullSecrets.map((name) => ({ name })) }
+            : {}),
+          ...(workload.nodeSelector ? { nodeSelector: workload.nodeSelector } : {}),
+          // The bridge binary ships in the Portcullis image; an init container copies it into the pod.
+          ...(stdio
+            ? {
+                initContainers: [
+                  {
+                    name: 'install-stdio-bridge',
+                    image: settings.sidecarImage,
+                    imagePullPolicy: settings.sidecarImagePullPolicy,
+                    command: ['cp', '/usr/local/bin/portcullis-stdio-bridge', BRIDGE_BINARY],
+                    securityContext: RESTRICTED,
+                    volumeMounts: [{ name: 'bridge', mountPath: BRIDGE_DIR }],
+                  },
+                ],
+              }
+            : {}),
+          containers: [serverContainer(server, settings), sidecarContainer(server, settings)],
+          volumes: volumes(server),
+        },
+      },
+    },
+  };
+}

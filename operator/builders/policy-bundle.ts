@@ -1,0 +1,23 @@
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import { canonicalJson } from '../../policy/hash.ts';
+import type { Bundle } from '../../policy/bundle.ts';
+import { bundleName, childMetadata } from './names.ts';
+
+export const BUNDLE_KEY = 'bundle.json';
+export const BUNDLE_HASH_ANNOTATION = 'portcullis.dev/policy-hash';
+
+/**
+ * The compiled bundle as a ConfigMap the sidecar watches through the API (never as a mounted volume:
+ * kubelet sync would make a kill switch a minute late). The hash is repeated in an annotation so
+ * `kubectl get` shows which policy is compiled without decoding the data.
+ */
+export function buildPolicyBundle(server: McpServer, bundle: Bundle): V1ConfigMap {
+  const metadata = childMetadata(server, bundleName(server));
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...metadata, annotations: { [BUNDLE_HASH_ANNOTATION]: bundle.hash } },
+    data: { [BUNDLE_KEY]: canonicalJson(bundle) },
+  };
+}

@@ -1,0 +1,130 @@
+import type { KubeConfig, V1Deployment, V1Namespace } from '@kubernetes/client-node';
+import { KubernetesObjectApi } from '@kubernetes/client-node';
+import { API_VERSION } from '../api/v1alpha1/group.ts';
+import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
+import { targets } from '../policy/compile.ts';
+import { MANAGED_BY } from './builders/names.ts';
+import { Informer } from './controller/informer.ts';
+import { objectKey } from './controller/resource.ts';
+import { WorkQueue } from './controller/workqueue.ts';
+import { Applier } from './k8s/apply.ts';
+import { reconcileMcpServer } from './reconcilers/mcpserver.ts';
+import { reconcileToolPolicy } from './reconcilers/toolpolicy.ts';
+import type { OperatorSettings } from './settings.ts';
+
+/**
+ * The wiring: which events enqueue which keys. Reconcile logic lives in reconcilers/, object shapes in
+ * builders/; this file only says "a ToolPolicy change re-reconciles the servers it targets (before and
+ * after the change)", "a Namespace's kill switch re-reconciles its servers", and so on.
+ */
+export interface OperatorOptions {
+  readonly kube: KubeConfig;
+  readonly settings: OperatorSettings;
+  /** Watch one namespace, or all when undefined. */
+  readonly namespace?: string;
+  readonly workers?: number;
+  readonly clock?: () => number;
+  readonly log?: { info(o: object, m: string): void; error(o: object, m: string): void };
+}
+
+export interface RunningOperator {
+  readonly queue: WorkQueue;
+  stop(): Promise<void>;
+}
+
+const SERVER = 'McpServer:';
+const POLICY = 'ToolPolicy:';
+
+export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
+  const { kube, settings, namespace } = options;
+  const clock = options.clock ?? Date.now;
+  const objects = KubernetesObjectApi.makeApiClient(kube);
+  const informerOptions = {
+    ...(namespace ? { namespace } : {}),
+    onError: (error: unknown, retry: number) =>
+      options.log?.error({ err: error, retry }, 'watch failed; retrying'),
+  };
+  const servers = new Informer<McpServer>(
+    kube,
+    objects,
+    { apiVersion: API_VERSION, kind: 'McpServer', plural: 'mcpservers', namespaced: true },
+    informerOptions,
+  );
+  const policies = new Informer<ToolPolicy>(
+    kube,
+    objects,
+    { apiVersion: API_VERSION, kind: 'ToolPolicy', plural: 'toolpolicies', namespaced: true },
+    informerOptions,
+  );
+  const namespaces = new Informer<V1Namespace>(
+    kube,
+    objects,
+    { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
+    {
+      ...(namespace ? { fieldSelector: `metadata.name=${namespace}` } : {}),
+    },
+  );
+  const deployments = new Informer<V1Deployment>(
+    kube,
+    objects,
+    { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
+    informerOptions,
+  );
+  const applier = new Applier(kube, objects);
+  const queue = new WorkQueue({
+    onError: (key, error, retry) =>
+      options.log?.error({ key, err: error, retryInMs: retry }, 'reconcile failed'),
+  });
+
+  const enqueueServer = (server: { metadata?: { namespace?: string; name?: string } }) =>
+    queue.add(SERVER + objectKey(server));
+  const serversTargetedBy = (policy: ToolPolicy | undefined) =>
+    policy ? servers.list().filter((server) => targets(policy, server)) : [];
+
+  servers.onEvent((_type, server) => {
+    enqueueServer(server);
+    // A server's labels decide which selector policies target it: their status lists it.
+    for (const policy of policies.list())
+      if (policy.metadata.namespace === server.metadata.namespace) queue.add(POLICY + objectKey(policy));
+  });
+  policies.onEvent((_type, policy, previous) => {
+    queue.add(POLICY + objectKey(policy));
+    for (const server of [...serversTargetedBy(previous), ...serversTargetedBy(policy)])
+      enqueueServer(server);
+  });
+  namespaces.onEvent((_type, ns, previous) => {
+    if (
+      JSON.stringify(ns.metadata?.annotations ?? {}) === JSON.stringify(previous?.metadata?.annotations ?? {})
+    )
+      return;
+    for (const server of servers.list())
+      if (server.metadata.namespace === ns.metadata?.name) enqueueServer(server);
+  });
+  deployments.onEvent((_type, deployment) => {
+    const labels = deployment.metadata?.labels ?? {};
+    const owner = labels['portcullis.dev/server'];
+    if (owner && labels['app.kubernetes.io/managed-by'] === MANAGED_BY)
+      queue.add(`${SERVER}${deployment.metadata?.namespace}/${owner}`);
+  });
+
+  const informers = [namespaces, policies, deployments, servers];
+  for (const informer of informers) informer.start();
+  await Promise.all(informers.map((i) => i.synced()));
+
+  const serverDeps = { servers, policies, namespaces, deployments, applier, settings, clock };
+  const policyDeps = { servers, policies, applier, clock };
+  const running = queue.run(options.workers ?? 4, async (key) => {
+    if (key.startsWith(SERVER)) return reconcileMcpServer(key.slice(SERVER.length), serverDeps);
+    if (key.startsWith(POLICY)) return reconcileToolPolicy(key.slice(POLICY.length), policyDeps);
+  });
+  options.log?.info({ namespace: namespace ?? '(all)', servers: servers.list().length }, 'operator started');
+
+  return {
+    queue,
+    async stop() {
+      for (const informer of informers) informer.stop();
+      queue.stop();
+      await running;
+    },
+  };
+}

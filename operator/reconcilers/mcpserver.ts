@@ -1,0 +1,77 @@
+import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
+import { mcpServer, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
+import { compile } from '../../policy/compile.ts';
+import { buildChildren } from '../builders/index.ts';
+import { childName } from '../builders/names.ts';
+import { endpointUrl } from '../builders/service.ts';
+import type { Informer } from '../controller/informer.ts';
+import { TerminalError, type ReconcileResult } from '../controller/workqueue.ts';
+import type { Applier } from '../k8s/apply.ts';
+import type { OperatorSettings } from '../settings.ts';
+import { mcpServerStatus } from '../status/mcpserver-status.ts';
+
+export interface McpServerReconcilerDeps {
+  readonly servers: Informer<McpServer>;
+  readonly policies: Informer<ToolPolicy>;
+  readonly namespaces: Informer<V1Namespace>;
+  readonly deployments: Informer<V1Deployment>;
+  readonly applier: Applier;
+  readonly settings: OperatorSettings;
+  readonly clock: () => number;
+}
+
+/**
+ * Level-triggered and idempotent: whatever happened, make the children and status match the McpServer,
+ * its ToolPolicies and the kill switches as they are now.
+ */
+export async function reconcileMcpServer(
+  key: string,
+  deps: McpServerReconcilerDeps,
+): Promise<ReconcileResult | void> {
+  // 1. Read the server from the cache. Gone: its children go with it (ownerReferences, garbage collection).
+  const cached = deps.servers.get(key);
+  if (cached === undefined) {
+    const [namespace, name] = key.split('/');
+    const owned = [`/${namespace}/${name}`, `/${namespace}/${name}-mcp`, `/${namespace}/${name}-mcp-policy`];
+    deps.applier.forget((k) => owned.some((suffix) => k.endsWith(suffix)));
+    return;
+  }
+  if (cached.metadata?.deletionTimestamp) return;
+  const parsed = mcpServer.safeParse(cached);
+  if (!parsed.success)
+    throw new TerminalError(`McpServer ${key} does not match the API: ${parsed.error.message}`);
+  const server = parsed.data;
+  const namespace = server.metadata.namespace ?? 'default';
+
+  // 2. Compile its policy: the server, every ToolPolicy of its namespace, and the kill-switch annotations.
+  const compiled = compile({
+    server,
+    policies: deps.policies.list().filter((p) => p.metadata.namespace === namespace),
+    namespaceAnnotations: deps.namespaces.get(namespace)?.metadata?.annotations ?? {},
+  });
+
+  // 3. Apply the children. A policy that does not compile changes nothing: the last good bundle stays.
+  if (compiled.ok) {
+    for (const child of buildChildren(server, compiled.bundle, deps.settings))
+      await deps.applier.apply(child);
+  }
+
+  // 4. Observe the workload and write the status.
+  const deployment = deps.deployments.get(`${namespace}/${childName(server)}`);
+  const status = mcpServerStatus({
+    server,
+    compiled,
+    ...(deployment
+      ? {
+          workload: {
+            desired: deployment.spec?.replicas ?? server.spec.workload.replicas,
+            replicas: deployment.status?.replicas ?? 0,
+            readyReplicas: deployment.status?.readyReplicas ?? 0,
+          },
+        }
+      : {}),
+    endpoint: endpointUrl(server, deps.settings),
+    now: new Date(deps.clock()).toISOString(),
+  });
+  await deps.applier.applyStatus(server, 'mcpservers', status);
+}

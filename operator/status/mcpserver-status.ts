@@ -1,0 +1,152 @@
+import type { McpServerStatus } from '../../api/v1alpha1/mcpserver.ts';
+import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import type { CompileResult } from '../../policy/compile.ts';
+import type { ConditionUpdate } from './conditions.ts';
+import { setConditions } from './conditions.ts';
+
+/** What the reconciler observed about the workload (from the Deployment's status). */
+export interface WorkloadObservation {
+  readonly replicas: number;
+  readonly readyReplicas: number;
+  readonly desired: number;
+}
+
+export interface McpServerStatusInput {
+  readonly server: McpServer;
+  readonly compiled: CompileResult;
+  /** The hash of the bundle the sidecars currently serve, when it is known. */
+  readonly workload?: WorkloadObservation;
+  readonly endpoint: string;
+  readonly now: string;
+}
+
+function policyCondition(compiled: CompileResult): ConditionUpdate {
+  if (compiled.ok) {
+    return {
+      type: 'PolicyReady',
+      status: 'True',
+      reason: 'Compiled',
+      message: `policy bundle ${compiled.bundle.hash} compiled`,
+    };
+  }
+  const detail = compiled.errors.map((e) => `ToolPolicy ${e.policy} ${e.field}: ${e.message}`).join('; ');
+  return {
+    type: 'PolicyReady',
+    status: 'False',
+    reason: 'CompileError',
+    message: `policy does not compile; sidecars keep the last good bundle: ${detail}`,
+  };
+}
+
+function killedCondition(compiled: CompileResult): ConditionUpdate {
+  if (!compiled.ok)
+    return {
+      type: 'Killed',
+      status: 'Unknown',
+      reason: 'PolicyNotCompiled',
+      message: 'kill switches are read from the compiled policy',
+    };
+  const { kill, policies } = compiled.bundle;
+  const server = kill.server[0];
+  if (server) {
+    return {
+      type: 'Killed',
+      status: 'True',
+      reason: `KilledBy${server.source}`,
+      message: `every call is refused: kill switch on ${server.source} ${server.name}${server.reason ? `: ${server.reason}` : ''}`,
+    };
+  }
+  const killedPolicies = policies.filter((p) => p.kill).map((p) => p.name);
+  if (kill.tools.length > 0 || killedPolicies.length > 0) {
+    const parts = [
+      ...(kill.tools.length > 0 ? [`tools ${kill.tools.join(', ')}`] : []),
+      ...(killedPolicies.length > 0 ? [`the tools of ToolPolicy ${killedPolicies.join(', ')}`] : []),
+    ];
+    return {
+      type: 'Killed',
+      status: 'True',
+      reason: 'ToolsKilled',
+      message: `refused: ${parts.join('; ')}${kill.reason ? ` (${kill.reason})` : ''}`,
+    };
+  }
+  return { type: 'Killed', status: 'False', reason: 'NoKillSwitch', message: 'no kill switch is engaged' };
+}
+
+function workloadCondition(workload: WorkloadObservation | undefined): ConditionUpdate {
+  if (workload === undefined)
+    return {
+      type: 'WorkloadReady',
+      status: 'Unknown',
+      reason: 'Pending',
+      message: 'the Deployment has not reported yet',
+    };
+  if (workload.desired === 0)
+    return {
+      type: 'WorkloadReady',
+      status: 'True',
+      reason: 'ScaledToZero',
+      message: 'scaled to zero replicas',
+    };
+  if (workload.readyReplicas >= workload.desired) {
+    return {
+      type: 'WorkloadReady',
+      status: 'True',
+      reason: 'ReplicasReady',
+      message: `${workload.readyReplicas}/${workload.desired} replicas ready`,
+    };
+  }
+  return {
+    type: 'WorkloadReady',
+    status: 'False',
+    reason: 'ReplicasNotReady',
+    message: `${workload.readyReplicas}/${workload.desired} replicas ready`,
+  };
+}
+
+/** The whole status, computed from what was observed: pure, so every branch is a unit test. */
+export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
+  const { server, compiled, workload, now } = input;
+  const policy = policyCondition(compiled);
+  const killed = killedCondition(compiled);
+  const work = workloadCondition(workload);
+  const ready: ConditionUpdate =
+    policy.status === 'True' && work.status === 'True'
+      ? { type: 'Ready', status: 'True', reason: 'Ready', message: `serving through ${input.endpoint}` }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: policy.status !== 'True' ? policy.reason : work.reason,
+          message: policy.status !== 'True' ? policy.message : work.message,
+        };
+  const conditions = setConditions(
+    server.status?.conditions,
+    [ready, work, policy, killed],
+    server.metadata.generation,
+    now,
+  );
+  const bundle = compiled.ok ? compiled.bundle : undefined;
+  return {
+    ...(server.metadata.generation !== undefined ? { observedGeneration: server.metadata.generation } : {}),
+    conditions,
+    ...(bundle
+      ? { policyHash: bundle.hash }
+      : server.status?.policyHash
+        ? { policyHash: server.status.policyHash }
+        : {}),
+    endpoint: input.endpoint,
+    ...(workload ? { replicas: workload.replicas, readyReplicas: workload.readyReplicas } : {}),
+    ...(bundle
+      ? {
+          killSwitch: {
+            server: bundle.kill.server.length > 0,
+            ...(bundle.kill.tools.length > 0 ? { tools: bundle.kill.tools } : {}),
+            ...((bundle.kill.server[0]?.reason ?? bundle.kill.reason)
+              ? { reason: bundle.kill.server[0]?.reason ?? bundle.kill.reason }
+              : {}),
+          },
+        }
+      : {}),
+    ...(server.status?.servedPolicyHashes ? { servedPolicyHashes: server.status.servedPolicyHashes } : {}),
+    ...(server.status?.observedTools ? { observedTools: server.status.observedTools } : {}),
+  };
+}

@@ -1,0 +1,224 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleSchema } from '../../policy/bundle.ts';
+import { startOperator, type RunningOperator } from '../../operator/manager.ts';
+import { operatorSettingsSchema } from '../../operator/settings.ts';
+import { loadExample } from '../fixtures/examples.ts';
+import { kubeConfigFor, kubectl } from '../harness/kube.ts';
+
+/** The operator against the real API server: children, status, kill switches and policy errors. */
+const root = join(import.meta.dirname, '../..');
+const namespace = `op-${randomBytes(3).toString('hex')}`;
+
+async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch((error: unknown) => error as T);
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('operator', () => {
+  let kube: KubeConfig;
+  let operator: RunningOperator;
+  let core: CoreV1Api;
+  let custom: CustomObjectsApi;
+  let objects: KubernetesObjectApi;
+
+  const server = (name: string) =>
+    custom.getNamespacedCustomObject({
+      group: 'portcullis.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'mcpservers',
+      name,
+    }) as Promise<{
+      metadata: { uid: string };
+      status?: {
+        policyHash?: string;
+        conditions?: { type: string; status: string; message: string }[];
+        killSwitch?: { server: boolean; tools?: string[] };
+      };
+    }>;
+  const condition = (s: Awaited<ReturnType<typeof server>>, type: string) =>
+    s.status?.conditions?.find((c) => c.type === type);
+  const bundleOf = async (name: string) => {
+    const map: V1ConfigMap = await core.readNamespacedConfigMap({ namespace, name: `${name}-mcp-policy` });
+    return bundleSchema.parse(JSON.parse(map.data!['bundle.json']!));
+  };
+
+  beforeAll(async () => {
+    kube = kubeConfigFor('admin');
+    core = kube.makeApiClient(CoreV1Api);
+    custom = kube.makeApiClient(CustomObjectsApi);
+    objects = KubernetesObjectApi.makeApiClient(kube);
+    const crds = await kubectl(['apply', '--server-side', '-f', join(root, 'crds')]);
+    expect(crds.code).toBe(0);
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/mcpservers.portcullis.dev',
+      'crd/toolpolicies.portcullis.dev',
+    ]);
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    const billing = loadExample('billing.yaml');
+    for (const object of [...billing.servers, ...billing.policies]) {
+      await objects.create({ ...object, metadata: { ...object.metadata, namespace } });
+    }
+    operator = await startOperator({
+      kube,
+      settings: operatorSettingsSchema.parse({}),
+      namespace,
+      workers: 2,
+    });
+  });
+  afterAll(async () => {
+    await operator?.stop();
+    await core?.deleteNamespace({ name: namespace }).catch(() => undefined);
+  });
+
+  it('builds every child, owned by the McpServer', async () => {
+    const owner = await eventually(
+      () => server('billing'),
+      (s) => condition(s, 'PolicyReady')?.status === 'True',
+    );
+    const uid = owner.metadata.uid;
+    const children = [
+      ['v1', 'ServiceAccount', 'billing-mcp'],
+      ['rbac.authorization.k8s.io/v1', 'Role', 'billing-mcp'],
+      ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'billing-mcp'],
+      ['v1', 'ConfigMap', 'billing-mcp-policy'],
+      ['v1', 'Service', 'billing-mcp'],
+      ['networking.k8s.io/v1', 'NetworkPolicy', 'billing-mcp'],
+      ['apps/v1', 'Deployment', 'billing-mcp'],
+    ] as const;
+    for (const [apiVersion, kind, name] of children) {
+      const child = await objects.read({ apiVersion, kind, metadata: { name, namespace } });
+      expect(child.metadata?.ownerReferences, `${kind}/${name}`).toEqual([
+        expect.objectContaining({ kind: 'McpServer', name: 'billing', uid, controller: true }),
+      ]);
+      expect(child.metadata?.managedFields?.some((f) => f.manager === 'portcullis-operator')).toBe(true);
+    }
+  });
+
+  it('publishes the compiled bundle and its hash in status', async () => {
+    const owner = await eventually(
+      () => server('billing'),
+      (s) => s.status?.policyHash !== undefined,
+    );
+    const bundle = await bundleOf('billing');
+    expect(owner.status?.policyHash).toBe(bundle.hash);
+    expect(bundle.policies.map((p) => p.name)).toEqual([
+      'refunds-need-finance-lead',
+      'support-reads-own-tenant',
+    ]);
+    expect(condition(owner, 'Killed')?.status).toBe('False');
+  });
+
+  it('reports each ToolPolicy as Accepted with the servers it applies to', async () => {
+    const policy = await eventually(
+      () =>
+        custom.getNamespacedCustomObject({
+          group: 'portcullis.dev',
+          version: 'v1alpha1',
+          namespace,
+          plural: 'toolpolicies',
+          name: 'refunds-need-finance-lead',
+        }),
+      (p) => (p as { status?: { serverCount?: number } }).status?.serverCount === 1,
+    );
+    expect(policy).toMatchObject({
+      status: { servers: ['billing'], conditions: [{ type: 'Accepted', status: 'True' }] },
+    });
+  });
+
+  it('recompiles on a kill-switch annotation of the server and of its namespace', async () => {
+    await kubectl([
+      'annotate',
+      '-n',
+      namespace,
+      'mcpserver',
+      'billing',
+      'portcullis.dev/kill-switch=true',
+      'portcullis.dev/kill-reason=SEC-1 test',
+    ]);
+    const killed = await eventually(
+      () => bundleOf('billing'),
+      (b) => b.kill.server.length > 0,
+    );
+    expect(killed.kill.server).toEqual([{ source: 'McpServer', name: 'billing', reason: 'SEC-1 test' }]);
+    const status = await eventually(
+      () => server('billing'),
+      (s) => condition(s, 'Killed')?.status === 'True',
+    );
+    expect(condition(status, 'Killed')?.message).toContain('SEC-1 test');
+    await kubectl([
+      'annotate',
+      '-n',
+      namespace,
+      'mcpserver',
+      'billing',
+      'portcullis.dev/kill-switch-',
+      'portcullis.dev/kill-reason-',
+    ]);
+    await eventually(
+      () => bundleOf('billing'),
+      (b) => b.kill.server.length === 0,
+    );
+
+    await kubectl(['annotate', 'namespace', namespace, 'portcullis.dev/kill-switch=true']);
+    const byNamespace = await eventually(
+      () => bundleOf('billing'),
+      (b) => b.kill.server.length > 0,
+    );
+    expect(byNamespace.kill.server).toEqual([{ source: 'Namespace', name: namespace }]);
+    await kubectl(['annotate', 'namespace', namespace, 'portcullis.dev/kill-switch-']);
+    await eventually(
+      () => bundleOf('billing'),
+      (b) => b.kill.server.length === 0,
+    );
+  });
+
+  it('keeps the last good bundle when a ToolPolicy stops compiling, and says why', async () => {
+    const before = (await bundleOf('billing')).hash;
+    const patch = [{ op: 'replace', path: '/spec/rules/0/when', value: 'args.amount_cents <' }];
+    const result = await kubectl([
+      'patch',
+      '-n',
+      namespace,
+      'toolpolicy',
+      'refunds-need-finance-lead',
+      '--type=json',
+      `-p=${JSON.stringify(patch)}`,
+    ]);
+    expect(result.code).toBe(0);
+    const broken = await eventually(
+      () => server('billing'),
+      (s) => condition(s, 'PolicyReady')?.status === 'False',
+    );
+    expect(condition(broken, 'PolicyReady')?.message).toContain('CEL syntax error');
+    expect((await bundleOf('billing')).hash).toBe(before);
+    const policy = await eventually(
+      () =>
+        custom.getNamespacedCustomObject({
+          group: 'portcullis.dev',
+          version: 'v1alpha1',
+          namespace,
+          plural: 'toolpolicies',
+          name: 'refunds-need-finance-lead',
+        }),
+      (p) =>
+        (p as { status?: { conditions?: { status: string }[] } }).status?.conditions?.[0]?.status === 'False',
+    );
+    expect(JSON.stringify(policy)).toContain('CEL syntax error');
+  });
+});
