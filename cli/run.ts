@@ -1,5 +1,6 @@
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import packageJson from '../package.json' with { type: 'json' };
+import { runOperator } from './commands/operator.ts';
 import { runSidecar } from './commands/sidecar.ts';
 import { EXIT, type CliIo } from './io.ts';
 
@@ -12,6 +13,7 @@ Usage:
 
 Commands:
   sidecar     Run the gate in front of one MCP server (see 'portcullis sidecar --help')
+  operator    Reconcile McpServers and ToolPolicies (see 'portcullis operator --help')
   version     Print the version and the API version served
 
 Flags:
@@ -34,6 +36,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     return EXIT.ok;
   }
   if (command === 'sidecar') return runSidecar(rest, io);
+  if (command === 'operator') return runOperator(rest, io);
   io.err(`portcullis: unknown command or arguments: ${args.join(' ')}\nRun 'portcullis --help' for usage.\n`);
   return EXIT.usage;
 }

@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { startOperator } from '../../operator/manager.ts';
+import { operatorSettingsSchema } from '../../operator/settings.ts';
+import { EXIT, type CliIo } from '../io.ts';
+
+export const OPERATOR_HELP = `portcullis operator — reconcile McpServers and ToolPolicies into guarded workloads
+
+Usage:
+  portcullis operator [flags]
+
+Flags:
+  --kubeconfig FILE     kubeconfig to use (default: in-cluster, else $KUBECONFIG, else ~/.kube/config)
+  --context NAME        kubeconfig context
+  -n, --namespace NS    watch one namespace (default: all namespaces)
+  --settings FILE       YAML or JSON operator settings (sidecar image, ports, API server CIDRs, collector)
+  --workers N           concurrent reconciles (default 4)
+  --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
+  -h, --help            show this help
+
+Exit codes: 0 stopped cleanly, 1 failed at runtime, 2 invalid flags or settings.
+`;
+
+const FLAGS = {
+  kubeconfig: { type: 'string' },
+  context: { type: 'string' },
+  namespace: { type: 'string', short: 'n' },
+  settings: { type: 'string' },
+  workers: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function kubeConfig(path: string | undefined, context: string | undefined): KubeConfig {
+  const kube = new KubeConfig();
+  if (path) kube.loadFromFile(path);
+  else kube.loadFromDefault();
+  if (context) kube.setCurrentContext(context);
+  return kube;
+}
+
+export async function runOperator(args: readonly string[], io: CliIo): Promise<number> {
+  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
+  try {
+    ({ values } = parseArgs({ args: [...args], options: FLAGS, strict: true, allowPositionals: false }));
+  } catch (error) {
+    io.err(`portcullis operator: ${(error as Error).message}\nRun 'portcullis operator --help' for usage.\n`);
+    return EXIT.usage;
+  }
+  if (values.help) {
+    io.out(OPERATOR_HELP);
+    return EXIT.ok;
+  }
+  let settingsInput: unknown = {};
+  if (values.settings) {
+    try {
+      settingsInput = parseYaml(await readFile(values.settings, 'utf8'));
+    } catch (error) {
+      io.err(`portcullis operator: cannot read --settings ${values.settings}: ${(error as Error).message}\n`);
+      return EXIT.usage;
+    }
+  }
+  const settings = operatorSettingsSchema.safeParse(settingsInput ?? {});
+  const workers = Number(values.workers ?? 4);
+  if (!settings.success || !Number.isInteger(workers) || workers < 1) {
+    io.err(
+      `portcullis operator: invalid settings:\n${settings.success ? '--workers must be a positive integer' : z.prettifyError(settings.error)}\n`,
+    );
+    return EXIT.usage;
+  }
+  const log = pino({ level: values['log-level'] ?? 'info' });
+  try {
+    const operator = await startOperator({
+      kube: kubeConfig(values.kubeconfig, values.context),
+      settings: settings.data,
+      ...(values.namespace ? { namespace: values.namespace } : {}),
+      workers,
+      log,
+    });
+    await io.untilShutdown();
+    await operator.stop();
+    return EXIT.ok;
+  } catch (error) {
+    io.err(`portcullis operator: ${(error as Error).message}\n`);
+    return EXIT.failure;
+  }
+}
