@@ -2,7 +2,7 @@ import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kuberne
 import { PatchStrategy } from '@kubernetes/client-node';
 import { canonicalJson, contentHash } from '../../policy/hash.ts';
 import { FIELD_MANAGER } from '../builders/names.ts';
-import { kubeRequest } from './rest.ts';
+import { kubeRequest } from '../../kube/rest.ts';
 
 /**
  * Server-side apply with our own field manager, written only when what we want changed since our last

@@ -4,7 +4,7 @@ import { compile } from '../../policy/compile.ts';
 import { buildChildren } from '../builders/index.ts';
 import { childName } from '../builders/names.ts';
 import { endpointUrl } from '../builders/service.ts';
-import type { Informer } from '../controller/informer.ts';
+import type { Informer } from '../../kube/informer.ts';
 import { TerminalError, type ReconcileResult } from '../controller/workqueue.ts';
 import type { Applier } from '../k8s/apply.ts';
 import type { OperatorSettings } from '../settings.ts';

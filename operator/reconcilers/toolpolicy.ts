@@ -1,6 +1,6 @@
 import { toolPolicy, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
 import { targets, validatePolicy } from '../../policy/compile.ts';
-import type { Informer } from '../controller/informer.ts';
+import type { Informer } from '../../kube/informer.ts';
 import { TerminalError } from '../controller/workqueue.ts';
 import type { Applier } from '../k8s/apply.ts';
 import { setConditions } from '../status/conditions.ts';
