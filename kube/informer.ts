@@ -32,6 +32,7 @@ export class Informer<T extends KubernetesObject> {
   #resourceVersion = '';
   #stopped = false;
   #failures = 0;
+  #healthy = false;
   readonly #synced: Promise<void>;
   #markSynced: () => void = () => {};
 
@@ -58,6 +59,11 @@ export class Informer<T extends KubernetesObject> {
 
   list(): T[] {
     return [...this.#cache.values()];
+  }
+
+  /** Listed and watching, with no error since: what the cache holds is current. */
+  get healthy(): boolean {
+    return this.#healthy;
   }
 
   /** Resolves once the first list has filled the cache. */
@@ -163,10 +169,12 @@ export class Informer<T extends KubernetesObject> {
       try {
         if (needList) await this.#relist();
         needList = false;
+        this.#healthy = true;
         await this.#watchOnce();
         this.#failures = 0;
       } catch (error) {
         if (this.#stopped) return;
+        this.#healthy = false;
         needList = true;
         if (error instanceof GoneError) continue;
         this.#failures += 1;

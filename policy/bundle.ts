@@ -54,3 +54,10 @@ export type Bundle = z.infer<typeof bundleSchema>;
 export type BundlePolicy = z.infer<typeof bundlePolicySchema>;
 export type BundleRule = BundlePolicy['rules'][number];
 export type KillSwitch = z.infer<typeof killSwitchSchema>;
+
+/** Where the operator publishes a server's bundle and the sidecar watches for it: the contract between them. */
+export const BUNDLE_KEY = 'bundle.json';
+
+export function bundleConfigMapName(serverName: string): string {
+  return `${serverName}-mcp-policy`;
+}

@@ -1,4 +1,5 @@
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import { bundleConfigMapName } from '../../policy/bundle.ts';
 
 /**
  * Names and labels of the objects derived from an McpServer. McpServer names are at most 50 characters
@@ -12,7 +13,7 @@ export function childName(server: McpServer): string {
 }
 
 export function bundleName(server: McpServer): string {
-  return `${server.metadata.name}-mcp-policy`;
+  return bundleConfigMapName(server.metadata.name);
 }
 
 /** Labels that select the server's pods: never overridable by spec.workload.podLabels. */

@@ -1,10 +1,9 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import { canonicalJson } from '../../policy/hash.ts';
-import type { Bundle } from '../../policy/bundle.ts';
-import { bundleName, childMetadata } from './names.ts';
+import { BUNDLE_KEY, bundleConfigMapName, type Bundle } from '../../policy/bundle.ts';
+import { childMetadata } from './names.ts';
 
-export const BUNDLE_KEY = 'bundle.json';
 export const BUNDLE_HASH_ANNOTATION = 'portcullis.dev/policy-hash';
 
 /**
@@ -13,7 +12,7 @@ export const BUNDLE_HASH_ANNOTATION = 'portcullis.dev/policy-hash';
  * `kubectl get` shows which policy is compiled without decoding the data.
  */
 export function buildPolicyBundle(server: McpServer, bundle: Bundle): V1ConfigMap {
-  const metadata = childMetadata(server, bundleName(server));
+  const metadata = childMetadata(server, bundleConfigMapName(server.metadata.name));
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
