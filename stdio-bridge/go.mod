@@ -1,0 +1,3 @@
+module portcullis.dev/stdio-bridge
+
+go 1.24
