@@ -1,9 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { startLeaderElection } from '../../operator/controller/leader-election.ts';
 import { startOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { EXIT, type CliIo } from '../io.ts';
@@ -19,6 +22,8 @@ Flags:
   -n, --namespace NS    watch one namespace (default: all namespaces)
   --settings FILE       YAML or JSON operator settings (sidecar image, ports, API server CIDRs, collector)
   --workers N           concurrent reconciles (default 4)
+  --leader-elect BOOL   take a Lease before reconciling, so only one replica acts (default true)
+  --lease-namespace NS  namespace of the Lease (default: $POD_NAMESPACE, else portcullis-system)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help            show this help
 
@@ -31,6 +36,8 @@ const FLAGS = {
   namespace: { type: 'string', short: 'n' },
   settings: { type: 'string' },
   workers: { type: 'string' },
+  'leader-elect': { type: 'string' },
+  'lease-namespace': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -73,17 +80,51 @@ export async function runOperator(args: readonly string[], io: CliIo): Promise<n
     return EXIT.usage;
   }
   const log = pino({ level: values['log-level'] ?? 'info' });
-  try {
-    const operator = await startOperator({
-      kube: kubeConfig(values.kubeconfig, values.context),
+  const kube = kubeConfig(values.kubeconfig, values.context);
+  const start = () =>
+    startOperator({
+      kube,
       settings: settings.data,
       ...(values.namespace ? { namespace: values.namespace } : {}),
       workers,
       log,
     });
-    await io.untilShutdown();
-    await operator.stop();
-    return EXIT.ok;
+  try {
+    if (values['leader-elect'] === 'false') {
+      const operator = await start();
+      await io.untilShutdown();
+      await operator.stop();
+      return EXIT.ok;
+    }
+    // Only the Lease holder reconciles; losing the Lease ends the process so it restarts clean.
+    let operator: Awaited<ReturnType<typeof start>> | undefined;
+    let lost: (() => void) | undefined;
+    const lostLease = new Promise<void>((resolve) => (lost = resolve));
+    const elector = startLeaderElection({
+      kube,
+      namespace: values['lease-namespace'] ?? io.env['POD_NAMESPACE'] ?? 'portcullis-system',
+      name: 'portcullis-operator',
+      identity: `${hostname()}-${randomBytes(4).toString('hex')}`,
+      onStartedLeading: () => {
+        log.info({}, 'leading: starting reconcilers');
+        void start().then(
+          (running) => (operator = running),
+          (error: unknown) => log.error({ err: error }, 'operator failed to start'),
+        );
+      },
+      onStoppedLeading: () => {
+        log.error({}, 'lost the Lease: stopping');
+        lost?.();
+      },
+      onError: (error) => log.warn({ err: error }, 'leader election attempt failed'),
+    });
+    const reason = await Promise.race([
+      io.untilShutdown().then(() => 'shutdown' as const),
+      lostLease.then(() => 'lost' as const),
+    ]);
+    await operator?.stop();
+    await elector.stop();
+    return reason === 'shutdown' ? EXIT.ok : EXIT.failure;
   } catch (error) {
     io.err(`portcullis operator: ${(error as Error).message}\n`);
     return EXIT.failure;
