@@ -8,6 +8,7 @@ import { Informer } from '../kube/informer.ts';
 import { objectKey } from '../kube/resource.ts';
 import { WorkQueue } from './controller/workqueue.ts';
 import { Applier } from './k8s/apply.ts';
+import { eventRecorder } from './k8s/events.ts';
 import { reconcileMcpServer } from './reconcilers/mcpserver.ts';
 import { reconcileToolPolicy } from './reconcilers/toolpolicy.ts';
 import type { OperatorSettings } from './settings.ts';
@@ -111,7 +112,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   for (const informer of informers) informer.start();
   await Promise.all(informers.map((i) => i.synced()));
 
-  const serverDeps = { servers, policies, namespaces, deployments, applier, settings, clock };
+  const events = eventRecorder(kube, 'portcullis-operator', clock);
+  const serverDeps = { servers, policies, namespaces, deployments, applier, settings, clock, events };
   const policyDeps = { servers, policies, applier, clock };
   const running = queue.run(options.workers ?? 4, async (key) => {
     if (key.startsWith(SERVER)) return reconcileMcpServer(key.slice(SERVER.length), serverDeps);

@@ -9,6 +9,8 @@ import { TerminalError, type ReconcileResult } from '../controller/workqueue.ts'
 import type { Applier } from '../k8s/apply.ts';
 import type { OperatorSettings } from '../settings.ts';
 import { mcpServerStatus } from '../status/mcpserver-status.ts';
+import { conditionEvents } from '../status/transitions.ts';
+import type { EventRecorder } from '../k8s/events.ts';
 
 export interface McpServerReconcilerDeps {
   readonly servers: Informer<McpServer>;
@@ -16,6 +18,7 @@ export interface McpServerReconcilerDeps {
   readonly namespaces: Informer<V1Namespace>;
   readonly deployments: Informer<V1Deployment>;
   readonly applier: Applier;
+  readonly events?: EventRecorder;
   readonly settings: OperatorSettings;
   readonly clock: () => number;
 }
@@ -73,5 +76,12 @@ export async function reconcileMcpServer(
     endpoint: endpointUrl(server, deps.settings),
     now: new Date(deps.clock()).toISOString(),
   });
-  await deps.applier.applyStatus(server, 'mcpservers', status);
+  const written = await deps.applier.applyStatus(server, 'mcpservers', status);
+
+  // 5. Tell people about kill switches and policy errors (Events, once per transition).
+  if (written && deps.events) {
+    for (const event of conditionEvents(server.status?.conditions, status.conditions ?? [])) {
+      await deps.events.record(server, event.type, event.reason, event.message);
+    }
+  }
 }

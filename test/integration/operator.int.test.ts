@@ -161,6 +161,13 @@ describe('operator', () => {
       (s) => condition(s, 'Killed')?.status === 'True',
     );
     expect(condition(status, 'Killed')?.message).toContain('SEC-1 test');
+    const events = await eventually(
+      () => core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=billing' }),
+      (list) =>
+        (list as { items?: { reason?: string }[] }).items?.some((e) => e.reason === 'KillSwitchEngaged') ===
+        true,
+    );
+    expect(events.items.find((e) => e.reason === 'KillSwitchEngaged')?.message).toContain('SEC-1 test');
     await kubectl([
       'annotate',
       '-n',

@@ -1,0 +1,37 @@
+import type { Condition } from '../../api/v1alpha1/common.ts';
+
+/** An Event worth recording because a condition changed between two statuses. */
+export interface ConditionEvent {
+  readonly type: 'Normal' | 'Warning';
+  readonly reason: string;
+  readonly message: string;
+}
+
+/**
+ * Events for the transitions a person must hear about: a kill switch engaged or released, a policy
+ * that stopped (or started again) compiling. Nothing when the condition did not change.
+ */
+export function conditionEvents(
+  before: readonly Condition[] | undefined,
+  after: readonly Condition[],
+): ConditionEvent[] {
+  const status = (list: readonly Condition[] | undefined, type: string) => list?.find((c) => c.type === type);
+  const events: ConditionEvent[] = [];
+  const killedBefore = status(before, 'Killed')?.status;
+  const killed = status(after, 'Killed');
+  if (killed && killed.status !== killedBefore) {
+    if (killed.status === 'True')
+      events.push({ type: 'Warning', reason: 'KillSwitchEngaged', message: killed.message });
+    else if (killedBefore === 'True')
+      events.push({ type: 'Normal', reason: 'KillSwitchReleased', message: killed.message });
+  }
+  const policyBefore = status(before, 'PolicyReady')?.status;
+  const policy = status(after, 'PolicyReady');
+  if (policy && policy.status !== policyBefore) {
+    if (policy.status === 'False')
+      events.push({ type: 'Warning', reason: 'PolicyCompileFailed', message: policy.message });
+    else if (policyBefore === 'False')
+      events.push({ type: 'Normal', reason: 'PolicyCompiled', message: policy.message });
+  }
+  return events;
+}
