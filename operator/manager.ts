@@ -11,6 +11,7 @@ import { Applier } from './k8s/apply.ts';
 import { eventRecorder } from './k8s/events.ts';
 import { reconcileMcpServer } from './reconcilers/mcpserver.ts';
 import { reconcileToolPolicy } from './reconcilers/toolpolicy.ts';
+import type { OperatorMetrics } from './metrics.ts';
 import type { OperatorSettings } from './settings.ts';
 
 /**
@@ -26,6 +27,7 @@ export interface OperatorOptions {
   readonly workers?: number;
   readonly clock?: () => number;
   readonly log?: { info(o: object, m: string): void; error(o: object, m: string): void };
+  readonly metrics?: OperatorMetrics;
 }
 
 export interface RunningOperator {
@@ -72,9 +74,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     informerOptions,
   );
   const applier = new Applier(kube, objects);
+  const kindOf = (key: string) => key.slice(0, key.indexOf(':'));
   const queue = new WorkQueue({
-    onError: (key, error, retry) =>
-      options.log?.error({ key, err: error, retryInMs: retry }, 'reconcile failed'),
+    onError: (key, error, retry) => {
+      options.log?.error({ key, err: error, retryInMs: retry }, 'reconcile failed');
+      if (retry !== undefined) options.metrics?.retries.inc({ kind: kindOf(key) });
+    },
+    onProcessed: (key, durationMs, outcome) => {
+      options.metrics?.reconciles.inc({ kind: kindOf(key), outcome });
+      options.metrics?.reconcileDuration.observe({ kind: kindOf(key) }, durationMs / 1000);
+      options.metrics?.queueDepth.set(queue.depth);
+    },
   });
 
   const enqueueServer = (server: { metadata?: { namespace?: string; name?: string } }) =>

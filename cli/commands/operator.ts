@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -8,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { startLeaderElection } from '../../operator/controller/leader-election.ts';
 import { startOperator } from '../../operator/manager.ts';
+import { createOperatorMetrics } from '../../operator/metrics.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { EXIT, type CliIo } from '../io.ts';
 
@@ -24,6 +26,7 @@ Flags:
   --workers N           concurrent reconciles (default 4)
   --leader-elect BOOL   take a Lease before reconciling, so only one replica acts (default true)
   --lease-namespace NS  namespace of the Lease (default: $POD_NAMESPACE, else portcullis-system)
+  --metrics-listen H:P  /metrics, /healthz and /readyz (default 0.0.0.0:8080)
   --log-level LEVEL     fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help            show this help
 
@@ -39,6 +42,7 @@ const FLAGS = {
   'leader-elect': { type: 'string' },
   'lease-namespace': { type: 'string' },
   'log-level': { type: 'string' },
+  'metrics-listen': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -81,6 +85,18 @@ export async function runOperator(args: readonly string[], io: CliIo): Promise<n
   }
   const log = pino({ level: values['log-level'] ?? 'info' });
   const kube = kubeConfig(values.kubeconfig, values.context);
+  const metrics = createOperatorMetrics();
+  const [metricsHost, metricsPort] = (values['metrics-listen'] ?? '0.0.0.0:8080').split(/:(?=\d+$)/);
+  const metricsServer = createServer((request, response) => {
+    const path = request.url?.split('?', 1)[0];
+    if (path === '/metrics') {
+      void metrics.registry
+        .metrics()
+        .then((text) => response.writeHead(200, { 'content-type': metrics.registry.contentType }).end(text));
+    } else if (path === '/healthz' || path === '/readyz') response.writeHead(200).end('ok');
+    else response.writeHead(404).end();
+  });
+  metricsServer.listen(Number(metricsPort), metricsHost);
   const start = () =>
     startOperator({
       kube,
@@ -88,12 +104,14 @@ export async function runOperator(args: readonly string[], io: CliIo): Promise<n
       ...(values.namespace ? { namespace: values.namespace } : {}),
       workers,
       log,
+      metrics,
     });
   try {
     if (values['leader-elect'] === 'false') {
       const operator = await start();
       await io.untilShutdown();
       await operator.stop();
+      metricsServer.close();
       return EXIT.ok;
     }
     // Only the Lease holder reconciles; losing the Lease ends the process so it restarts clean.
@@ -106,6 +124,7 @@ export async function runOperator(args: readonly string[], io: CliIo): Promise<n
       name: 'portcullis-operator',
       identity: `${hostname()}-${randomBytes(4).toString('hex')}`,
       onStartedLeading: () => {
+        metrics.leader.set(1);
         log.info({}, 'leading: starting reconcilers');
         void start().then(
           (running) => (operator = running),
@@ -113,6 +132,7 @@ export async function runOperator(args: readonly string[], io: CliIo): Promise<n
         );
       },
       onStoppedLeading: () => {
+        metrics.leader.set(0);
         log.error({}, 'lost the Lease: stopping');
         lost?.();
       },
@@ -124,6 +144,7 @@ export async function runOperator(args: readonly string[], io: CliIo): Promise<n
     ]);
     await operator?.stop();
     await elector.stop();
+    metricsServer.close();
     return reason === 'shutdown' ? EXIT.ok : EXIT.failure;
   } catch (error) {
     io.err(`portcullis operator: ${(error as Error).message}\n`);
