@@ -27,7 +27,7 @@ export interface Denial {
 
 export interface RuleLimits {
   readonly rate?: { readonly requestsPerSecond: number; readonly burst?: number };
-  readonly rateKey: 'Rule' | 'Subject' | 'SubjectTool';
+  readonly rateKey: 'Rule' | 'Tool' | 'Subject' | 'SubjectTool';
   readonly maxConcurrency?: number;
   readonly timeoutSeconds?: number;
   readonly maxCallsPerSession?: number;

@@ -35,20 +35,59 @@ export const sidecarConfigSchema = z
       .optional(),
     upstreamUrl: loopbackHttpUrl.optional(),
     upstreamCommand: z.array(z.string().min(1)).min(1).optional(),
-    policyFiles: z.array(z.string().min(1)).min(1),
+    /** A stdio server in another container, through portcullis-stdio-bridge's Unix socket. */
+    upstreamSocket: z.string().min(1).optional(),
+    /** file: YAML files (dev, tests, no cluster); kubernetes: watch the bundle and the McpServer through the API. */
+    policySource: z.enum(['file', 'kubernetes']).default('file'),
+    policyFiles: z.array(z.string().min(1)).default([]),
     server: z.string().optional(),
     allowedHosts: z.array(z.string().min(1)).default([]),
     allowedOrigins: z.array(z.string().min(1)).default([]),
     /** Test and dev only: fetch signing keys from here instead of the issuer's (http allowed on loopback only). */
     jwksUri: z.url().optional(),
+    /** upstreamAuth Minted: PEM PKCS#8 private key the upstream tokens are signed with (re-read on change). */
+    signingKeyFile: z.string().min(1).optional(),
+    /** upstreamAuth TokenExchange: file holding the client secret for the token endpoint (re-read on change). */
+    tokenExchangeSecretFile: z.string().min(1).optional(),
+    /** Test and dev only: the token endpoint to use instead of the policy's (http allowed on loopback only). */
+    tokenEndpoint: z.url().optional(),
+    /** The egress forward proxy the server container reaches the network through (HTTP_PROXY); loopback only. */
+    egressListen: hostPort('127.0.0.1:15001'),
+    /** Bytes through one egress connection, both directions together. */
+    egressMaxBytes: z
+      .int()
+      .min(1)
+      .default(1024 ** 3),
+    /** An egress connection with no traffic for this long is closed. */
+    egressIdleTimeoutSeconds: z.int().min(1).max(86_400).default(60),
     keepAliveSeconds: z.int().min(1).max(300).default(15),
     /** Cancel running calls that a newly engaged kill switch covers (default), not only new ones. */
     abortKilledCalls: z.boolean().default(true),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
-  .refine((c) => (c.upstreamUrl === undefined) !== (c.upstreamCommand === undefined), {
-    message: 'set exactly one of --upstream (a loopback URL) and --upstream-command (a stdio server)',
+  .refine((c) => isLoopback(c.egressListen.host), {
+    message: '--egress-listen must be a loopback address (the server container shares the pod network)',
   })
+  .refine((c) => c.policySource !== 'file' || c.policyFiles.length > 0, {
+    message: 'the file policy source needs --policy FILE|DIR',
+  })
+  .refine((c) => c.policySource !== 'kubernetes' || /^[a-z0-9-]+\/[a-z0-9-]+$/.test(c.server ?? ''), {
+    message: 'the kubernetes policy source needs --server NAMESPACE/NAME',
+  })
+  .refine(
+    (c) => [c.upstreamUrl, c.upstreamCommand, c.upstreamSocket].filter((u) => u !== undefined).length === 1,
+    {
+      message:
+        'set exactly one of --upstream (a loopback URL), --upstream-command (a stdio server to spawn) and --upstream-socket (a stdio bridge socket)',
+    },
+  )
+  .refine(
+    (c) =>
+      c.tokenEndpoint === undefined ||
+      c.tokenEndpoint.startsWith('https://') ||
+      /^http:\/\/(127\.|localhost|\[::1\])/.test(c.tokenEndpoint),
+    { message: '--token-endpoint must be https, or http on loopback' },
+  )
   .refine(
     (c) =>
       c.jwksUri === undefined ||

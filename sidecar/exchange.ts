@@ -2,8 +2,10 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Verdict } from '../policy/decision.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { Principal } from '../policy/principal.ts';
+import type { CallContract } from './contracts/call-contract.ts';
 import type { Rejection } from './reject.ts';
 import type { SessionRecord } from './session-store.ts';
+import type { SubjectToken } from './upstream-identity/subject-token.ts';
 
 /**
  * The per-request record the pipeline's stages fill in order. Stages read what earlier stages wrote
@@ -26,6 +28,8 @@ export interface ToolCall {
   verdict?: Verdict;
   /** What became of an allowed call, once the upstream answered (or did not). */
   outcome?: 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled';
+  /** The tool definition the call was checked against, and what the check found (check-contracts). */
+  contract?: CallContract;
 }
 
 export interface Exchange {
@@ -47,8 +51,14 @@ export interface Exchange {
   principal?: Principal;
   /** jti of the verified token, for audit; never the token. */
   tokenId?: string;
+  /** TokenExchange mode only: the inbound token, sealed; only the token exchanger can open it. */
+  subjectToken?: SubjectToken;
+  /** What the server was given instead of the client's token: the mode and its jti, never the token. */
+  upstreamIdentity?: { readonly mode: string; readonly tokenId?: string };
   policy?: LoadedPolicy;
   calls: ToolCall[];
+  /** Concurrency slots the limit-calls stage took; pipeline.ts releases them once, when the exchange ends. */
+  slots?: { release(): void };
   /** The response is an event stream (already started): late errors go on it as events. */
   eventStream?: boolean;
   /** A binding changed an argument: the body must be re-serialised before forwarding. */

@@ -9,14 +9,16 @@ import { reject } from './reject.ts';
 import { writeRejection } from './respond.ts';
 import { authenticate } from './stages/authenticate.ts';
 import { authorizeCalls } from './stages/authorize-calls.ts';
+import { checkContracts } from './contracts/check-contracts.ts';
 import { checkProtocol } from './stages/check-protocol.ts';
 import { checkRoute } from './stages/check-route.ts';
 import { checkSession } from './stages/check-session.ts';
 import { forward } from './stages/forward.ts';
 import { gatePolicy } from './stages/gate-policy.ts';
+import { limitCalls } from './stages/limit-calls.ts';
 import { parseMessages } from './stages/parse-messages.ts';
 import { readBody } from './stages/read-body.ts';
-import type { Stage } from './stages/stage.ts';
+import { ANSWERED, type Stage } from './stages/stage.ts';
 
 /**
  * THE request path, in order. Each stage is a small function over the exchange; the first refusal ends
@@ -32,6 +34,8 @@ export const PIPELINE: readonly (readonly [name: string, stage: Stage])[] = [
   ['check-session', checkSession], // a session belongs to the principal that opened it
   ['gate-policy', gatePolicy], // a fresh policy (failurePolicy) and no server kill switch
   ['authorize-calls', authorizeCalls], // every tools/call: kill, deny, allow + argument bindings
+  ['check-contracts', checkContracts], // pinned tool definitions (quarantine), arguments vs inputSchema
+  ['limit-calls', limitCalls], // budgets, rates, concurrency slots (released in handleRequest's finally)
   ['forward', forward], // to the server container; replies filtered and streamed back
 ];
 
@@ -39,6 +43,7 @@ async function runStages(exchange: Exchange, context: SidecarContext): Promise<v
   for (const [, stage] of PIPELINE) {
     let result = stage(exchange, context);
     if (result instanceof Promise) result = await result;
+    if (result === ANSWERED) return;
     if (result !== undefined) {
       exchange.rejection = result;
       writeRejection(exchange, result, authChallengeHeaders(result, context));
@@ -68,6 +73,7 @@ export async function handleRequest(
     exchange.rejection = reject('internal_error', 'internal error');
     writeRejection(exchange, exchange.rejection);
   } finally {
+    exchange.slots?.release();
     metrics.inFlight.dec();
     const latencyMs = performance.now() - exchange.startedAt;
     metrics.latency.observe({ decision: decisionLabel(exchange) }, latencyMs / 1000);

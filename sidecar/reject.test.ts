@@ -16,7 +16,7 @@ describe('REJECT_TABLE', () => {
     if (code in STANDARD) expect(spec.jsonRpcCode).toBe(STANDARD[code]);
     else {
       expect(spec.jsonRpcCode < -32768 || spec.jsonRpcCode > -32000).toBe(true);
-      expect(spec.jsonRpcCode).toBeGreaterThanOrEqual(-31041);
+      expect(spec.jsonRpcCode).toBeGreaterThanOrEqual(-31099);
       expect(spec.jsonRpcCode).toBeLessThanOrEqual(-31001);
     }
   });
@@ -32,11 +32,19 @@ describe('REJECT_TABLE', () => {
     expect(new Set(codes).size).toBe(codes.length);
   });
 
-  it('calls retryable only what a later retry can fix: server-side conditions', () => {
+  it('calls retryable only what a later retry can fix: server-side conditions and rates', () => {
     for (const [code, spec] of entries) {
-      if (spec.retryable) expect([code, spec.httpStatus >= 500]).toEqual([code, true]);
+      if (spec.retryable)
+        expect([code, spec.httpStatus >= 500 || spec.httpStatus === 429]).toEqual([code, true]);
     }
     expect(REJECT_TABLE.policy_unavailable).toMatchObject({ httpStatus: 503, retryable: true });
+  });
+
+  it('answers limits with 429 or 503, and only a rate or a full server with Retry-After', () => {
+    expect(REJECT_TABLE.rate_limited).toMatchObject({ httpStatus: 429, retryable: true });
+    expect(REJECT_TABLE.concurrency_limited).toMatchObject({ httpStatus: 503, retryable: true });
+    expect(REJECT_TABLE.budget_exhausted).toMatchObject({ httpStatus: 429, retryable: false });
+    expect(REJECT_TABLE.response_too_large).toMatchObject({ httpStatus: 502, retryable: false });
   });
 
   it('keeps the statuses the transport contract fixes', () => {

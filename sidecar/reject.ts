@@ -26,6 +26,12 @@ export type RejectCode =
   | 'policy_unavailable'
   | 'upstream_unavailable'
   | 'upstream_timeout'
+  | 'upstream_identity_unavailable'
+  | 'rate_limited'
+  | 'concurrency_limited'
+  | 'budget_exhausted'
+  | 'response_too_large'
+  | 'tool_quarantined'
   | 'internal_error';
 
 export interface RejectSpec {
@@ -65,6 +71,18 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
   // Upstream
   upstream_unavailable: { httpStatus: 502, jsonRpcCode: -31040, retryable: true },
   upstream_timeout: { httpStatus: 504, jsonRpcCode: -31041, retryable: true },
+  // No upstream token (signing key missing, identity provider down or refusing): fail closed.
+  upstream_identity_unavailable: { httpStatus: 503, jsonRpcCode: -31042, retryable: true },
+  // Limits (sidecar/limits/). A rate is the caller's to respect: 429 + Retry-After. A concurrency cap is
+  // the server's capacity, whoever fills it: 503 + Retry-After (another replica may have room). A spent
+  // budget does not come back by waiting: 429 without Retry-After. A reply over maxResponseSize will be
+  // as large next time: 502, not retryable.
+  rate_limited: { httpStatus: 429, jsonRpcCode: -31050, retryable: true },
+  concurrency_limited: { httpStatus: 503, jsonRpcCode: -31051, retryable: true },
+  budget_exhausted: { httpStatus: 429, jsonRpcCode: -31052, retryable: false },
+  response_too_large: { httpStatus: 502, jsonRpcCode: -31053, retryable: false },
+  // Tool contracts (sidecar/contracts/): the tool's definition is not the pinned one (or not published).
+  tool_quarantined: { httpStatus: 403, jsonRpcCode: -31060, retryable: false },
   internal_error: { httpStatus: 500, jsonRpcCode: -32603, retryable: false },
 };
 
@@ -77,6 +95,13 @@ export interface Rejection {
   readonly rule?: { readonly policy: string; readonly rule: string };
   /** Seconds, for 429/503 answers. */
   readonly retryAfter?: number;
+  /** The tool's contract identity (digest, schema version), so a client can tell a contract change from a failure. */
+  readonly tool?: {
+    readonly name: string;
+    readonly digest?: string;
+    readonly state?: string;
+    readonly schemaVersion?: string;
+  };
 }
 
 export function reject(
@@ -99,6 +124,7 @@ export function rejectionError(rejection: Rejection, requestId: string) {
         ...(rejection.policyHash ? { policyHash: rejection.policyHash } : {}),
         ...(rejection.rule ? { rule: rejection.rule } : {}),
         ...(rejection.missingScopes ? { missingScopes: rejection.missingScopes } : {}),
+        ...(rejection.tool ? { tool: rejection.tool } : {}),
       },
     },
   };

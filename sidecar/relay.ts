@@ -1,7 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
-import { quantityToBytes } from '../policy/quantity.ts';
 import type { SidecarContext } from './context.ts';
 import type { Exchange } from './exchange.ts';
+import { maxResponseBytes } from './limits/response-size.ts';
 import { createSseParser, formatSseEvent, KEEP_ALIVE_COMMENT } from './protocol/sse.ts';
 import { handleReply, pendingReplies } from './reply-handlers.ts';
 import type { UpstreamResponse } from './transports/upstream.ts';
@@ -11,7 +11,6 @@ import type { UpstreamResponse } from './transports/upstream.ts';
  * handled; event streams are parsed event by event and re-emitted as they arrive, never buffered whole,
  * with keep-alive comments while the upstream is quiet.
  */
-const DEFAULT_MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 const RESPONSE_HEADERS = ['content-type', 'mcp-session-id', 'cache-control'];
 
 function header(value: string | string[] | undefined): string | undefined {
@@ -31,8 +30,7 @@ export async function relay(
   signal: AbortSignal,
 ): Promise<RelayOutcome> {
   const { response } = exchange;
-  const limit =
-    quantityToBytes(exchange.policy?.bundle.spec.limits.maxResponseSize) ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const limit = maxResponseBytes(exchange.policy);
   const pending = pendingReplies(exchange);
   const sessionId = header(upstream.headers['mcp-session-id']);
   const contentType = header(upstream.headers['content-type'])?.toLowerCase() ?? '';
@@ -137,7 +135,8 @@ async function relayEventStream(
     }
   } finally {
     clearInterval(keepAlive);
-    if (!signal.aborted) response.end();
+    // Cut for size: forward answers the unanswered calls on the stream, then ends it.
+    if (!signal.aborted && failure !== 'too_large') response.end();
   }
   return failure ?? 'complete';
 }

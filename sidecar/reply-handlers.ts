@@ -1,5 +1,7 @@
 import { isToolVisible } from '../policy/visibility.ts';
 import type { SidecarContext } from './context.ts';
+import { checkToolResult } from './contracts/check-contracts.ts';
+import { contractListedTools, contractNotification } from './contracts/replies.ts';
 import type { Exchange, ToolCall } from './exchange.ts';
 
 /**
@@ -50,6 +52,7 @@ export function handleReply(
   upstreamSessionId: string | undefined,
 ): Record<string, unknown> {
   const id = message['id'];
+  if (id === undefined) contractNotification(context, message);
   if ((typeof id !== 'string' && typeof id !== 'number') || !('result' in message || 'error' in message))
     return message;
   const reply = pending.get(id);
@@ -71,7 +74,7 @@ export function handleReply(
       return message;
     }
     case 'tools/list': {
-      const tools = result?.['tools'];
+      const tools = contractListedTools(context, exchange, id, result); // quarantined tools removed
       if (!Array.isArray(tools) || exchange.policy === undefined || exchange.principal === undefined)
         return message;
       const policy = exchange.policy;
@@ -91,9 +94,11 @@ export function handleReply(
       return { ...message, result: { ...result, tools: visible, ...privateHint } };
     }
     case 'tools/call': {
+      const checked = checkToolResult(context.contracts, reply.call, message, exchange.requestId); // outputSchema
+      const checkedResult = checked['result'] as Record<string, unknown> | undefined;
       reply.call.outcome =
-        'error' in message ? 'upstream_error' : result?.['isError'] === true ? 'tool_error' : 'ok';
-      return message;
+        'error' in checked ? 'upstream_error' : checkedResult?.['isError'] === true ? 'tool_error' : 'ok';
+      return checked;
     }
   }
 }

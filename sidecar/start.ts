@@ -9,21 +9,32 @@ import { logAuditSink, type AuditSink } from './audit/sink.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.ts';
 import { protectedResourceMetadata, resourceMetadataPaths } from './auth/resource-metadata.ts';
 import { isLoopback, type SidecarConfig } from './config.ts';
+import { serveObservedTools } from './contracts/admin.ts';
+import { ToolContracts } from './contracts/tool-contracts.ts';
 import type { SidecarContext } from './context.ts';
+import { createEgressMetrics } from './egress/metrics.ts';
+import type { Dialer, Resolver } from './egress/net.ts';
+import { createEgressProxy } from './egress/proxy.ts';
+import { createCallLimiter } from './limits/call-limiter.ts';
 import { createSidecarMetrics } from './observability/metrics.ts';
 import { handleRequest } from './pipeline.ts';
 import { startFileSource, type PolicySource } from './policy/file-source.ts';
+import { startKubernetesSource } from './policy/kubernetes-source.ts';
+import { KubeConfig } from '@kubernetes/client-node';
 import { PolicyHolder } from './policy/policy-holder.ts';
 import { writeJson } from './respond.ts';
 import { SessionStore } from './session-store.ts';
 import { createHttpUpstream } from './transports/upstream-http.ts';
 import { createStdioUpstream } from './transports/upstream-stdio.ts';
 import type { Upstream } from './transports/upstream.ts';
+import { createUpstreamIdentity } from './upstream-identity/upstream-identity.ts';
 
 /** A running sidecar: the MCP endpoint, the admin endpoint, and what tests need to observe it. */
 export interface RunningSidecar {
   readonly url: string;
   readonly adminUrl: string;
+  /** The egress forward proxy (what the server container gets as HTTP_PROXY / HTTPS_PROXY). */
+  readonly egressUrl: string;
   readonly context: SidecarContext;
   readonly source: PolicySource;
   stop(): Promise<void>;
@@ -35,6 +46,23 @@ export interface StartOptions {
   readonly clock?: () => number;
   /** Environment of a spawned stdio server (minimal by default: nothing of ours leaks into it). */
   readonly childEnv?: Readonly<Record<string, string>>;
+  /** Credentials for the kubernetes policy source (default: in-cluster, else the default kubeconfig). */
+  readonly kube?: KubeConfig;
+  /** Tests: the egress proxy's DNS resolver and TCP dialer (default: the system's). */
+  readonly egress?: { readonly resolve?: Resolver; readonly dial?: Dialer };
+}
+
+/** In a pod: the projected service-account token and the in-cluster API address. */
+function kubernetesSource(
+  config: SidecarConfig,
+  holder: PolicyHolder,
+  onError: (m: string) => void,
+  kube?: KubeConfig,
+): PolicySource {
+  const [namespace, server] = config.server!.split('/') as [string, string];
+  const kubeConfig = kube ?? new KubeConfig();
+  if (kube === undefined) kubeConfig.loadFromDefault();
+  return startKubernetesSource({ kube: kubeConfig, namespace, server, holder, onError });
 }
 
 export class SidecarConfigError extends Error {
@@ -88,10 +116,21 @@ export async function startSidecar(
 
   const upstream: Upstream = config.upstreamUrl
     ? createHttpUpstream(config.upstreamUrl)
-    : createStdioUpstream(config.upstreamCommand!, {
-        log,
-        ...(options.childEnv ? { env: options.childEnv } : {}),
-      });
+    : config.upstreamSocket
+      ? createStdioUpstream({ socket: config.upstreamSocket }, { log })
+      : createStdioUpstream(config.upstreamCommand!, {
+          log,
+          ...(options.childEnv ? { env: options.childEnv } : {}),
+        });
+
+  const upstreamIdentity = await createUpstreamIdentity({
+    ...(config.signingKeyFile ? { signingKeyFile: config.signingKeyFile } : {}),
+    ...(config.tokenExchangeSecretFile ? { clientSecretFile: config.tokenExchangeSecretFile } : {}),
+    ...(config.tokenEndpoint ? { tokenEndpoint: config.tokenEndpoint } : {}),
+    carrier: config.upstreamUrl ? 'http' : 'stdio',
+    log,
+    clock,
+  });
 
   const context: SidecarContext = {
     config,
@@ -99,8 +138,17 @@ export async function startSidecar(
     policy: holder,
     authenticatorFor,
     upstream,
+    upstreamIdentity,
     sessions: new SessionStore({ clock }),
     inFlight: new Map(),
+    limits: createCallLimiter(metrics),
+    contracts: new ToolContracts({
+      upstream,
+      registry: metrics.registry,
+      log,
+      clock,
+      audit: (event) => context.audit.emit(event),
+    }),
     audit: options.audit ?? logAuditSink(log),
     metrics,
     log,
@@ -121,17 +169,36 @@ export async function startSidecar(
     );
     if (config.abortKilledCalls) stopKilledCalls(context, policy);
   });
+  holder.onChange((policy) => context.contracts.setPolicy(policy));
 
-  const source = startFileSource({
-    paths: config.policyFiles,
-    ...(config.server ? { server: config.server } : {}),
-    holder,
-    onError: (message) => {
-      metrics.policyErrors.inc();
-      log.error({ error: message }, 'policy update refused; the last good policy stays in force');
+  const onPolicyError = (message: string) => {
+    metrics.policyErrors.inc();
+    log.error({ error: message }, 'policy update refused; the last good policy stays in force');
+  };
+  const source =
+    config.policySource === 'kubernetes'
+      ? kubernetesSource(config, holder, onPolicyError, options.kube)
+      : startFileSource({
+          paths: config.policyFiles,
+          ...(config.server ? { server: config.server } : {}),
+          holder,
+          onError: onPolicyError,
+        });
+  await source.ready;
+
+  // The server container's way out (HTTP_PROXY): default deny, spec.egress of the policy in force.
+  const egress = createEgressProxy({
+    policy: holder,
+    audit: context.audit,
+    metrics: createEgressMetrics(metrics.registry),
+    log,
+    clock,
+    ...options.egress,
+    limits: {
+      maxBytesPerConnection: config.egressMaxBytes,
+      idleTimeoutMs: config.egressIdleTimeoutSeconds * 1000,
     },
   });
-  await source.ready;
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (request, response) => {
     const policy = holder.current;
@@ -157,22 +224,32 @@ export async function startSidecar(
   port = address.port;
   access.refresh();
   const adminAddress = await listen(admin, config.adminListen.host, config.adminListen.port);
+  const egressAddress = await egress.listen(config.egressListen.host, config.egressListen.port);
   log.info(
-    { listen: baseUrl(address), admin: baseUrl(adminAddress), policy: holder.status() },
+    {
+      listen: baseUrl(address),
+      admin: baseUrl(adminAddress),
+      egress: baseUrl(egressAddress),
+      policy: holder.status(),
+    },
     'sidecar started',
   );
 
   return {
     url: `${baseUrl(address)}${access.mcpPath()}`,
     adminUrl: baseUrl(adminAddress),
+    egressUrl: baseUrl(egressAddress),
     context,
     source,
     async stop() {
       source.stop();
+      context.contracts.close();
       server.closeAllConnections();
       admin.closeAllConnections();
+      await egress.close();
       await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
       await upstream.close();
+      await upstreamIdentity.close();
       authenticator?.value.close?.();
       log.flush();
     },
@@ -200,6 +277,18 @@ async function serveAdmin(context: SidecarContext, url: string, response: Server
     });
     return writeJson(response, ready ? 200 : 503, { 'content-type': 'application/json' }, body);
   }
+  if (path === '/.well-known/jwks.json') {
+    // The public keys of upstream tokens minted here (upstreamAuth Minted), for the server container.
+    const jwks = context.upstreamIdentity.jwks();
+    if (jwks !== undefined)
+      return writeJson(
+        response,
+        200,
+        { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=30' },
+        jwks,
+      );
+  }
+  if (path === '/tools') return serveObservedTools(context.contracts, response);
   if (path === '/metrics') {
     const text = await context.metrics.registry.metrics();
     return writeJson(response, 200, { 'content-type': context.metrics.registry.contentType }, text);

@@ -57,8 +57,8 @@ const argumentBinding = doc(
 const ruleLimits = z.strictObject({
   rate: doc(rateLimit.optional(), 'Calls per second.'),
   rateKey: doc(
-    z.enum(['Rule', 'Subject', 'SubjectTool']).default('Subject'),
-    'What the rate is counted per: the whole rule, each user, or each (user, tool).',
+    z.enum(['Rule', 'Tool', 'Subject', 'SubjectTool']).default('Subject'),
+    'What the rate is counted per: the whole rule, each tool (across callers), each user, or each (user, tool).',
   ),
   maxConcurrency: doc(
     z.int().min(1).max(10_000).optional(),
@@ -98,6 +98,21 @@ const rule = doc(
       listMapKeys: ['path'],
     }),
     limits: doc(ruleLimits.optional(), 'Limits on the calls this rule allows (Allow rules only).'),
+    upstreamScopes: doc(
+      z
+        .array(
+          z
+            .string()
+            .min(1)
+            .max(256)
+            .regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/),
+        )
+        .max(16)
+        .optional(),
+      'Downstream scopes the server container needs for the calls this rule allows (Allow rules only). ' +
+        'With upstreamAuth Minted or TokenExchange they are added to the tool scope (tool:<name>) of the token the server receives.',
+      { listSet: true },
+    ),
   }),
   'One rule. A call is allowed only if some Allow rule matches and no Deny rule does.',
   {
@@ -108,6 +123,11 @@ const rule = doc(
         check: (r) =>
           r.effect === 'Allow' ||
           (r.arguments === undefined && r.limits === undefined && r.scopes === undefined),
+      },
+      {
+        rule: "self.effect == 'Allow' || !has(self.upstreamScopes)",
+        message: 'upstreamScopes apply only to Allow rules',
+        check: (r) => r.effect === 'Allow' || r.upstreamScopes === undefined,
       },
       {
         rule: '!has(self.subjects) || [has(self.subjects.users), has(self.subjects.groups), has(self.subjects.agents), has(self.subjects.tenants)].exists(x, x)',

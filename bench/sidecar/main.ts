@@ -84,6 +84,9 @@ async function startSidecarProcess(nodeFlags: string[]): Promise<{ url: string; 
       `127.0.0.1:${port}`,
       '--admin-listen',
       `127.0.0.1:${adminPort}`,
+      // Sidecars start back to back: an ephemeral egress port, not the fixed default, avoids a clash.
+      '--egress-listen',
+      '127.0.0.1:0',
       '--jwks-uri',
       `${jwks.origin}/jwks`,
       '--log-level',

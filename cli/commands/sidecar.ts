@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { quantityToBytes } from '../../policy/quantity.ts';
 import { sidecarConfigSchema, type SidecarConfigInput } from '../../sidecar/config.ts';
 import { SidecarConfigError, startSidecar } from '../../sidecar/start.ts';
 import type { CliIo } from '../io.ts';
@@ -10,13 +11,18 @@ export const SIDECAR_HELP = `portcullis sidecar — the gate in front of one MCP
 Usage:
   portcullis sidecar --policy FILE|DIR [--upstream URL | --upstream-command CMD...] [flags]
 
-Policy (the same YAML you would kubectl apply; hot-reloaded):
-  --policy PATH            McpServer, ToolPolicy and Namespace objects (file or directory; repeatable)
-  --server [NS/]NAME       which McpServer to serve when the files hold several
+Policy:
+  --policy-source SOURCE   file (default) or kubernetes
+  --policy PATH            file source: McpServer, ToolPolicy and Namespace objects, the same YAML you
+                           would kubectl apply (file or directory; repeatable; hot-reloaded)
+  --server [NS/]NAME       file source: which McpServer to serve when the files hold several;
+                           kubernetes source (required, NS/NAME): the McpServer whose bundle and kill
+                           switches to watch through the API (in-cluster credentials)
 
 Upstream (exactly one):
   --upstream URL           the server's Streamable HTTP endpoint on loopback, e.g. http://127.0.0.1:8080/mcp
   --upstream-command CMD   a stdio server to spawn; everything after it is its command line
+  --upstream-socket PATH   a stdio server in another container, through portcullis-stdio-bridge
 
 Listening:
   --listen HOST:PORT       MCP endpoint (default 0.0.0.0:8443)
@@ -28,6 +34,17 @@ Listening:
   --keep-alive-seconds N   SSE keep-alive comment interval (default 15)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 
+Egress (the forward proxy the server container gets as HTTP_PROXY/HTTPS_PROXY; spec.egress decides):
+  --egress-listen HOST:PORT          loopback address of the egress proxy (default 127.0.0.1:15001)
+  --egress-max-bytes QUANTITY        bytes per egress connection, both ways (default 1Gi)
+  --egress-idle-timeout-seconds N    close egress connections idle this long (default 60)
+
+Upstream identity (spec.upstreamAuth; files are re-read when they change, e.g. a rotated Secret):
+  --signing-key FILE       Minted: PEM PKCS#8 private key (EC P-256, RSA, Ed25519); JWKS on the admin port
+                           at /.well-known/jwks.json
+  --token-exchange-secret FILE  TokenExchange: the client secret for the token endpoint
+  --token-endpoint URL     dev/test only: token endpoint instead of the policy's (http on loopback allowed)
+
 Every flag can also be set as an environment variable: PORTCULLIS_<FLAG> (e.g. PORTCULLIS_UPSTREAM);
 list values are comma-separated.
 
@@ -36,16 +53,24 @@ Exit codes: 0 stopped cleanly, 1 failed at runtime, 2 invalid flags or configura
 
 const FLAGS = {
   policy: { type: 'string', multiple: true },
+  'policy-source': { type: 'string' },
   server: { type: 'string' },
   upstream: { type: 'string' },
+  'upstream-socket': { type: 'string' },
   listen: { type: 'string' },
   'admin-listen': { type: 'string' },
   path: { type: 'string' },
   'allowed-hosts': { type: 'string' },
   'allowed-origins': { type: 'string' },
   'jwks-uri': { type: 'string' },
+  'signing-key': { type: 'string' },
+  'token-exchange-secret': { type: 'string' },
+  'token-endpoint': { type: 'string' },
   'keep-alive-seconds': { type: 'string' },
   'log-level': { type: 'string' },
+  'egress-listen': { type: 'string' },
+  'egress-max-bytes': { type: 'string' },
+  'egress-idle-timeout-seconds': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -71,19 +96,29 @@ export function sidecarConfigFromArgs(
   };
   const envCommand = env['PORTCULLIS_UPSTREAM_COMMAND']?.split(' ').filter(Boolean);
   const keepAlive = pick('keep-alive-seconds');
+  const maxBytes = pick('egress-max-bytes');
+  const idle = pick('egress-idle-timeout-seconds');
   const input = {
     listen: pick('listen'),
     adminListen: pick('admin-listen'),
     path: pick('path'),
     upstreamUrl: pick('upstream'),
     upstreamCommand: command ?? envCommand,
+    upstreamSocket: pick('upstream-socket'),
+    policySource: pick('policy-source'),
     policyFiles: values.policy ?? list(env['PORTCULLIS_POLICY']),
     server: pick('server'),
     allowedHosts: list(pick('allowed-hosts')),
     allowedOrigins: list(pick('allowed-origins')),
     jwksUri: pick('jwks-uri'),
+    signingKeyFile: pick('signing-key'),
+    tokenExchangeSecretFile: pick('token-exchange-secret'),
+    tokenEndpoint: pick('token-endpoint'),
     keepAliveSeconds: keepAlive === undefined ? undefined : Number(keepAlive),
     logLevel: pick('log-level'),
+    egressListen: pick('egress-listen'),
+    egressMaxBytes: maxBytes === undefined ? undefined : (quantityToBytes(maxBytes) ?? Number.NaN),
+    egressIdleTimeoutSeconds: idle === undefined ? undefined : Number(idle),
   };
   return Object.fromEntries(
     Object.entries(input).filter(([, v]) => v !== undefined),

@@ -6,7 +6,7 @@ import { canonicalJson } from '../../policy/hash.ts';
  * investigation but never trusted. Arguments appear only as a digest unless policy asks otherwise.
  * Never a token: not the client's, not a minted one.
  */
-export type AuditDecision = 'allowed' | 'denied' | 'killed' | 'errored' | 'would_deny';
+export type AuditDecision = 'allowed' | 'denied' | 'killed' | 'errored' | 'would_deny' | 'quarantined';
 
 export interface AuditEvent {
   readonly schema: 'portcullis.dev/audit/v1';
@@ -26,11 +26,30 @@ export interface AuditEvent {
   readonly policyHash?: string;
   readonly argumentsDigest?: string;
   readonly arguments?: unknown;
+  /** The digest of the tool definition the call was checked against, or that was observed (tool contracts). */
+  readonly toolDigest?: string;
   readonly outcome?: 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled' | 'refused';
   readonly latencyMs: number;
   readonly sessionId?: string;
   readonly clientInfo?: { readonly name?: string; readonly version?: string };
   readonly upstreamIdentity?: { readonly mode: string; readonly tokenId?: string };
+  /** Methods 'egress' (a decision) and 'egress/closed' (its end): the server container's egress proxy. */
+  readonly egress?: EgressAuditDetail;
+}
+
+export interface EgressAuditDetail {
+  readonly protocol: 'http' | 'connect';
+  /** The authority as the client wrote it. */
+  readonly target: string;
+  /** The normalised DNS name or IP address. */
+  readonly host?: string;
+  readonly port?: number;
+  /** The resolved IP address connected to, or the one refused. */
+  readonly address?: string;
+  /** The egress rule that allowed it, `host:<name>` or `cidr:<range>`. */
+  readonly rule?: string;
+  readonly bytesSent?: number;
+  readonly bytesReceived?: number;
 }
 
 export function argumentsDigest(args: unknown): string {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SidecarContext } from '../context.ts';
+import { contractAuditFields } from '../contracts/call-contract.ts';
 import type { Exchange, ToolCall } from '../exchange.ts';
 import type { Rejection } from '../reject.ts';
 import { argumentsDigest, redact, type AuditDecision, type AuditEvent } from './event.ts';
@@ -9,7 +10,13 @@ import { argumentsDigest, redact, type AuditDecision, type AuditEvent } from './
  * for a refused request that carried no tool call. Allowed non-tool traffic (initialize, tools/list,
  * ping) is not a decision about a tool and is counted in metrics only.
  */
-const ERRORED = new Set(['upstream_unavailable', 'upstream_timeout', 'internal_error']);
+const ERRORED = new Set([
+  'upstream_unavailable',
+  'upstream_timeout',
+  'upstream_identity_unavailable',
+  'response_too_large',
+  'internal_error',
+]);
 
 function decisionOf(call: ToolCall | undefined, rejection: Rejection | undefined): AuditDecision {
   const decision = call?.verdict?.decision;
@@ -94,7 +101,10 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
         : {}),
       ...argumentsFields(exchange, call, decision?.allowed ? decision.args : undefined),
       outcome: call.outcome ?? (effective ? 'refused' : 'ok'),
-      upstreamIdentity: { mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None' },
+      upstreamIdentity: exchange.upstreamIdentity ?? {
+        mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None',
+      },
+      ...contractAuditFields(call, kind), // tool digest; quarantine and schema findings
     } satisfies AuditEvent;
   });
 }

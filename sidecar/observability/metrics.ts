@@ -13,6 +13,16 @@ export interface SidecarMetrics {
   readonly killSwitch: Gauge<'scope'>;
   /** A bounded label for a tool name: callers choose names, so unbounded labels would be a DoS. */
   toolLabel(name: string): string;
+  /** Tool calls refused by a limit (limit: rate, budget, queue_full, queue_timeout, cancelled) by scope. */
+  readonly limited: Counter<'limit' | 'scope'>;
+  /** Feeds the in-flight, queue-depth and tracked-keys gauges, read at scrape time (no hot-path cost). */
+  watchLimits(source: LimitGaugeSource): void;
+}
+
+/** What the limit gauges read when scraped (sidecar/limits/call-limiter.ts). */
+export interface LimitGaugeSource {
+  concurrency(): Iterable<{ scope: string; name: string; inFlight: number; queued: number }>;
+  trackedKeys(): { rate: number; budget: number; concurrency: number };
 }
 
 const MAX_TOOL_LABELS = 256;
@@ -23,7 +33,18 @@ export function createSidecarMetrics(options: { defaultMetrics?: boolean } = {})
     collectDefaultMetrics({ register: registry, prefix: 'portcullis_sidecar_' });
   const registers = [registry];
   const seenTools = new Set<string>();
+  let limits: LimitGaugeSource | undefined;
+  registerLimitGauges(registers, () => limits);
   return {
+    watchLimits(source) {
+      limits = source;
+    },
+    limited: new Counter({
+      name: 'portcullis_limited_calls_total',
+      help: 'Tool calls refused by a limit: limit=rate|budget|queue_full|queue_timeout|cancelled (gave up waiting), scope=server|rule|tool|subject|subject_tool|session.',
+      labelNames: ['limit', 'scope'],
+      registers,
+    }),
     toolLabel(name) {
       if (seenTools.has(name)) return name;
       if (seenTools.size >= MAX_TOOL_LABELS) return '(other)';
@@ -78,4 +99,44 @@ export function createSidecarMetrics(options: { defaultMetrics?: boolean } = {})
       registers,
     }),
   };
+}
+
+/** Concurrency gauges by scope (server, or rule = policy/rule), computed from the limiter when scraped. */
+function registerLimitGauges(registers: Registry[], source: () => LimitGaugeSource | undefined): void {
+  const bySemaphore = (
+    gauge: Gauge<'scope' | 'name'>,
+    value: (s: { inFlight: number; queued: number }) => number,
+  ) => {
+    gauge.reset();
+    for (const s of source()?.concurrency() ?? []) gauge.set({ scope: s.scope, name: s.name }, value(s));
+  };
+  new Gauge({
+    name: 'portcullis_limit_in_flight',
+    help: 'Tool calls holding a concurrency slot, by scope (server; rule with name = policy/rule).',
+    labelNames: ['scope', 'name'],
+    registers,
+    collect() {
+      bySemaphore(this, (s) => s.inFlight);
+    },
+  });
+  new Gauge({
+    name: 'portcullis_limit_queue_depth',
+    help: 'Tool calls waiting for a concurrency slot, by scope (server; rule with name = policy/rule).',
+    labelNames: ['scope', 'name'],
+    registers,
+    collect() {
+      bySemaphore(this, (s) => s.queued);
+    },
+  });
+  new Gauge({
+    name: 'portcullis_limit_tracked_keys',
+    help: 'Per-key limiter state held (kind=rate|budget|concurrency); bounded, least recently used forgotten first.',
+    labelNames: ['kind'],
+    registers,
+    collect() {
+      const tracked = source()?.trackedKeys();
+      if (tracked === undefined) return;
+      for (const kind of ['rate', 'budget', 'concurrency'] as const) this.set({ kind }, tracked[kind]);
+    },
+  });
 }

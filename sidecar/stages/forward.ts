@@ -2,6 +2,7 @@ import type { SidecarContext } from '../context.ts';
 import type { Exchange, ToolCall } from '../exchange.ts';
 import { reject, rejectionError, type Rejection } from '../reject.ts';
 import { formatSseEvent } from '../protocol/sse.ts';
+import { responseTooLarge } from '../limits/response-size.ts';
 import { relay } from '../relay.ts';
 import { upstreamHeaders } from '../transports/upstream-headers.ts';
 import type { UpstreamResponse } from '../transports/upstream.ts';
@@ -76,8 +77,18 @@ function cancelOnUpstream(
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
     };
-    context.upstream
-      .send({ method: 'POST', headers, body, signal: AbortSignal.timeout(5000) })
+    // A credential of its own, without tool scopes (Minted, TokenExchange): the call's may have expired.
+    Promise.resolve(context.upstreamIdentity.credentialFor(exchange, 'session'))
+      .then((credential) => {
+        if ('code' in credential) throw new Error(credential.reason);
+        const authorization = credential.authorization;
+        return context.upstream.send({
+          method: 'POST',
+          headers: authorization === undefined ? headers : { ...headers, authorization },
+          body,
+          signal: AbortSignal.timeout(5000),
+        });
+      })
       .then((response) => response.cancel())
       .catch((error: unknown) =>
         context.log.warn(
@@ -102,6 +113,11 @@ function stoppedRejection(reason: StopReason | undefined, limit: number | undefi
  * goes away, when the call outlives its timeout, or when a kill switch engaged mid-call covers it.
  */
 export async function forward(exchange: Exchange, context: SidecarContext): Promise<StageResult> {
+  // The credential the server gets instead of the client's token; without it, no call (fail closed).
+  let credential = context.upstreamIdentity.credentialFor(exchange);
+  if (credential instanceof Promise) credential = await credential;
+  if ('code' in credential) return credential;
+  exchange.upstreamIdentity = credential.identity;
   const body = forwardedBody(exchange);
   const abort = new AbortController();
   let stopped: StopReason | undefined;
@@ -122,9 +138,11 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
   try {
     let upstream: UpstreamResponse;
     try {
+      const headers = upstreamHeaders(exchange, body === undefined ? undefined : Buffer.byteLength(body));
+      if (credential.authorization !== undefined) headers['authorization'] = credential.authorization;
       upstream = await context.upstream.send({
         method: exchange.method as 'POST' | 'GET' | 'DELETE',
-        headers: upstreamHeaders(exchange, body === undefined ? undefined : Buffer.byteLength(body)),
+        headers,
         ...(body !== undefined ? { body } : {}),
         signal: abort.signal,
       });
@@ -141,11 +159,15 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
     let failure: Error | undefined;
     try {
       const result = await relay(exchange, context, upstream, abort.signal);
-      if (result === 'too_large' && !exchange.response.headersSent) {
-        return reject(
-          'upstream_unavailable',
-          'the MCP server answered with more than the response size limit',
-        );
+      if (result === 'too_large') {
+        // Refused whole (JSON, nothing sent yet), or cut mid-stream with an error for each unanswered call.
+        const rejection = responseTooLarge(exchange.policy, exchange.response.headersSent);
+        const unanswered = exchange.calls.filter((call) => call.outcome === undefined);
+        for (const call of unanswered) call.outcome = 'upstream_error';
+        if (!exchange.response.headersSent) return rejection;
+        exchange.rejection = rejection;
+        answerOnStream(exchange, unanswered, rejection);
+        return undefined;
       }
       // A stream that ended without a call's reply: the call was cancelled (by the client's
       // notifications/cancelled, or by the client going away).

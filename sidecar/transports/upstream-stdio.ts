@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import type { Logger } from 'pino';
-import { startStdioProcess } from './stdio-process.ts';
+import { startStdioProcess, type StdioProcess } from './stdio-process.ts';
+import { connectStdioSocket } from './stdio-socket.ts';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from './upstream.ts';
 
 /**
@@ -41,11 +42,22 @@ function response(
   return { status, headers, body: iterable as AsyncIterable<string | Buffer>, cancel };
 }
 
+/** A stdio server's channel: a process spawned here (file mode) or the pod's bridge socket. */
+export type StdioTarget =
+  | { readonly command: readonly string[]; readonly env?: Readonly<Record<string, string>> }
+  | { readonly socket: string };
+
 export function createStdioUpstream(
-  command: readonly string[],
+  target: StdioTarget | readonly string[],
   options: { log: Logger; env?: Readonly<Record<string, string>> },
 ): Upstream {
-  const proc = startStdioProcess(command, options.log, options.env);
+  const spec: StdioTarget = Array.isArray(target)
+    ? { command: target as readonly string[], ...(options.env ? { env: options.env } : {}) }
+    : (target as StdioTarget);
+  const proc: StdioProcess =
+    'socket' in spec
+      ? connectStdioSocket(spec.socket, options.log)
+      : startStdioProcess(spec.command, options.log, spec.env);
   const waiters = new Map<string, Waiter>();
   const progressRoutes = new Map<string, { session: string; token: string | number }>();
   const sessions = new Set<string>();

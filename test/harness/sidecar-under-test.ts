@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { MemoryAuditSink } from '../../sidecar/audit/sink.ts';
 import { sidecarConfigSchema, type SidecarConfigInput } from '../../sidecar/config.ts';
-import { startSidecar, type RunningSidecar } from '../../sidecar/start.ts';
+import { startSidecar, type RunningSidecar, type StartOptions } from '../../sidecar/start.ts';
 import { jwksOf, signingKey, signToken, type SigningKey } from '../fixtures/auth/signing-keys.ts';
 import { startJsonServer, type JsonServer } from '../fixtures/auth/json-server.ts';
 
@@ -19,6 +20,8 @@ export interface SidecarUnderTest {
   readonly url: string;
   readonly policyDir: string;
   readonly audit: MemoryAuditSink;
+  /** The JWKS the client tokens are signed with (an identity provider trusting this issuer fetches it). */
+  readonly jwksUri: string;
   /** Every log line the sidecar wrote. */
   readonly logs: string[];
   token(claims: Record<string, unknown>): Promise<string>;
@@ -29,9 +32,13 @@ export const ISSUER = 'https://id.example.com/realms/acme';
 
 export async function startSidecarUnderTest(options: {
   readonly policyFixture: string;
-  readonly upstream: Pick<SidecarConfigInput, 'upstreamUrl' | 'upstreamCommand'>;
+  readonly upstream: Pick<SidecarConfigInput, 'upstreamUrl' | 'upstreamCommand' | 'upstreamSocket'>;
   readonly audience: string;
   readonly config?: Partial<SidecarConfigInput>;
+  /** Credentials for `policySource: 'kubernetes'` (e.g. the server's service-account token). */
+  readonly kube?: KubeConfig;
+  /** The egress proxy's DNS resolver and dialer (tests: loopback only, no real DNS). */
+  readonly egress?: StartOptions['egress'];
   /** The sidecar's wall clock (policy staleness, token expiry, sessions); tokens are signed in real time. */
   readonly clock?: () => number;
 }): Promise<SidecarUnderTest> {
@@ -56,6 +63,7 @@ export async function startSidecarUnderTest(options: {
   const config = sidecarConfigSchema.parse({
     listen: '127.0.0.1:0',
     adminListen: '127.0.0.1:0',
+    egressListen: '127.0.0.1:0',
     policyFiles: [policyDir],
     jwksUri: `${jwks.origin}/jwks`,
     ...options.upstream,
@@ -66,6 +74,8 @@ export async function startSidecarUnderTest(options: {
     audit,
     childEnv: { PATH: process.env['PATH'] ?? '' },
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.kube ? { kube: options.kube } : {}),
+    ...(options.egress ? { egress: options.egress } : {}),
   });
   const now = () => Math.floor(Date.now() / 1000);
   return {
@@ -73,6 +83,7 @@ export async function startSidecarUnderTest(options: {
     url: sidecar.url,
     policyDir,
     audit,
+    jwksUri: `${jwks.origin}/jwks`,
     logs,
     token: (claims) =>
       signToken(key, { iss: ISSUER, aud: options.audience, iat: now(), exp: now() + 300, ...claims }),

@@ -96,8 +96,12 @@ describe('sidecar in front of a shared stdio server (billing)', () => {
     const callers = 4;
     const callsEach = 6;
     const ids: (string | number)[][] = Array.from({ length: callers }, () => []);
+    // One user each: the billing policy allows each user 5 calls/s (burst 10), and 24 calls at once
+    // from one user would be rate limited.
     const clients = await Promise.all(
-      ids.map((sent) => connectAs(gate, supportAgent, { fetch: recordingFetch(sent) })),
+      ids.map((sent, c) =>
+        connectAs(gate, { ...supportAgent, sub: `alice-${c}` }, { fetch: recordingFetch(sent) }),
+      ),
     );
     try {
       const answers = await Promise.all(

@@ -1,0 +1,94 @@
+import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
+import { KubernetesObjectApi } from '@kubernetes/client-node';
+import { API_VERSION } from '../../api/v1alpha1/group.ts';
+import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import { Informer } from '../../kube/informer.ts';
+import { BUNDLE_KEY, bundleConfigMapName, bundleSchema } from '../../policy/bundle.ts';
+import { withLiveServerKills } from '../../policy/live-kill.ts';
+import { loadBundle } from '../../policy/load.ts';
+import type { PolicySource } from './file-source.ts';
+import type { PolicyHolder } from './policy-holder.ts';
+
+/**
+ * Policy from the API server, by watch (never a mounted ConfigMap: kubelet sync is a minute late). The
+ * sidecar watches exactly two objects, by name, with the RBAC the operator granted for them: its policy
+ * bundle and its own McpServer. The McpServer's kill-switch annotations apply directly, so they bite even
+ * while the operator is stopped. Freshness is confirmed while both watches are healthy; when they are not,
+ * the holder's failurePolicy decides.
+ */
+export interface KubernetesSourceOptions {
+  readonly kube: KubeConfig;
+  readonly namespace: string;
+  readonly server: string;
+  readonly holder: PolicyHolder;
+  readonly confirmIntervalMs?: number;
+  readonly onError?: (message: string) => void;
+  readonly onLoad?: (hash: string) => void;
+}
+
+export function startKubernetesSource(options: KubernetesSourceOptions): PolicySource {
+  const { kube, namespace, server, holder } = options;
+  const objects = KubernetesObjectApi.makeApiClient(kube);
+  const report = (message: string) => {
+    holder.fail(message);
+    options.onError?.(message);
+  };
+  const watchError = (what: string) => (error: unknown, retryInMs: number) =>
+    options.onError?.(
+      `watch of ${what} failed (${(error as Error).message ?? String(error)}); retrying in ${retryInMs} ms`,
+    );
+
+  const bundleMap = bundleConfigMapName(server);
+  const maps = new Informer<V1ConfigMap>(
+    kube,
+    objects,
+    { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
+    { namespace, fieldSelector: `metadata.name=${bundleMap}`, onError: watchError(`ConfigMap ${bundleMap}`) },
+  );
+  const servers = new Informer<McpServer>(
+    kube,
+    objects,
+    { apiVersion: API_VERSION, kind: 'McpServer', plural: 'mcpservers', namespaced: true },
+    { namespace, fieldSelector: `metadata.name=${server}`, onError: watchError(`McpServer ${server}`) },
+  );
+
+  function refresh(): void {
+    const map = maps.get(`${namespace}/${bundleMap}`);
+    if (map === undefined) return report(`policy bundle ConfigMap ${namespace}/${bundleMap} not found`);
+    let decoded: unknown;
+    try {
+      decoded = JSON.parse(map.data?.[BUNDLE_KEY] ?? '');
+    } catch {
+      return report(`ConfigMap ${bundleMap} does not hold a JSON bundle under ${BUNDLE_KEY}`);
+    }
+    const parsed = bundleSchema.safeParse(decoded);
+    if (!parsed.success)
+      return report(`ConfigMap ${bundleMap} holds an invalid bundle: ${parsed.error.message}`);
+    const live = servers.get(`${namespace}/${server}`);
+    // Our own McpServer's annotations are the freshest word on its kill switches.
+    const bundle = live ? withLiveServerKills(parsed.data, live.metadata?.annotations) : parsed.data;
+    if (holder.current?.hash === bundle.hash) return holder.confirm();
+    holder.install(loadBundle(bundle));
+    options.onLoad?.(bundle.hash);
+  }
+
+  maps.onEvent(refresh);
+  servers.onEvent(refresh);
+  maps.start();
+  servers.start();
+  const confirm = setInterval(() => {
+    if (maps.healthy && servers.healthy && holder.current !== undefined) holder.confirm();
+  }, options.confirmIntervalMs ?? 1000);
+  confirm.unref();
+
+  const ready = Promise.all([maps.synced(), servers.synced()]).then(refresh);
+  return {
+    ready,
+    reload: async () => refresh(),
+    stop() {
+      clearInterval(confirm);
+      maps.stop();
+      servers.stop();
+    },
+  };
+}

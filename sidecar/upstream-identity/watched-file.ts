@@ -1,0 +1,64 @@
+import { hash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+
+/**
+ * A small secret file (a signing key, a client secret) re-read on a timer. Kubernetes updates a mounted
+ * Secret by swapping a symlink, which file watches miss, so the file is read and compared by digest
+ * rather than watched; the files are a few hundred bytes. onText sees each new content once; a read or
+ * parse error is reported and the last good value stays in force.
+ */
+export interface WatchedFile {
+  /** Resolves after the first read, good or bad. */
+  readonly ready: Promise<void>;
+  /** Reads the file now (tests, and a nudge after writing it). */
+  reload(): Promise<void>;
+  stop(): void;
+}
+
+export interface WatchedFileOptions {
+  readonly path: string;
+  readonly pollMs: number;
+  /** May throw (an unparseable key): reported through onError, the previous value stays. */
+  readonly onText: (text: string) => void | Promise<void>;
+  readonly onError: (message: string) => void;
+}
+
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
+
+export function watchFile(options: WatchedFileOptions): WatchedFile {
+  let lastDigest: string | undefined;
+  let lastError: string | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  async function read(): Promise<void> {
+    let text: string;
+    try {
+      const bytes = await readFile(options.path);
+      if (bytes.length > MAX_SECRET_FILE_BYTES) throw new Error(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+      const digest = hash('sha256', bytes, 'base64url');
+      if (digest === lastDigest) return;
+      lastDigest = digest;
+      text = bytes.toString('utf8');
+    } catch (error) {
+      return report(`cannot read ${options.path}: ${(error as Error).message}`);
+    }
+    try {
+      await options.onText(text);
+      lastError = undefined;
+    } catch (error) {
+      report(`${options.path}: ${(error as Error).message}`);
+    }
+  }
+
+  // The same failure every poll is reported once, not every second.
+  function report(message: string): void {
+    if (message === lastError) return;
+    lastError = message;
+    options.onError(message);
+  }
+
+  const reload = () => (running = running.then(read));
+  const timer = setInterval(() => void reload(), options.pollMs);
+  timer.unref();
+  return { ready: reload(), reload, stop: () => clearInterval(timer) };
+}

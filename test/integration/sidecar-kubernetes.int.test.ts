@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOperator, type RunningOperator } from '../../operator/manager.ts';
+import { operatorSettingsSchema } from '../../operator/settings.ts';
+import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
+import { kubeConfigFor, kubectl, statusOf } from '../harness/kube.ts';
+import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
+
+/**
+ * The sidecar with the kubernetes policy source, acting as the server's ServiceAccount exactly as in
+ * its pod: it reads its bundle and its McpServer by watch and nothing else, and a kill-switch annotation
+ * on its McpServer bites even with the operator stopped.
+ */
+const root = join(import.meta.dirname, '../..');
+const namespace = `sk-${randomBytes(3).toString('hex')}`;
+const AUDIENCE = 'https://billing.mcp.example.com/mcp';
+const support = {
+  sub: 'alice',
+  azp: 'support-copilot',
+  tenant_id: 'acme',
+  groups: ['support'],
+  scope: 'billing billing:invoices:read',
+};
+
+async function eventually<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch((error: unknown) => error as T);
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function fixtureObjects(): Promise<Record<string, unknown>[]> {
+  const dir = join(root, 'test/fixtures/policies/billing');
+  const files = ['server.yaml', 'policies.yaml', 'diagnostics.yaml'];
+  const texts = await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')));
+  return texts.flatMap((t) => parseAllDocuments(t).map((d) => d.toJS() as Record<string, unknown>));
+}
+
+describe('sidecar with the kubernetes policy source', () => {
+  let admin: KubeConfig;
+  let asServer: KubeConfig;
+  let operator: RunningOperator | undefined;
+  let upstream: HttpFixture;
+  let gate: SidecarUnderTest;
+
+  const call = async (token: string) => {
+    const response = await fetch(gate.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'list_invoices', arguments: { customer_id: 'acme' } },
+      }),
+    });
+    const text = await response.text();
+    return response.status === 200
+      ? 'allowed'
+      : text.includes('"killed"')
+        ? 'killed'
+        : `${response.status} ${text}`;
+  };
+
+  beforeAll(async () => {
+    admin = kubeConfigFor('admin');
+    const core = admin.makeApiClient(CoreV1Api);
+    const objects = KubernetesObjectApi.makeApiClient(admin);
+    await kubectl(['apply', '--server-side', '-f', join(root, 'crds')]);
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=30s',
+      'crd/mcpservers.portcullis.dev',
+      'crd/toolpolicies.portcullis.dev',
+    ]);
+    await core.createNamespace({ body: { metadata: { name: namespace } } });
+    for (const object of await fixtureObjects()) {
+      const metadata = object['metadata'] as Record<string, unknown>;
+      await objects.create({ ...object, metadata: { ...metadata, namespace } } as never);
+    }
+    // A second server whose bundle the first one's sidecar must not be able to read.
+    await objects.create({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'other-mcp-policy', namespace },
+      data: { x: 'y' },
+    });
+    await objects.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'billing-db', namespace },
+      stringData: { url: 'postgres://x' },
+    });
+    operator = await startOperator({
+      kube: admin,
+      settings: operatorSettingsSchema.parse({}),
+      namespace,
+      workers: 2,
+    });
+    await eventually(
+      () => core.readNamespacedConfigMap({ namespace, name: 'billing-mcp-policy' }),
+      (m) => (m as { data?: object }).data !== undefined,
+    );
+
+    // The token a pod of this server would get: a projected token of its ServiceAccount.
+    const token = await core.createNamespacedServiceAccountToken({
+      namespace,
+      name: 'billing-mcp',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const cluster = admin.getCurrentCluster()!;
+    asServer = new KubeConfig();
+    asServer.loadFromOptions({
+      clusters: [{ name: 'test', server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
+      users: [{ name: 'billing-mcp', token: token.status!.token }],
+      contexts: [{ name: 'pod', cluster: 'test', user: 'billing-mcp', namespace }],
+      currentContext: 'pod',
+    });
+
+    upstream = await startHttpFixture('billing', { stateless: true, jsonResponse: true });
+    gate = await startSidecarUnderTest({
+      policyFixture: 'billing',
+      upstream: { upstreamUrl: upstream.url },
+      audience: AUDIENCE,
+      config: { policySource: 'kubernetes', server: `${namespace}/billing`, policyFiles: [] },
+      kube: asServer,
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await operator?.stop();
+    await gate?.stop();
+    await upstream?.close();
+    await admin
+      ?.makeApiClient(CoreV1Api)
+      .deleteNamespace({ name: namespace })
+      .catch(() => undefined);
+  });
+
+  it('may read its own bundle and McpServer, and nothing else', async () => {
+    const core = asServer.makeApiClient(CoreV1Api);
+    const custom = asServer.makeApiClient(CustomObjectsApi);
+    expect(await statusOf(core.readNamespacedConfigMap({ namespace, name: 'billing-mcp-policy' }))).toBe(200);
+    expect(
+      await statusOf(
+        custom.getNamespacedCustomObject({
+          group: 'portcullis.dev',
+          version: 'v1alpha1',
+          namespace,
+          plural: 'mcpservers',
+          name: 'billing',
+        }),
+      ),
+    ).toBe(200);
+    expect(await statusOf(core.readNamespacedConfigMap({ namespace, name: 'other-mcp-policy' }))).toBe(403);
+    expect(await statusOf(core.readNamespacedSecret({ namespace, name: 'billing-db' }))).toBe(403);
+    expect(await statusOf(core.listNamespacedConfigMap({ namespace }))).toBe(403);
+    expect(await statusOf(core.listNamespacedPod({ namespace }))).toBe(403);
+  });
+
+  it('serves the bundle the operator compiled', async () => {
+    expect(await call(await gate.token(support))).toBe('allowed');
+    expect(gate.sidecar.context.policy.current?.bundle.server).toMatchObject({ namespace, name: 'billing' });
+  });
+
+  it('obeys a kill switch on its McpServer in well under a second, with the operator stopped', async () => {
+    await operator?.stop();
+    operator = undefined;
+    const token = await gate.token(support);
+    const flipped = Date.now();
+    const patched = await kubectl([
+      'annotate',
+      '-n',
+      namespace,
+      'mcpserver',
+      'billing',
+      'portcullis.dev/kill-switch=true',
+      'portcullis.dev/kill-reason=operator down test',
+    ]);
+    expect(patched.code).toBe(0);
+    expect(
+      await eventually(
+        () => call(token),
+        (v) => v === 'killed',
+        3000,
+      ),
+    ).toBe('killed');
+    expect(Date.now() - flipped).toBeLessThan(1000);
+    await kubectl(['annotate', '-n', namespace, 'mcpserver', 'billing', 'portcullis.dev/kill-switch-']);
+    expect(
+      await eventually(
+        () => call(token),
+        (v) => v === 'allowed',
+        3000,
+      ),
+    ).toBe('allowed');
+  });
+});
