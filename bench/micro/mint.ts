@@ -1,13 +1,13 @@
 /**
  * What a minted upstream token costs per call, per key type: the sidecar's signer (node:crypto) beside
  * jose's SignJWT (WebCrypto) producing the same token, and the credential as the forward stage gets it.
- * Run: node sidecar/upstream-identity/mint.bench.ts  (best of 7 rounds; the machine's load shows).
+ * Run: node bench/micro/mint.ts  (best of 7 rounds; the machine's load shows).
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { SignJWT } from 'jose';
-import { mintToken, type MintRequest } from './minter.ts';
-import { parseSigningKey } from './signing-key.ts';
+import { mintToken, type MintRequest } from '../../sidecar/upstream-identity/minter.ts';
+import { parseSigningKey } from '../../sidecar/upstream-identity/signing-key.ts';
 
 const request: MintRequest = {
   issuer: 'https://billing.mcp.example.com/mcp',

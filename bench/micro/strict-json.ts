@@ -1,9 +1,9 @@
 /**
  * What strict parsing costs over JSON.parse, for tools/call bodies of about 1 KB and 100 KB.
- * Run: node sidecar/protocol/strict-json.bench.ts  (best of 7 rounds; the machine's load shows in the numbers).
+ * Run: node bench/micro/strict-json.ts  (best of 7 rounds; the machine's load shows in the numbers).
  */
 import { performance } from 'node:perf_hooks';
-import { parseStrictJson } from './strict-json.ts';
+import { parseStrictJson } from '../../sidecar/protocol/strict-json.ts';
 
 function toolsCallBody(argumentCount: number, indent?: number): string {
   const args: Record<string, unknown> = {};

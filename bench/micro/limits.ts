@@ -2,7 +2,7 @@
  * What the limits cost per tool call: CallLimiter.admit + release on the fast path (a slot free,
  * tokens left), for the default (server concurrency only) and for every limit at once (server rate and
  * concurrency, rule rate per user, rule concurrency, session budget), with 1 and 10,000 distinct users.
- * Run: node sidecar/limits/limits.bench.ts  (best of 7 rounds; the machine's load shows in the numbers).
+ * Run: node bench/micro/limits.ts  (best of 7 rounds; the machine's load shows in the numbers).
  */
 import { performance } from 'node:perf_hooks';
 import { mcpServer, toolPolicy } from '../../api/v1alpha1/resources.ts';
@@ -11,7 +11,7 @@ import { compile } from '../../policy/compile.ts';
 import { loadBundle, type LoadedPolicy } from '../../policy/load.ts';
 import type { Principal } from '../../policy/principal.ts';
 import type { Verdict } from '../../policy/decision.ts';
-import { CallLimiter } from './call-limiter.ts';
+import { CallLimiter } from '../../sidecar/limits/call-limiter.ts';
 
 function policy(serverLimits: Record<string, unknown>, limits?: Record<string, unknown>): LoadedPolicy {
   const server = mcpServer.parse({
