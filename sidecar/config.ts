@@ -63,6 +63,8 @@ export const sidecarConfigSchema = z
     keepAliveSeconds: z.int().min(1).max(300).default(15),
     /** Cancel running calls that a newly engaged kill switch covers (default), not only new ones. */
     abortKilledCalls: z.boolean().default(true),
+    /** Observe each pipeline stage's duration in a histogram (for benchmarks and investigations). */
+    stageTimings: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((c) => isLoopback(c.egressListen.host), {

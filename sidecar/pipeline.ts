@@ -40,9 +40,13 @@ export const PIPELINE: readonly (readonly [name: string, stage: Stage])[] = [
 ];
 
 async function runStages(exchange: Exchange, context: SidecarContext): Promise<void> {
-  for (const [, stage] of PIPELINE) {
+  const timings = context.metrics.stageDuration;
+  for (const [name, stage] of PIPELINE) {
+    // Per-stage timing is opt-in (--stage-timings): it is for finding where time goes, not for every pod.
+    const started = timings ? performance.now() : 0;
     let result = stage(exchange, context);
     if (result instanceof Promise) result = await result;
+    if (timings) timings.observe({ stage: name }, (performance.now() - started) / 1000);
     if (result === ANSWERED) return;
     if (result !== undefined) {
       exchange.rejection = result;

@@ -94,7 +94,7 @@ export async function startSidecar(
     options.log ??
     pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
   const clock = options.clock ?? Date.now;
-  const metrics = createSidecarMetrics();
+  const metrics = createSidecarMetrics({ stageTimings: config.stageTimings });
   const holder = new PolicyHolder(clock);
   let port = 0;
   const access = createAccess(config, () => port);

@@ -1,14 +1,20 @@
 // A minimal MCP responder for benchmarks: answers initialize, tools/list and tools/call with fixed JSON,
 // so the measured difference between direct and proxied calls is the sidecar's, not an SDK's.
 import { createServer } from 'node:http';
+import { ECHO_TOOL } from './echo-tool.ts';
 
 const port = Number(process.argv[2] ?? 0);
-const tools = [{ name: 'echo', description: 'Echoes its payload.', inputSchema: { type: 'object' } }];
+const tools = [ECHO_TOOL];
 
 const server = createServer((request, response) => {
   const chunks: Buffer[] = [];
   request.on('data', (c: Buffer) => chunks.push(c));
   request.on('end', () => {
+    // DELETE (session end), GET (event stream) and empty bodies: nothing to answer.
+    if (request.method !== 'POST' || chunks.length === 0) {
+      response.writeHead(request.method === 'GET' ? 405 : 200).end();
+      return;
+    }
     const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
       id?: number;
       method: string;

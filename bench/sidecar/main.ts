@@ -2,7 +2,11 @@
 // ~1 KB tools/call, token cached), its throughput ceiling with auth + policy + audit on, and its RSS.
 // Writes bench/results/sidecar.json. Every loop is bounded in count and time; traffic stays on loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { toolDigest } from '../../policy/tool-digest.ts';
+import { ECHO_TOOL } from './echo-tool.ts';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -60,24 +64,77 @@ const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
 const key = await signingKey('ES256', 'bench');
 const jwks = await startJsonServer();
 jwks.serve('/jwks', jwksOf(key));
-/** One sidecar process per Node configuration: the default, and heap limits sized for a 64-128 MiB pod. */
-const CONFIGURATIONS: Record<string, string[]> = {
-  default: [],
-  'memory-capped': ['--max-semi-space-size=4', '--max-old-space-size=96'],
+/**
+ * The sidecar configurations measured, each in its own process: Sidecar I's gate (auth, policy with a
+ * binding and a CEL condition, audit) with Node's default heap and with a capped heap; and everything on
+ * (Sidecar II): rate limits, concurrency caps and a session budget, tool pinning with schema validation,
+ * and a token minted per call.
+ */
+interface Configuration {
+  readonly nodeFlags: string[];
+  readonly policyDir: string;
+  readonly extraArgs: string[];
+}
+
+async function everythingOnPolicy(): Promise<{ dir: string; args: string[] }> {
+  const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
+  const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const keyFile = join(dir, 'signing-key.pem');
+  await writeFile(keyFile, signing.privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  const digest = toolDigest(ECHO_TOOL);
+  const base = await readFile(join(root, 'bench/fixtures/policy/bench.yaml'), 'utf8');
+  const policy = base
+    .replace(
+      '  limits:\n    maxConcurrency: 10000\n',
+      [
+        '  limits:',
+        '    maxConcurrency: 10000',
+        '    rate: { requestsPerSecond: 1000000 }',
+        '  tools:',
+        '    pinning: Enforce',
+        `    pins: [{ name: echo, digest: "${digest}" }]`,
+        '  upstreamAuth:',
+        '    mode: Minted',
+        '    minted:',
+        '      audience: https://echo.internal.example.com',
+        '      signingKeySecretRef: { name: bench-signing-key, key: key.pem }',
+        '',
+      ].join('\n'),
+    )
+    .replace(
+      '      arguments:\n',
+      '      limits:\n        rate: { requestsPerSecond: 1000000 }\n        rateKey: Subject\n        maxConcurrency: 5000\n      arguments:\n',
+    );
+  await mkdir(join(dir, 'policy'));
+  await writeFile(join(dir, 'policy/bench.yaml'), policy);
+  return { dir: join(dir, 'policy'), args: ['--signing-key', keyFile, '--stage-timings'] };
+}
+
+const everything = await everythingOnPolicy();
+const CONFIGURATIONS: Record<string, Configuration> = {
+  default: { nodeFlags: [], policyDir: 'bench/fixtures/policy', extraArgs: ['--stage-timings'] },
+  'memory-capped': {
+    nodeFlags: ['--max-semi-space-size=4', '--max-old-space-size=96'],
+    policyDir: 'bench/fixtures/policy',
+    extraArgs: [],
+  },
+  'everything-on': { nodeFlags: [], policyDir: everything.dir, extraArgs: everything.args },
 };
 
-async function startSidecarProcess(nodeFlags: string[]): Promise<{ url: string; pid: number; stop(): void }> {
+async function startSidecarProcess(
+  configuration: Configuration,
+): Promise<{ url: string; adminUrl: string; pid: number; stop(): void }> {
   const port = await freePort();
   const adminPort = await freePort();
   const proc = spawn(
     process.execPath,
     [
-      ...nodeFlags,
+      ...configuration.nodeFlags,
       // The compiled artefact an image ships (make build), unless told otherwise.
       process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
       'sidecar',
       '--policy',
-      'bench/fixtures/policy',
+      configuration.policyDir,
       '--upstream',
       upstreamUrl,
       '--listen',
@@ -91,11 +148,35 @@ async function startSidecarProcess(nodeFlags: string[]): Promise<{ url: string; 
       `${jwks.origin}/jwks`,
       '--log-level',
       'info',
+      ...configuration.extraArgs,
     ],
     { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   await waitReady(`http://127.0.0.1:${adminPort}/readyz`);
-  return { url: `http://127.0.0.1:${port}/mcp`, pid: proc.pid!, stop: () => proc.kill('SIGTERM') };
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    adminUrl: `http://127.0.0.1:${adminPort}`,
+    pid: proc.pid!,
+    stop: () => proc.kill('SIGTERM'),
+  };
+}
+
+/** Mean microseconds per call in each stage, from the sidecar's stage histogram. */
+async function stageCosts(adminUrl: string): Promise<Record<string, number>> {
+  const text = await fetch(`${adminUrl}/metrics`).then((r) => r.text());
+  const sums = new Map<string, number>();
+  const counts = new Map<string, number>();
+  for (const match of text.matchAll(
+    /^portcullis_stage_duration_seconds_(sum|count)\{stage="([^"]+)"\} (\S+)$/gm,
+  )) {
+    (match[1] === 'sum' ? sums : counts).set(match[2]!, Number(match[3]));
+  }
+  return Object.fromEntries(
+    [...sums].map(([stage, sum]) => [
+      stage,
+      Math.round((sum / Math.max(1, counts.get(stage) ?? 1)) * 1e7) / 10,
+    ]),
+  );
 }
 
 const now = Math.floor(Date.now() / 1000);
@@ -123,8 +204,8 @@ const headers = {
 const direct: Target = { url: upstreamUrl, headers, body };
 
 const runs: Record<string, unknown> = {};
-for (const [name, nodeFlags] of Object.entries(CONFIGURATIONS)) {
-  const sidecar = await startSidecarProcess(nodeFlags);
+for (const [name, configuration] of Object.entries(CONFIGURATIONS)) {
+  const sidecar = await startSidecarProcess(configuration);
   const proxied: Target = {
     url: sidecar.url,
     headers: { ...headers, authorization: `Bearer ${token}` },
@@ -137,11 +218,15 @@ for (const [name, nodeFlags] of Object.entries(CONFIGURATIONS)) {
   const proxiedLatency = await openLoop(proxied, RATE, SECONDS);
   const throughput = await closedLoop(proxied, CONCURRENCY, THROUGHPUT_SECONDS);
   const memory = await rssOf(sidecar.pid);
+  const stages = configuration.extraArgs.includes('--stage-timings')
+    ? await stageCosts(sidecar.adminUrl)
+    : undefined;
   sidecar.stop();
   const added = (q: 'p50Ms' | 'p99Ms' | 'p999Ms') =>
     Math.round((proxiedLatency[q] - directRun[q]) * 1000) / 1000;
   runs[name] = {
-    nodeFlags,
+    nodeFlags: configuration.nodeFlags,
+    ...(stages ? { stageMeanMicroseconds: stages } : {}),
     direct: directRun,
     proxied: proxiedLatency,
     addedLatencyMs: { p50: added('p50Ms'), p99: added('p99Ms'), p999: added('p999Ms') },

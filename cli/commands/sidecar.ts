@@ -32,6 +32,7 @@ Listening:
   --allowed-origins O[,O]  browser Origins accepted (default none: requests with an Origin are refused)
   --jwks-uri URL           dev/test only: signing keys from here instead of the issuer (http on loopback allowed)
   --keep-alive-seconds N   SSE keep-alive comment interval (default 15)
+  --stage-timings          observe each pipeline stage's duration (portcullis_stage_duration_seconds)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
 
 Egress (the forward proxy the server container gets as HTTP_PROXY/HTTPS_PROXY; spec.egress decides):
@@ -68,6 +69,7 @@ const FLAGS = {
   'token-endpoint': { type: 'string' },
   'keep-alive-seconds': { type: 'string' },
   'log-level': { type: 'string' },
+  'stage-timings': { type: 'boolean' },
   'egress-listen': { type: 'string' },
   'egress-max-bytes': { type: 'string' },
   'egress-idle-timeout-seconds': { type: 'string' },
@@ -116,6 +118,7 @@ export function sidecarConfigFromArgs(
     tokenEndpoint: pick('token-endpoint'),
     keepAliveSeconds: keepAlive === undefined ? undefined : Number(keepAlive),
     logLevel: pick('log-level'),
+    stageTimings: values['stage-timings'] ?? (env['PORTCULLIS_STAGE_TIMINGS'] === 'true' ? true : undefined),
     egressListen: pick('egress-listen'),
     egressMaxBytes: maxBytes === undefined ? undefined : (quantityToBytes(maxBytes) ?? Number.NaN),
     egressIdleTimeoutSeconds: idle === undefined ? undefined : Number(idle),

@@ -11,6 +11,8 @@ export interface SidecarMetrics {
   readonly policyLoadedAt: Gauge;
   readonly policyErrors: Counter;
   readonly killSwitch: Gauge<'scope'>;
+  /** Time spent in each pipeline stage (forward includes the upstream), when --stage-timings is on. */
+  readonly stageDuration?: Histogram<'stage'>;
   /** A bounded label for a tool name: callers choose names, so unbounded labels would be a DoS. */
   toolLabel(name: string): string;
   /** Tool calls refused by a limit (limit: rate, budget, queue_full, queue_timeout, cancelled) by scope. */
@@ -27,7 +29,9 @@ export interface LimitGaugeSource {
 
 const MAX_TOOL_LABELS = 256;
 
-export function createSidecarMetrics(options: { defaultMetrics?: boolean } = {}): SidecarMetrics {
+export function createSidecarMetrics(
+  options: { defaultMetrics?: boolean; stageTimings?: boolean } = {},
+): SidecarMetrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true)
     collectDefaultMetrics({ register: registry, prefix: 'portcullis_sidecar_' });
@@ -52,6 +56,20 @@ export function createSidecarMetrics(options: { defaultMetrics?: boolean } = {})
       return name;
     },
     registry,
+    ...(options.stageTimings
+      ? {
+          stageDuration: new Histogram({
+            name: 'portcullis_stage_duration_seconds',
+            help: 'Time spent in each pipeline stage (forward includes the time the server takes).',
+            labelNames: ['stage'],
+            buckets: [
+              0.000001, 0.0000025, 0.000005, 0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001,
+              0.0025, 0.01, 0.1,
+            ],
+            registers,
+          }),
+        }
+      : {}),
     calls: new Counter({
       name: 'portcullis_tool_calls_total',
       help: 'tools/call requests by tool and decision (allowed, denied, killed, errored, would_deny).',
