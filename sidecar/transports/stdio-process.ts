@@ -1,6 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
+import { readJsonLines } from './json-lines.ts';
 
 /**
  * A stdio MCP server process: newline-delimited JSON-RPC on stdin/stdout, stderr to our log. Restarted
@@ -28,19 +29,7 @@ export function startStdioProcess(
     const [file, ...args] = command;
     const proc = spawn(file!, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...env } });
     child = proc;
-    createInterface({ input: proc.stdout, crlfDelay: Infinity }).on('line', (line) => {
-      if (line.trim() === '') return;
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        log.warn({ line: line.slice(0, 200) }, 'stdio server wrote a line that is not JSON; ignored');
-        return;
-      }
-      if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
-        for (const listener of messageListeners) listener(message as Record<string, unknown>);
-      }
-    });
+    readJsonLines(proc.stdout, log, messageListeners);
     createInterface({ input: proc.stderr }).on('line', (line) =>
       log.info({ stdio: 'stderr' }, line.slice(0, 2000)),
     );

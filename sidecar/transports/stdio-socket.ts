@@ -1,6 +1,6 @@
 import { createConnection, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
 import type { Logger } from 'pino';
+import { readJsonLines } from './json-lines.ts';
 import type { StdioProcess } from './stdio-process.ts';
 
 /**
@@ -25,19 +25,7 @@ export function connectStdioSocket(path: string, log: Logger): StdioProcess {
       failures = 0;
       log.info({ socket: path }, 'connected to the stdio bridge');
     });
-    createInterface({ input: conn, crlfDelay: Infinity }).on('line', (line) => {
-      if (line.trim() === '') return;
-      let message: unknown;
-      try {
-        message = JSON.parse(line);
-      } catch {
-        log.warn({ line: line.slice(0, 200) }, 'stdio server wrote a line that is not JSON; ignored');
-        return;
-      }
-      if (typeof message === 'object' && message !== null && !Array.isArray(message)) {
-        for (const listener of messageListeners) listener(message as Record<string, unknown>);
-      }
-    });
+    readJsonLines(conn, log, messageListeners);
     conn.on('error', (error) => log.warn({ err: error, socket: path }, 'stdio bridge connection error'));
     conn.on('close', () => {
       const wasConnected = connected;
