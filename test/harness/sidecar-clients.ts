@@ -1,6 +1,5 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { setTimeout as delay } from 'node:timers/promises';
 import { connectHttpClient } from '../fixtures/mcp/fixture-clients.ts';
 import type { SidecarUnderTest } from './sidecar-under-test.ts';
 
@@ -43,19 +42,7 @@ export function structured(result: unknown): Record<string, unknown> {
 }
 
 /** Probes until `accept` holds or the deadline passes; returns the last value either way. */
-export async function eventually<T>(
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 3000,
-  intervalMs = 20,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (accept(value) || Date.now() > deadline) return value;
-    await delay(intervalMs);
-  }
-}
+export { eventually } from './eventually.ts';
 
 /** The stable refusal code in a JSON-RPC error body (or in an SDK error's message that quotes one). */
 export function portcullisCode(body: unknown): string | undefined {

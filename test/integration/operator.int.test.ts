@@ -7,24 +7,12 @@ import { bundleSchema } from '../../policy/bundle.ts';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { loadExample } from '../fixtures/examples.ts';
+import { eventually } from '../harness/eventually.ts';
 import { kubeConfigFor, kubectl } from '../harness/kube.ts';
 
 /** The operator against the real API server: children, status, kill switches and policy errors. */
 const root = join(import.meta.dirname, '../..');
 const namespace = `op-${randomBytes(3).toString('hex')}`;
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch((error: unknown) => error as T);
-    if (accept(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('operator', () => {
   let kube: KubeConfig;

@@ -8,6 +8,7 @@ import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
 import { kubeConfigFor, kubectl, statusOf } from '../harness/kube.ts';
+import { eventually } from '../harness/eventually.ts';
 import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
 /**
@@ -25,19 +26,6 @@ const support = {
   groups: ['support'],
   scope: 'billing billing:invoices:read',
 };
-
-async function eventually<T>(
-  probe: () => Promise<T>,
-  accept: (value: T) => boolean,
-  timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch((error: unknown) => error as T);
-    if (accept(value) || Date.now() > deadline) return value;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function fixtureObjects(): Promise<Record<string, unknown>[]> {
   const dir = join(root, 'test/fixtures/policies/billing');
