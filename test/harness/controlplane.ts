@@ -60,9 +60,17 @@ export interface ControlPlane {
   readonly serviceAccountPublicKeyFile: string;
   readonly dataDir: string;
   readonly binDir: string;
+  /** The servers running now (kube-apiserver's entry changes when it is restarted). */
   readonly processes: readonly ControlPlaneProcess[];
-  /** Settles when a server exits without stop() having been called; stays pending otherwise. */
+  /** Settles when a server exits without stop() or stopApiserver() having asked it to; stays pending otherwise. */
   readonly crashed: Promise<ProcessExitedError>;
+  /**
+   * Stops kube-apiserver alone (SIGTERM), as an API-server restart or outage looks to clients: etcd and
+   * kube-controller-manager keep running. Resolves once it has exited.
+   */
+  stopApiserver(): Promise<void>;
+  /** Starts kube-apiserver again after stopApiserver(): same port, keys, tokens and etcd; resolves once ready. */
+  startApiserver(): Promise<void>;
   /** Stops every process (SIGTERM, SIGKILL after a grace period) and removes dataDir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -95,6 +103,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     });
   recordState();
   let stopRequested = false;
+  /** Servers stopped on purpose while the rest keeps running (stopApiserver). */
+  const stoppedOnPurpose = new Set<SupervisedProcess>();
   let reportCrash: (error: ProcessExitedError) => void = () => {};
   const crashed = new Promise<ProcessExitedError>((resolve) => (reportCrash = resolve));
   // Start-up races every readiness wait against this, so it fails fast with the crashed server's log.
@@ -105,7 +115,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     started.push(server);
     recordState();
     void server.exited.then((exit) => {
-      if (!stopRequested) reportCrash(new ProcessExitedError(spec.name, exit, spec.logPath));
+      if (!stopRequested && !stoppedOnPurpose.has(server))
+        reportCrash(new ProcessExitedError(spec.name, exit, spec.logPath));
     });
     return server;
   };
@@ -130,7 +141,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // etcd first: should it fail, the error names it instead of an apiserver that never gets ready.
     await waitForOk('etcd', { url: `${etcdClientUrl(etcdPorts)}/health` }, readyTimeoutMs, unexpectedExit);
 
-    await launch({
+    const apiserverSpec: SupervisedProcessSpec = {
       name: 'kube-apiserver',
       command: binaries.kubeApiserver,
       args: kubeApiserverArgs({
@@ -141,14 +152,12 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         tokenAuthFile: credentials.tokenAuthFile,
       }),
       logPath: join(dataDir, 'kube-apiserver.log'),
-    });
+    };
+    let apiserver = await launch(apiserverSpec);
     const asAdmin = { ca: credentials.caPem, bearerToken: credentials.admin.token };
-    await waitForOk(
-      'kube-apiserver',
-      { url: `${serverUrl}/readyz`, ...asAdmin },
-      readyTimeoutMs,
-      unexpectedExit,
-    );
+    const apiserverReady = () =>
+      waitForOk('kube-apiserver', { url: `${serverUrl}/readyz`, ...asAdmin }, readyTimeoutMs, unexpectedExit);
+    await apiserverReady();
 
     await options.beforeControllers?.(credentials.adminKubeconfigPath);
     if (options.controllerManager === true) {
@@ -181,8 +190,26 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       serviceAccountPublicKeyFile: pki.serviceAccountPublicKeyFile,
       dataDir,
       binDir: binaries.dir,
-      processes: started.map(({ name, pid, watchdogPid, logPath }) => ({ name, pid, watchdogPid, logPath })),
+      get processes() {
+        return started
+          .filter((p) => !stoppedOnPurpose.has(p))
+          .map(({ name, pid, watchdogPid, logPath }) => ({ name, pid, watchdogPid, logPath }));
+      },
       crashed,
+      async stopApiserver() {
+        if (stoppedOnPurpose.has(apiserver)) return;
+        stoppedOnPurpose.add(apiserver);
+        await apiserver.stop();
+        // Gone: stop() and the reaper of abandoned control planes must not signal its PID again.
+        if (started.includes(apiserver)) started.splice(started.indexOf(apiserver), 1);
+        recordState();
+      },
+      async startApiserver() {
+        if (stopping !== undefined) throw new Error('the control plane is stopped');
+        if (!stoppedOnPurpose.has(apiserver)) return;
+        apiserver = await launch(apiserverSpec);
+        await apiserverReady();
+      },
       stop: () => (stopping ??= stopAll().then(() => rmSync(dataDir, { recursive: true, force: true }))),
     };
   } catch (error) {

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startControlPlane } from './controlplane.ts';
+import { installCrds } from './crds.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -25,7 +26,11 @@ declare module 'vitest' {
 
 /** Starts one control plane for the whole integration run and stops it afterwards. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const controlPlane = await startControlPlane({ controllerManager: true });
+  // CRDs before the controllers: the garbage collector then collects an McpServer's children at once.
+  const controlPlane = await startControlPlane({
+    controllerManager: true,
+    beforeControllers: (kubeconfigPath) => installCrds(kubeconfigPath),
+  });
   // Tests would only see refused connections; this says which server died and why.
   void controlPlane.crashed.then((error) => console.error(error.message));
   project.provide('kubeconfig', controlPlane.adminKubeconfigPath);
