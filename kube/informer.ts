@@ -21,6 +21,16 @@ export interface InformerOptions {
 
 class GoneError extends Error {}
 
+/**
+ * Cached objects without metadata.managedFields: the field-ownership history is often larger than the
+ * object itself, and nothing reading the cache needs it (a thousand cached servers hold it in memory).
+ */
+function slim<T extends KubernetesObject>(object: T): T {
+  if (object.metadata?.managedFields === undefined) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
 export class Informer<T extends KubernetesObject> {
   readonly type: ResourceType;
   readonly #cache = new Map<string, T>();
@@ -97,7 +107,7 @@ export class Informer<T extends KubernetesObject> {
     );
     const seen = new Set<string>();
     for (const item of list.items) {
-      const object = { ...item, apiVersion: this.type.apiVersion, kind: this.type.kind } as T;
+      const object = slim({ ...item, apiVersion: this.type.apiVersion, kind: this.type.kind } as T);
       const key = objectKey(object);
       seen.add(key);
       const previous = this.#cache.get(key);
@@ -129,7 +139,8 @@ export class Informer<T extends KubernetesObject> {
         .watch(
           collectionPath(this.type, this.#options.namespace),
           query,
-          (phase: string, object: T & { code?: number }) => {
+          (phase: string, received: T & { code?: number }) => {
+            const object = phase === 'ERROR' || phase === 'BOOKMARK' ? received : slim(received);
             if (phase === 'BOOKMARK') {
               this.#resourceVersion = object.metadata?.resourceVersion ?? this.#resourceVersion;
               return;
