@@ -3,7 +3,7 @@ import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import { compile } from '../../policy/compile.ts';
 import { loadExample } from '../../test/fixtures/examples.ts';
 import { operatorSettingsSchema } from '../settings.ts';
-import { BRIDGE_SOCKET, buildDeployment } from './deployment.ts';
+import { BRIDGE_SOCKET, buildDeployment, UPSTREAM_SECRETS_DIR } from './deployment.ts';
 import { buildChildren } from './index.ts';
 import { buildNetworkPolicy } from './network-policy.ts';
 import { buildPolicyBundle } from './policy-bundle.ts';
@@ -103,6 +103,38 @@ describe('builders', () => {
       requests: { cpu: '100m', memory: '128Mi' },
       limits: { memory: '256Mi' },
     });
+  });
+
+  it('mounts the upstream-identity secret into the sidecar only, and points its flags at it', () => {
+    const minted = buildDeployment(billing, settings).spec!.template.spec!;
+    expect(minted.volumes).toContainEqual({
+      name: 'upstream-identity',
+      secret: {
+        secretName: 'billing-mint-key',
+        items: [{ key: 'key.pem', path: 'signing-key.pem' }],
+        defaultMode: 0o400,
+      },
+    });
+    const [server, sidecar] = minted.containers;
+    expect(sidecar!.args).toEqual(
+      expect.arrayContaining(['--signing-key', `${UPSTREAM_SECRETS_DIR}/signing-key.pem`]),
+    );
+    expect(sidecar!.volumeMounts).toContainEqual({
+      name: 'upstream-identity',
+      mountPath: UPSTREAM_SECRETS_DIR,
+      readOnly: true,
+    });
+    expect(server!.volumeMounts?.some((m) => m.name === 'upstream-identity')).toBe(false);
+
+    const exchange = buildDeployment(example('code-hosting.yaml'), settings).spec!.template.spec!;
+    expect(exchange.volumes).toContainEqual(
+      expect.objectContaining({ secret: expect.objectContaining({ secretName: 'code-hosting-exchange' }) }),
+    );
+    expect(exchange.containers[1]!.args).toEqual(
+      expect.arrayContaining(['--token-exchange-secret', `${UPSTREAM_SECRETS_DIR}/client-secret`]),
+    );
+    const none = buildDeployment(docs, settings).spec!.template.spec!;
+    expect(none.volumes?.some((v) => v.name === 'upstream-identity')).toBe(false);
   });
 
   it('bridges a stdio server through a socket in a shared in-memory volume', () => {

@@ -21,6 +21,34 @@ export const BRIDGE_DIR = '/portcullis/bridge';
 export const BRIDGE_BINARY = `${BRIDGE_DIR}/portcullis-stdio-bridge`;
 export const BRIDGE_SOCKET = `${BRIDGE_DIR}/stdio.sock`;
 const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+/** Upstream-identity secrets (the minting key, the token-exchange client secret), sidecar only. */
+export const UPSTREAM_SECRETS_DIR = '/var/run/portcullis/upstream';
+const SIGNING_KEY_FILE = 'signing-key.pem';
+const CLIENT_SECRET_FILE = 'client-secret';
+
+/** Volumes and sidecar flags for the upstream identity mode: the secrets are read from files, rotated in place. */
+function upstreamIdentity(server: McpServer): { volumes: V1Volume[]; args: string[] } {
+  const { upstreamAuth } = server.spec;
+  const secretVolume = (name: string, key: string, path: string): V1Volume => ({
+    name: 'upstream-identity',
+    secret: { secretName: name, items: [{ key, path }], defaultMode: 0o400 },
+  });
+  if (upstreamAuth.mode === 'Minted' && upstreamAuth.minted) {
+    const ref = upstreamAuth.minted.signingKeySecretRef;
+    return {
+      volumes: [secretVolume(ref.name, ref.key, SIGNING_KEY_FILE)],
+      args: ['--signing-key', `${UPSTREAM_SECRETS_DIR}/${SIGNING_KEY_FILE}`],
+    };
+  }
+  if (upstreamAuth.mode === 'TokenExchange' && upstreamAuth.tokenExchange) {
+    const ref = upstreamAuth.tokenExchange.clientSecretRef;
+    return {
+      volumes: [secretVolume(ref.name, ref.key, CLIENT_SECRET_FILE)],
+      args: ['--token-exchange-secret', `${UPSTREAM_SECRETS_DIR}/${CLIENT_SECRET_FILE}`],
+    };
+  }
+  return { volumes: [], args: [] };
+}
 
 const RESTRICTED: V1SecurityContext = {
   runAsNonRoot: true,
@@ -131,6 +159,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
         `${childName(server)}.${namespace}.svc.${settings.clusterDomain}`,
       ].join(','),
       ...upstreamArgs(server),
+      ...upstreamIdentity(server).args,
     ],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -148,6 +177,9 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
     securityContext: RESTRICTED,
     volumeMounts: [
       { name: 'api-token', mountPath: TOKEN_DIR, readOnly: true },
+      ...(upstreamIdentity(server).volumes.length > 0
+        ? [{ name: 'upstream-identity', mountPath: UPSTREAM_SECRETS_DIR, readOnly: true }]
+        : []),
       ...(server.spec.transport.type === 'Stdio' ? [{ name: 'bridge', mountPath: BRIDGE_DIR }] : []),
     ],
   };
@@ -166,6 +198,7 @@ function volumes(server: McpServer): V1Volume[] {
   };
   return [
     tokenVolume,
+    ...upstreamIdentity(server).volumes,
     { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
     ...(server.spec.transport.type === 'Stdio'
       ? [{ name: 'bridge', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }]
