@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
 import { kubeConfigFor, kubectl, statusOf } from '../harness/kube.ts';
+import { createAll, fixtureObjects, serviceAccountKubeConfig } from '../harness/operator-e2e.ts';
 import { eventually } from '../harness/eventually.ts';
 import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
@@ -26,13 +25,6 @@ const support = {
   groups: ['support'],
   scope: 'billing billing:invoices:read',
 };
-
-async function fixtureObjects(): Promise<Record<string, unknown>[]> {
-  const dir = join(root, 'test/fixtures/policies/billing');
-  const files = ['server.yaml', 'policies.yaml', 'diagnostics.yaml'];
-  const texts = await Promise.all(files.map((f) => readFile(join(dir, f), 'utf8')));
-  return texts.flatMap((t) => parseAllDocuments(t).map((d) => d.toJS() as Record<string, unknown>));
-}
 
 describe('sidecar with the kubernetes policy source', () => {
   let admin: KubeConfig;
@@ -53,7 +45,7 @@ describe('sidecar with the kubernetes policy source', () => {
         jsonrpc: '2.0',
         id: 1,
         method: 'tools/call',
-        params: { name: 'list_invoices', arguments: { customer_id: 'acme' } },
+        params: { name: 'whoami', arguments: {} },
       }),
     });
     const text = await response.text();
@@ -77,10 +69,10 @@ describe('sidecar with the kubernetes policy source', () => {
       'crd/toolpolicies.portcullis.dev',
     ]);
     await core.createNamespace({ body: { metadata: { name: namespace } } });
-    for (const object of await fixtureObjects()) {
-      const metadata = object['metadata'] as Record<string, unknown>;
-      await objects.create({ ...object, metadata: { ...metadata, namespace } } as never);
-    }
+    await createAll(
+      admin,
+      await fixtureObjects('billing', ['server.yaml', 'policies.yaml', 'diagnostics.yaml'], namespace),
+    );
     // A second server whose bundle the first one's sidecar must not be able to read.
     await objects.create({
       apiVersion: 'v1',
@@ -105,20 +97,8 @@ describe('sidecar with the kubernetes policy source', () => {
       (m) => (m as { data?: object }).data !== undefined,
     );
 
-    // The token a pod of this server would get: a projected token of its ServiceAccount.
-    const token = await core.createNamespacedServiceAccountToken({
-      namespace,
-      name: 'billing-mcp',
-      body: { spec: { audiences: [], expirationSeconds: 3600 } },
-    });
-    const cluster = admin.getCurrentCluster()!;
-    asServer = new KubeConfig();
-    asServer.loadFromOptions({
-      clusters: [{ name: 'test', server: cluster.server, caData: cluster.caData, skipTLSVerify: false }],
-      users: [{ name: 'billing-mcp', token: token.status!.token }],
-      contexts: [{ name: 'pod', cluster: 'test', user: 'billing-mcp', namespace }],
-      currentContext: 'pod',
-    });
+    // The credentials a pod of this server would get: a token of its ServiceAccount.
+    asServer = await serviceAccountKubeConfig(admin, namespace, 'billing-mcp');
 
     upstream = await startHttpFixture('billing', { stateless: true, jsonResponse: true });
     gate = await startSidecarUnderTest({
