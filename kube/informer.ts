@@ -15,6 +15,7 @@ export type EventHandler<T> = (type: EventType, object: T, previous?: T) => void
 export interface InformerOptions {
   readonly namespace?: string;
   readonly fieldSelector?: string;
+  readonly labelSelector?: string;
   readonly onError?: (error: unknown, retryInMs: number) => void;
   readonly maxBackoffMs?: number;
 }
@@ -95,7 +96,7 @@ export class Informer<T extends KubernetesObject> {
   }
 
   async #relist(): Promise<void> {
-    const { namespace, fieldSelector } = this.#options;
+    const { namespace, fieldSelector, labelSelector } = this.#options;
     const list = await this.#objects.list<T>(
       this.type.apiVersion,
       this.type.kind,
@@ -104,6 +105,7 @@ export class Informer<T extends KubernetesObject> {
       undefined,
       undefined,
       fieldSelector,
+      labelSelector,
     );
     const seen = new Set<string>();
     for (const item of list.items) {
@@ -135,6 +137,7 @@ export class Informer<T extends KubernetesObject> {
         resourceVersion: this.#resourceVersion,
       };
       if (this.#options.fieldSelector) query['fieldSelector'] = this.#options.fieldSelector;
+      if (this.#options.labelSelector) query['labelSelector'] = this.#options.labelSelector;
       this.#watch
         .watch(
           collectionPath(this.type, this.#options.namespace),

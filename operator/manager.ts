@@ -1,11 +1,11 @@
-import type { KubeConfig, V1Deployment, V1Namespace } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject, V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import { KubernetesObjectApi } from '@kubernetes/client-node';
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
 import { targets } from '../policy/compile.ts';
 import { MANAGED_BY } from './builders/names.ts';
 import { Informer } from '../kube/informer.ts';
-import { objectKey } from '../kube/resource.ts';
+import { objectKey, type ResourceType } from '../kube/resource.ts';
 import { WorkQueue } from './controller/workqueue.ts';
 import { Applier } from './k8s/apply.ts';
 import { eventRecorder } from './k8s/events.ts';
@@ -36,17 +36,33 @@ export interface RunningOperator {
 }
 
 const SERVER = 'McpServer:';
+
+const CHILD_TYPES: readonly ResourceType[] = [
+  { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles', namespaced: true },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    plural: 'rolebindings',
+    namespaced: true,
+  },
+  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
+  { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true },
+  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
+];
 const POLICY = 'ToolPolicy:';
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
   const { kube, settings, namespace } = options;
   const clock = options.clock ?? Date.now;
   const objects = KubernetesObjectApi.makeApiClient(kube);
+  const managedOnlySelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
   const informerOptions = {
     ...(namespace ? { namespace } : {}),
     onError: (error: unknown, retry: number) =>
       options.log?.error({ err: error, retry }, 'watch failed; retrying'),
   };
+  const managedOnly = { ...informerOptions, labelSelector: managedOnlySelector };
   const servers = new Informer<McpServer>(
     kube,
     objects,
@@ -71,9 +87,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     kube,
     objects,
     { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
-    informerOptions,
+    managedOnly,
   );
   const applier = new Applier(kube, objects);
+  // Our other children, cached (small: labelled ours, managedFields dropped) so that after a restart
+  // an unchanged child is recognised by its digest annotation instead of being applied again, and a
+  // child someone deleted is put back.
+  const children = CHILD_TYPES.map(
+    (type) => new Informer<KubernetesObject>(kube, objects, type, managedOnly),
+  );
   const kindOf = (key: string) => key.slice(0, key.indexOf(':'));
   const queue = new WorkQueue({
     onError: (key, error, retry) => {
@@ -111,6 +133,15 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const server of servers.list())
       if (server.metadata.namespace === ns.metadata?.name) enqueueServer(server);
   });
+  for (const child of [...children, deployments] as Informer<KubernetesObject>[]) {
+    child.onEvent((type, object) => {
+      if (type !== 'deleted') return applier.seed(object);
+      const key = Applier.key(object);
+      applier.forget((k) => k === key);
+      const owner = object.metadata?.labels?.['portcullis.dev/server'];
+      if (owner) queue.add(`${SERVER}${object.metadata?.namespace}/${owner}`);
+    });
+  }
   deployments.onEvent((_type, deployment) => {
     const labels = deployment.metadata?.labels ?? {};
     const owner = labels['portcullis.dev/server'];
@@ -118,7 +149,8 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       queue.add(`${SERVER}${deployment.metadata?.namespace}/${owner}`);
   });
 
-  const informers = [namespaces, policies, deployments, servers];
+  // Children first, so their digests are seeded before the first reconcile.
+  const informers = [...children, deployments, namespaces, policies, servers];
   for (const informer of informers) informer.start();
   await Promise.all(informers.map((i) => i.synced()));
 

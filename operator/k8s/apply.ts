@@ -9,6 +9,8 @@ import { kubeRequest } from '../../kube/rest.ts';
  * apply (the API server would also treat an identical apply as a no-op, but skipping saves the round
  * trip on every resync of a thousand objects).
  */
+export const APPLIED_DIGEST = 'portcullis.dev/applied-digest';
+
 export class Applier {
   readonly #objects: KubernetesObjectApi;
   readonly #kube: KubeConfig;
@@ -28,8 +30,17 @@ export class Applier {
     const key = Applier.key(object);
     const digest = contentHash(object);
     if (this.#applied.get(key) === digest) return false;
+    // The digest travels on the object, so after a restart a child we already applied is recognised
+    // from the informer cache (seed) instead of being applied again.
+    const annotated = {
+      ...object,
+      metadata: {
+        ...object.metadata,
+        annotations: { ...object.metadata?.annotations, [APPLIED_DIGEST]: digest },
+      },
+    };
     await this.#objects.patch(
-      object,
+      annotated,
       undefined,
       undefined,
       FIELD_MANAGER,
@@ -45,10 +56,16 @@ export class Applier {
     object: { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } },
     plural: string,
     status: unknown,
+    /** The status the object has now (from the cache): equal means nothing to write. */
+    live?: unknown,
   ): Promise<boolean> {
     const key = `status/${Applier.key(object)}`;
     const digest = contentHash(status);
     if (this.#applied.get(key) === digest) return false;
+    if (live !== undefined && contentHash(live) === digest) {
+      this.#applied.set(key, digest);
+      return false;
+    }
     const namespace = object.metadata.namespace ?? 'default';
     const path = `/apis/${object.apiVersion}/namespaces/${namespace}/${plural}/${object.metadata.name}/status?fieldManager=${FIELD_MANAGER}&force=true`;
     const body = {
@@ -66,6 +83,13 @@ export class Applier {
     );
     this.#applied.set(key, digest);
     return true;
+  }
+
+  /** Remembers a child applied by an earlier run, from the digest annotation on the live object. */
+  seed(object: KubernetesObject): void {
+    const digest = object.metadata?.annotations?.[APPLIED_DIGEST];
+    const key = Applier.key(object);
+    if (digest !== undefined && !this.#applied.has(key)) this.#applied.set(key, digest);
   }
 
   /** Forget what we applied for an owner that is gone (its children go by garbage collection). */

@@ -76,7 +76,7 @@ export async function reconcileMcpServer(
     endpoint: endpointUrl(server, deps.settings),
     now: new Date(deps.clock()).toISOString(),
   });
-  const written = await deps.applier.applyStatus(server, 'mcpservers', status);
+  const written = await deps.applier.applyStatus(server, 'mcpservers', status, server.status);
 
   // 5. Tell people about kill switches and policy errors (Events, once per transition).
   if (written && deps.events) {

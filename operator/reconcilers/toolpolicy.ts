@@ -59,5 +59,5 @@ export async function reconcileToolPolicy(key: string, deps: ToolPolicyReconcile
     servers,
     serverCount: servers.length,
   };
-  await deps.applier.applyStatus(policy, 'toolpolicies', status);
+  await deps.applier.applyStatus(policy, 'toolpolicies', status, policy.status);
 }

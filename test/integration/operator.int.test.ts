@@ -98,6 +98,22 @@ describe('operator', () => {
     }
   });
 
+  it('puts back a child someone deleted', async () => {
+    await eventually(
+      () => core.readNamespacedService({ namespace, name: 'billing-mcp' }),
+      (v) => (v as { metadata?: object }).metadata !== undefined,
+    );
+    await core.deleteNamespacedService({ namespace, name: 'billing-mcp' });
+    const back = await eventually(
+      () => core.readNamespacedService({ namespace, name: 'billing-mcp' }),
+      (v) =>
+        (v as { metadata?: { annotations?: Record<string, string> } }).metadata?.annotations?.[
+          'portcullis.dev/applied-digest'
+        ] !== undefined,
+    );
+    expect(back.metadata?.ownerReferences?.[0]?.name).toBe('billing');
+  });
+
   it('publishes the compiled bundle and its hash in status', async () => {
     const owner = await eventually(
       () => server('billing'),
