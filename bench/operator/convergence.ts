@@ -241,6 +241,10 @@ export async function convergencePhase(options: ConvergenceOptions): Promise<Rec
   const series: { atMs: number; reconciles: number; depth: number }[] = [];
   let firstReconcileAt: number | undefined;
   let lastChangeAt: number | undefined;
+  // When the whole resync fits between two scrapes, the last scrape that saw nothing done and the first
+  // that saw everything done bound the drain time from above (so the rate from below).
+  let lastIdleAt: number | undefined;
+  let drainedAt: number | undefined;
   let last: Scrape | undefined;
   const resyncDeadline = restartedAt + options.timeoutMs;
   while (performance.now() < resyncDeadline) {
@@ -248,6 +252,8 @@ export async function convergencePhase(options: ConvergenceOptions): Promise<Rec
     const s = await scrape(second.metricsUrl);
     if (s !== undefined) {
       series.push({ atMs: Math.round(now - restartedAt), reconciles: s.reconciles, depth: s.depth });
+      if (s.reconciles === 0) lastIdleAt = now;
+      if (s.reconciles >= servers && s.depth === 0 && drainedAt === undefined) drainedAt = now;
       if (s.reconciles > 0 && firstReconcileAt === undefined) firstReconcileAt = now;
       if (last === undefined || s.reconciles !== last.reconciles) lastChangeAt = now;
       last = s;
@@ -283,7 +289,11 @@ export async function convergencePhase(options: ConvergenceOptions): Promise<Rec
       firstReconcileAfterStartMs:
         firstReconcileAt === undefined ? null : Math.round(firstReconcileAt - restartedAt),
       drainSeconds: round(drainSeconds, 2),
-      reconcilesPerSecond: round((last?.reconciles ?? 0) / drainSeconds),
+      reconcilesPerSecond: drainSeconds > 0 ? round((last?.reconciles ?? 0) / drainSeconds) : null,
+      reconcilesPerSecondAtLeast:
+        lastIdleAt !== undefined && drainedAt !== undefined
+          ? round((last?.reconciles ?? 0) / ((drainedAt - lastIdleAt) / 1000))
+          : null,
       operatorMemory: secondMemory,
       series: series.filter((_, i) => i % 5 === 0),
     },
