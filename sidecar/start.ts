@@ -101,15 +101,19 @@ export async function startSidecar(
 
   // One authenticator per distinct auth settings, so a policy update that leaves auth alone keeps the
   // key and token caches warm.
-  let authenticator: { key: string; value: Authenticator } | undefined;
+  let authenticator: { key: string; bundle: LoadedPolicy['bundle']; value: Authenticator } | undefined;
   const authenticatorFor = (policy: LoadedPolicy): Authenticator => {
+    // Per request this is one identity check: the key is computed only when a new bundle arrives.
+    if (authenticator?.bundle === policy.bundle) return authenticator.value;
     const settings = config.jwksUri
       ? { ...policy.bundle.spec.auth, jwksUri: config.jwksUri }
       : policy.bundle.spec.auth;
     const key = canonicalJson(settings);
     if (authenticator?.key !== key) {
       authenticator?.value.close?.();
-      authenticator = { key, value: createAuthenticator(settings, { clock }) };
+      authenticator = { key, bundle: policy.bundle, value: createAuthenticator(settings, { clock }) };
+    } else {
+      authenticator.bundle = policy.bundle;
     }
     return authenticator.value;
   };
