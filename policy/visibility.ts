@@ -1,4 +1,4 @@
-import { subjectMatches } from './authorize.ts';
+import { isKilled, subjectMatches } from './authorize.ts';
 import type { LoadedPolicy } from './load.ts';
 import type { Principal } from './principal.ts';
 
@@ -8,8 +8,7 @@ import type { Principal } from './principal.ts';
  * with the scopes they hold. Conditions and bindings depend on arguments, so they do not hide a tool.
  */
 export function isToolVisible(policy: LoadedPolicy, principal: Principal, tool: string): boolean {
-  if (policy.serverKill || policy.killedTools.has(tool)) return false;
-  if (policy.policyKills.some((k) => k.matchesTool(tool))) return false;
+  if (isKilled(policy, tool)) return false;
   const applies = (rule: (typeof policy.allowRules)[number]) =>
     !rule.shadow && rule.matchesTool(tool) && subjectMatches(rule, principal);
   if (policy.denyRules.some((rule) => applies(rule) && rule.condition === undefined)) return false;
