@@ -2,6 +2,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
+import { BILLING_AUDIENCE } from './sidecar-clients.ts';
+import { startSidecarUnderTest, type SidecarUnderTest } from './sidecar-under-test.ts';
 import { parseAllDocuments } from 'yaml';
 
 /**
@@ -79,4 +82,23 @@ export async function waitFor<T>(
     }
     await delay(intervalMs);
   }
+}
+
+/**
+ * The billing fixture behind a sidecar that gets its policy from the API server as the server's
+ * ServiceAccount, exactly as in its pod (the operator must already have published the bundle).
+ */
+export async function startKubernetesSidecar(
+  admin: KubeConfig,
+  namespace: string,
+): Promise<{ upstream: HttpFixture; gate: SidecarUnderTest }> {
+  const upstream = await startHttpFixture('billing', { stateless: true, jsonResponse: true });
+  const gate = await startSidecarUnderTest({
+    policyFixture: 'billing',
+    upstream: { upstreamUrl: upstream.url },
+    audience: BILLING_AUDIENCE,
+    config: { policySource: 'kubernetes', server: `${namespace}/billing`, policyFiles: [] },
+    kube: await serviceAccountKubeConfig(admin, namespace, 'billing-mcp'),
+  });
+  return { upstream, gate };
 }

@@ -50,3 +50,32 @@ export function portcullisCode(body: unknown): string | undefined {
     ?.portcullis?.code;
   return typeof code === 'string' ? code : undefined;
 }
+
+/**
+ * One stateless tools/call over raw HTTP (no SDK session), reduced to what kill-switch tests compare:
+ * 'allowed', 'killed', or the status and body for anything else.
+ */
+export async function probeToolCall(
+  url: string,
+  token: string,
+  tool: string,
+  args: Record<string, unknown> = {},
+): Promise<string> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: tool, arguments: args },
+    }),
+  });
+  const text = await response.text();
+  if (response.status === 200) return 'allowed';
+  return text.includes('"killed"') ? 'killed' : `${response.status} ${text.slice(0, 300)}`;
+}

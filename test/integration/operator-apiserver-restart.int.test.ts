@@ -11,13 +11,15 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { bundleSchema } from '../../policy/bundle.ts';
-import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
+import { type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
 import { startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { installCrds } from '../harness/crds.ts';
 import { loadKubeConfig, statusOf } from '../harness/kube.ts';
-import { createAll, fixtureObjects, serviceAccountKubeConfig, waitFor } from '../harness/operator-e2e.ts';
-import { BILLING_AUDIENCE, supportAgent } from '../harness/sidecar-clients.ts';
-import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
+import { createAll, fixtureObjects, waitFor } from '../harness/operator-e2e.ts';
+import { supportAgent } from '../harness/sidecar-clients.ts';
+import { startKubernetesSidecar } from '../harness/operator-e2e.ts';
+import { probeToolCall } from '../harness/sidecar-clients.ts';
+import { type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
 /**
  * kube-apiserver restarts under a running operator and sidecar (a control plane of this test's own, so
@@ -35,25 +37,7 @@ describe('operator and sidecar across an API server restart', () => {
   let gate: SidecarUnderTest | undefined;
   const operatorErrors: string[] = [];
 
-  const call = async (token: string) => {
-    const response = await fetch(gate!.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${token}`,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'list_invoices', arguments: { customer_id: 'acme' } },
-      }),
-    });
-    const text = await response.text();
-    if (response.status === 200) return 'allowed';
-    return text.includes('"killed"') ? 'killed' : `${response.status} ${text.slice(0, 300)}`;
-  };
+  const call = (token: string) => probeToolCall(gate!.url, token, 'list_invoices', { customer_id: 'acme' });
   const bundle = async () => {
     const map = await admin
       .makeApiClient(CoreV1Api)
@@ -80,14 +64,7 @@ describe('operator and sidecar across an API server restart', () => {
       log: { info: () => {}, error: (o) => operatorErrors.push(JSON.stringify(o).slice(0, 200)) },
     });
     await waitFor('the first bundle', bundle, (b) => b.hash.length > 0);
-    upstream = await startHttpFixture('billing', { stateless: true, jsonResponse: true });
-    gate = await startSidecarUnderTest({
-      policyFixture: 'billing',
-      upstream: { upstreamUrl: upstream.url },
-      audience: BILLING_AUDIENCE,
-      config: { policySource: 'kubernetes', server: `${namespace}/billing`, policyFiles: [] },
-      kube: await serviceAccountKubeConfig(admin, namespace, 'billing-mcp'),
-    });
+    ({ upstream, gate } = await startKubernetesSidecar(admin, namespace));
   }, 90_000);
   afterAll(async () => {
     await operator?.stop();

@@ -11,11 +11,12 @@ import { mcpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { compile } from '../../policy/compile.ts';
-import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
+import { type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
 import { kubeConfigFor } from '../harness/kube.ts';
-import { createAll, fixtureObjects, serviceAccountKubeConfig, waitFor } from '../harness/operator-e2e.ts';
-import { BILLING_AUDIENCE, supportAgent } from '../harness/sidecar-clients.ts';
-import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
+import { createAll, fixtureObjects, waitFor } from '../harness/operator-e2e.ts';
+import { supportAgent } from '../harness/sidecar-clients.ts';
+import { startKubernetesSidecar } from '../harness/operator-e2e.ts';
+import { type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
 /**
  * A ToolPolicy edited back and forth while calls keep coming: the operator recompiles, the sidecar (with
@@ -107,14 +108,7 @@ describe('operator: policy edit under load', () => {
       (m) => m.data?.['bundle.json']?.includes(hashFor.list_invoices!) === true,
     );
 
-    upstream = await startHttpFixture('billing', { stateless: true, jsonResponse: true });
-    gate = await startSidecarUnderTest({
-      policyFixture: 'billing',
-      upstream: { upstreamUrl: upstream.url },
-      audience: BILLING_AUDIENCE,
-      config: { policySource: 'kubernetes', server: `${namespace}/billing`, policyFiles: [] },
-      kube: await serviceAccountKubeConfig(admin, namespace, 'billing-mcp'),
-    });
+    ({ upstream, gate } = await startKubernetesSidecar(admin, namespace));
   }, 60_000);
   afterAll(async () => {
     await operator?.stop();

@@ -4,11 +4,13 @@ import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } fro
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
-import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
+import { type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
 import { kubeConfigFor, kubectl, statusOf } from '../harness/kube.ts';
 import { createAll, fixtureObjects, serviceAccountKubeConfig } from '../harness/operator-e2e.ts';
 import { eventually } from '../harness/eventually.ts';
-import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
+import { startKubernetesSidecar } from '../harness/operator-e2e.ts';
+import { probeToolCall } from '../harness/sidecar-clients.ts';
+import { type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
 /**
  * The sidecar with the kubernetes policy source, acting as the server's ServiceAccount exactly as in
@@ -17,7 +19,6 @@ import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar
  */
 const root = join(import.meta.dirname, '../..');
 const namespace = `sk-${randomBytes(3).toString('hex')}`;
-const AUDIENCE = 'https://billing.mcp.example.com/mcp';
 const support = {
   sub: 'alice',
   azp: 'support-copilot',
@@ -33,28 +34,7 @@ describe('sidecar with the kubernetes policy source', () => {
   let upstream: HttpFixture;
   let gate: SidecarUnderTest;
 
-  const call = async (token: string) => {
-    const response = await fetch(gate.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${token}`,
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'whoami', arguments: {} },
-      }),
-    });
-    const text = await response.text();
-    return response.status === 200
-      ? 'allowed'
-      : text.includes('"killed"')
-        ? 'killed'
-        : `${response.status} ${text}`;
-  };
+  const call = (token: string) => probeToolCall(gate.url, token, 'whoami');
 
   beforeAll(async () => {
     admin = kubeConfigFor('admin');
@@ -100,14 +80,7 @@ describe('sidecar with the kubernetes policy source', () => {
     // The credentials a pod of this server would get: a token of its ServiceAccount.
     asServer = await serviceAccountKubeConfig(admin, namespace, 'billing-mcp');
 
-    upstream = await startHttpFixture('billing', { stateless: true, jsonResponse: true });
-    gate = await startSidecarUnderTest({
-      policyFixture: 'billing',
-      upstream: { upstreamUrl: upstream.url },
-      audience: AUDIENCE,
-      config: { policySource: 'kubernetes', server: `${namespace}/billing`, policyFiles: [] },
-      kube: asServer,
-    });
+    ({ upstream, gate } = await startKubernetesSidecar(admin, namespace));
   }, 60_000);
   afterAll(async () => {
     await operator?.stop();
