@@ -1,4 +1,5 @@
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import { sidecarServiceAccountName } from '../../api/audit/v1/identity.ts';
 import { bundleConfigMapName } from '../../policy/bundle.ts';
 
 /**
@@ -9,7 +10,7 @@ export const MANAGED_BY = 'portcullis-operator';
 export const FIELD_MANAGER = 'portcullis-operator';
 
 export function childName(server: McpServer): string {
-  return `${server.metadata.name}-mcp`;
+  return sidecarServiceAccountName(server.metadata.name);
 }
 
 export function bundleName(server: McpServer): string {

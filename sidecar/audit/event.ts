@@ -2,55 +2,15 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../policy/hash.ts';
 
 /**
- * One audit event per decision. Identities come from verified claims; clientInfo is recorded for
- * investigation but never trusted. Arguments appear only as a digest unless policy asks otherwise.
- * Never a token: not the client's, not a minted one.
+ * The sidecar produces drafts of the versioned event (api/audit/v1/event.ts); the write-ahead log stamps
+ * each with the sidecar id and its sequence number. Never a token: not the client's, not a minted one.
  */
-export type AuditDecision = 'allowed' | 'denied' | 'killed' | 'errored' | 'would_deny' | 'quarantined';
-
-export interface AuditEvent {
-  readonly schema: 'portcullis.dev/audit/v1';
-  readonly id: string;
-  readonly time: string;
-  readonly requestId: string;
-  readonly server: { readonly namespace: string; readonly name: string };
-  readonly method: string;
-  readonly tool?: string;
-  readonly user?: string;
-  readonly agent?: string;
-  readonly tenant?: string;
-  readonly decision: AuditDecision;
-  readonly code?: string;
-  readonly reason?: string;
-  readonly rule?: { readonly policy: string; readonly rule: string };
-  readonly policyHash?: string;
-  readonly argumentsDigest?: string;
-  readonly arguments?: unknown;
-  /** The digest of the tool definition the call was checked against, or that was observed (tool contracts). */
-  readonly toolDigest?: string;
-  readonly outcome?: 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled' | 'refused';
-  readonly latencyMs: number;
-  readonly sessionId?: string;
-  readonly clientInfo?: { readonly name?: string; readonly version?: string };
-  readonly upstreamIdentity?: { readonly mode: string; readonly tokenId?: string };
-  /** Methods 'egress' (a decision) and 'egress/closed' (its end): the server container's egress proxy. */
-  readonly egress?: EgressAuditDetail;
-}
-
-export interface EgressAuditDetail {
-  readonly protocol: 'http' | 'connect';
-  /** The authority as the client wrote it. */
-  readonly target: string;
-  /** The normalised DNS name or IP address. */
-  readonly host?: string;
-  readonly port?: number;
-  /** The resolved IP address connected to, or the one refused. */
-  readonly address?: string;
-  /** The egress rule that allowed it, `host:<name>` or `cidr:<range>`. */
-  readonly rule?: string;
-  readonly bytesSent?: number;
-  readonly bytesReceived?: number;
-}
+export type {
+  AuditDecision,
+  AuditEventDraft as AuditEvent,
+  AuditKind,
+  EgressAuditDetail,
+} from '../../api/audit/v1/event.ts';
 
 export function argumentsDigest(args: unknown): string {
   return `sha256:${createHash('sha256')

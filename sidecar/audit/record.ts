@@ -69,6 +69,7 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
       {
         ...base,
         id: randomUUID(),
+        kind: 'request',
         method: exchange.messages.map((m) => m.method ?? m.kind).join(',') || exchange.method,
         decision: decisionOf(undefined, rejection),
         code: rejection.code,
@@ -87,6 +88,7 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
     return {
       ...base,
       id: randomUUID(),
+      kind: 'call',
       method: 'tools/call',
       tool: call.tool,
       decision: kind,

@@ -255,6 +255,7 @@ export class ToolContracts {
       const event: AuditEvent = {
         schema: 'portcullis.dev/audit/v1',
         id: randomUUID(),
+        kind: 'tool_contract',
         time,
         requestId: requestId ?? `portcullis-contracts-${randomUUID()}`,
         server: { namespace: server.namespace, name: server.name },

@@ -217,6 +217,7 @@ export function createEgressProxy(options: EgressProxyOptions): EgressProxy {
       schema: 'portcullis.dev/audit/v1',
       id: randomUUID(),
       time: new Date(clock()).toISOString(),
+      kind: 'egress',
       requestId: attempt.id,
       server: { namespace: server.namespace, name: server.name },
       method,
