@@ -42,7 +42,7 @@ lint: install ## Type-check, lint (including import boundaries) and check format
 format: install ## Rewrite files with prettier
 	npx prettier --write .
 
-crds: install ## Regenerate crds/*.yaml and docs/api.md from the TypeScript API
+crds: install ## Regenerate crds/*.yaml, docs/api.md and docs/audit/*.schema.json from the TypeScript API
 	node scripts/generate-crds.ts crds docs/api.md
 
 k8s-up: install controlplane ## Start a local etcd + kube-apiserver in the background; prints the kubeconfig path

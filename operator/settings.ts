@@ -14,12 +14,23 @@ export const operatorSettingsSchema = z.strictObject({
   /** CIDRs of the API server endpoints: the sidecar watches its policy there. */
   apiServerCidrs: z.array(z.string()).default([]),
   apiServerPort: z.int().min(1).max(65535).default(443),
-  /** Where sidecars ship audit events; NetworkPolicy allows exactly this. */
+  /**
+   * Where sidecars ship audit events; NetworkPolicy allows exactly this. Without it sidecars write audit
+   * events to their log only (no write-ahead log, no delivery guarantee): fine for a trial, not for
+   * production.
+   */
   collector: z
     .strictObject({
+      /** The collector's Service URL, for example https://portcullis-collector.portcullis-system.svc:8443. */
+      url: z.url(),
       namespace: z.string().min(1),
       podLabels: z.record(z.string(), z.string()),
       port: z.int().min(1).max(65535),
+      /** A ConfigMap (in each server's namespace) with `ca.crt` that signs the collector's certificate. */
+      caConfigMap: z.string().min(1).optional(),
+      /** The WAL volume's size limit; the WAL itself is bounded below it. */
+      walSizeLimit: z.string().default('512Mi'),
+      walMaxBytes: z.string().default('384Mi'),
     })
     .optional(),
   /** Cluster DNS pods, allowed for name resolution. */

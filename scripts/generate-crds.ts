@@ -4,6 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderCrdFiles } from '../api/crd/render.ts';
 import { renderApiReference } from '../api/crd/reference.ts';
+import { renderAuditJsonSchemas } from '../api/audit/v1/json-schema.ts';
 
 const outDir = process.argv[2] ?? 'crds';
 const apiDoc = process.argv[3] ?? 'docs/api.md';
@@ -14,3 +15,9 @@ for (const [file, text] of renderCrdFiles()) {
 }
 await writeFile(apiDoc, renderApiReference());
 console.log(`wrote ${apiDoc}`);
+const schemaDir = join(apiDoc, '..', 'audit');
+await mkdir(schemaDir, { recursive: true });
+for (const [file, text] of renderAuditJsonSchemas()) {
+  await writeFile(join(schemaDir, file), text);
+  console.log(`wrote ${join(schemaDir, file)}`);
+}

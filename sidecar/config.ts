@@ -61,6 +61,25 @@ export const sidecarConfigSchema = z
     /** An egress connection with no traffic for this long is closed. */
     egressIdleTimeoutSeconds: z.int().min(1).max(86_400).default(60),
     keepAliveSeconds: z.int().min(1).max(300).default(15),
+    /** The audit write-ahead log's directory (a volume that outlives the container). Unset: audit to the log. */
+    auditWal: z.string().min(1).optional(),
+    /** The WAL's bound: when full, calls are refused (audit_unavailable) rather than forwarded unrecorded. */
+    auditWalMaxBytes: z
+      .int()
+      .min(1024 * 1024)
+      .default(256 * 1024 * 1024),
+    /** Batched durability: events reach the disk within this many milliseconds (group commit). */
+    auditSyncMs: z.int().min(1).max(1000).default(5),
+    /** The audit collector's base URL; https, or http on loopback, unless collectorPlaintext. */
+    collectorUrl: z.url().optional(),
+    /** Allow plain http to a collector beyond loopback (the token would cross the network in clear). */
+    collectorPlaintext: z.boolean().default(false),
+    /** A projected service-account token whose audience is the collector (re-read on every request). */
+    collectorTokenFile: z.string().min(1).default('/var/run/secrets/portcullis.dev/collector/token'),
+    /** PEM CA bundle that signs the collector's certificate (default: the system's roots). */
+    collectorCaFile: z.string().min(1).optional(),
+    /** This pod's name (downward API), reported to the collector for people reading the audit trail. */
+    podName: z.string().min(1).max(253).optional(),
     /** Cancel running calls that a newly engaged kill switch covers (default), not only new ones. */
     abortKilledCalls: z.boolean().default(true),
     /** Observe each pipeline stage's duration in a histogram (for benchmarks and investigations). */
@@ -82,6 +101,17 @@ export const sidecarConfigSchema = z
       message:
         'set exactly one of --upstream (a loopback URL), --upstream-command (a stdio server to spawn) and --upstream-socket (a stdio bridge socket)',
     },
+  )
+  .refine((c) => (c.auditWal === undefined) === (c.collectorUrl === undefined), {
+    message: '--audit-wal and --collector-url go together: the WAL holds events until the collector has them',
+  })
+  .refine(
+    (c) =>
+      c.collectorUrl === undefined ||
+      c.collectorPlaintext ||
+      c.collectorUrl.startsWith('https://') ||
+      /^http:\/\/(127\.|localhost|\[::1\])/.test(c.collectorUrl),
+    { message: '--collector-url must be https, or http on loopback (or set --collector-plaintext)' },
   )
   .refine(
     (c) =>

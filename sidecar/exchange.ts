@@ -30,6 +30,10 @@ export interface ToolCall {
   outcome?: 'ok' | 'tool_error' | 'upstream_error' | 'timeout' | 'cancelled';
   /** The tool definition the call was checked against, and what the check found (check-contracts). */
   contract?: CallContract;
+  /** Strict durability: the decision is on disk already (record-decision); the end is an `outcome` event. */
+  decisionRecorded?: boolean;
+  /** Its final audit event is written (audit/record-exchange.ts). */
+  recorded?: boolean;
 }
 
 export interface Exchange {
@@ -64,6 +68,8 @@ export interface Exchange {
   /** A binding changed an argument: the body must be re-serialised before forwarding. */
   rewritten: boolean;
   rejection?: Rejection;
+  /** The audit event of a refused request without tool calls is written. */
+  recorded?: boolean;
 }
 
 export function newExchange(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { auditEvents } from './audit/record.ts';
+import { recordExchange } from './audit/record-exchange.ts';
 import { authChallengeHeaders } from './auth-challenge.ts';
 import type { SidecarContext } from './context.ts';
 import { newExchange, type Exchange } from './exchange.ts';
@@ -18,6 +18,7 @@ import { gatePolicy } from './stages/gate-policy.ts';
 import { limitCalls } from './stages/limit-calls.ts';
 import { parseMessages } from './stages/parse-messages.ts';
 import { readBody } from './stages/read-body.ts';
+import { recordDecision } from './stages/record-decision.ts';
 import { ANSWERED, type Stage } from './stages/stage.ts';
 
 /**
@@ -36,6 +37,7 @@ export const PIPELINE: readonly (readonly [name: string, stage: Stage])[] = [
   ['authorize-calls', authorizeCalls], // every tools/call: kill, deny, allow + argument bindings
   ['check-contracts', checkContracts], // pinned tool definitions (quarantine), arguments vs inputSchema
   ['limit-calls', limitCalls], // budgets, rates, concurrency slots (released in handleRequest's finally)
+  ['record-decision', recordDecision], // audit before effect: room in the WAL; strict decisions on disk
   ['forward', forward], // to the server container; replies filtered and streamed back
 ];
 
@@ -50,6 +52,7 @@ async function runStages(exchange: Exchange, context: SidecarContext): Promise<v
     if (result === ANSWERED) return;
     if (result !== undefined) {
       exchange.rejection = result;
+      recordExchange(exchange, context); // the evidence before the answer
       writeRejection(exchange, result, authChallengeHeaders(result, context));
       return;
     }
@@ -75,6 +78,7 @@ export async function handleRequest(
     // A thrown exception is a defect; the client gets a typed internal error, the log gets the stack.
     context.log.error({ err: error, requestId: exchange.requestId }, 'request failed with an exception');
     exchange.rejection = reject('internal_error', 'internal error');
+    recordExchange(exchange, context);
     writeRejection(exchange, exchange.rejection);
   } finally {
     exchange.slots?.release();
@@ -82,12 +86,6 @@ export async function handleRequest(
     const latencyMs = performance.now() - exchange.startedAt;
     metrics.latency.observe({ decision: decisionLabel(exchange) }, latencyMs / 1000);
     if (exchange.rejection) metrics.refusals.inc({ code: exchange.rejection.code });
-    for (const event of auditEvents(exchange, context, latencyMs)) {
-      // A refused request without a tool call (a 401 on initialize) is audited, but it is not a tool
-      // call: it is counted in refusals only, not as calls of a tool named "".
-      if (event.tool !== undefined)
-        metrics.calls.inc({ tool: metrics.toolLabel(event.tool), decision: event.decision });
-      context.audit.emit(event);
-    }
+    recordExchange(exchange, context); // whatever is not recorded yet (a call the client gave up on)
   }
 }

@@ -32,6 +32,7 @@ export type RejectCode =
   | 'budget_exhausted'
   | 'response_too_large'
   | 'tool_quarantined'
+  | 'audit_unavailable'
   | 'internal_error';
 
 export interface RejectSpec {
@@ -83,6 +84,9 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
   response_too_large: { httpStatus: 502, jsonRpcCode: -31053, retryable: false },
   // Tool contracts (sidecar/contracts/): the tool's definition is not the pinned one (or not published).
   tool_quarantined: { httpStatus: 403, jsonRpcCode: -31060, retryable: false },
+  // Audit (sidecar/audit/): no call is forwarded without its evidence. A full write-ahead log (the
+  // collector unreachable for long) refuses calls until the shipper frees space.
+  audit_unavailable: { httpStatus: 503, jsonRpcCode: -31070, retryable: true },
   internal_error: { httpStatus: 500, jsonRpcCode: -32603, retryable: false },
 };
 

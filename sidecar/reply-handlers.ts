@@ -3,6 +3,7 @@ import type { SidecarContext } from './context.ts';
 import { checkToolResult } from './contracts/check-contracts.ts';
 import { contractListedTools, contractNotification } from './contracts/replies.ts';
 import type { Exchange, ToolCall } from './exchange.ts';
+import { recordCall } from './audit/record-exchange.ts';
 
 /**
  * What the sidecar does with the upstream's replies to the requests it forwarded: record the session
@@ -98,6 +99,7 @@ export function handleReply(
       const checkedResult = checked['result'] as Record<string, unknown> | undefined;
       reply.call.outcome =
         'error' in checked ? 'upstream_error' : checkedResult?.['isError'] === true ? 'tool_error' : 'ok';
+      recordCall(exchange, context, reply.call); // before the client can see the result
       return checked;
     }
   }

@@ -5,7 +5,9 @@ import { canonicalJson } from '../policy/hash.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import { isKilled } from '../policy/authorize.ts';
 import { createAccess } from './access.ts';
-import { logAuditSink, type AuditSink } from './audit/sink.ts';
+import { policyChangeEvents } from './audit/policy-events.ts';
+import type { AuditSink } from './audit/sink.ts';
+import { startAudit } from './audit/start-audit.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.ts';
 import { protectedResourceMetadata, resourceMetadataPaths } from './auth/resource-metadata.ts';
 import { isLoopback, type SidecarConfig } from './config.ts';
@@ -37,7 +39,8 @@ export interface RunningSidecar {
   readonly egressUrl: string;
   readonly context: SidecarContext;
   readonly source: PolicySource;
-  stop(): Promise<void>;
+  /** Stops serving; audit events still in the WAL are shipped for up to `drainMs` (default 5 s) first. */
+  stop(options?: { drainMs?: number }): Promise<void>;
 }
 
 export interface StartOptions {
@@ -48,6 +51,8 @@ export interface StartOptions {
   readonly childEnv?: Readonly<Record<string, string>>;
   /** Credentials for the kubernetes policy source (default: in-cluster, else the default kubeconfig). */
   readonly kube?: KubeConfig;
+  /** Tests: heartbeat interval and batch size of the audit shipper. */
+  readonly auditShipping?: { readonly heartbeatIntervalMs?: number; readonly maxBatchEvents?: number };
   /** Tests: the egress proxy's DNS resolver and TCP dialer (default: the system's). */
   readonly egress?: { readonly resolve?: Resolver; readonly dial?: Dialer };
 }
@@ -136,6 +141,26 @@ export async function startSidecar(
     clock,
   });
 
+  const audit = options.audit
+    ? undefined
+    : await startAudit(config, {
+        log,
+        clock,
+        registry: metrics.registry,
+        server: () => {
+          const server = holder.current?.bundle.server;
+          return server && { namespace: server.namespace, name: server.name };
+        },
+        serving: () => ({
+          ...(holder.current ? { policyHash: holder.current.hash } : {}),
+          // Read when a heartbeat is sent, after start-up: `context` exists by then.
+          tools: context.contracts
+            .snapshot()
+            .tools.map(({ name, digest, state }) => ({ name, digest, state })),
+        }),
+        ...(options.auditShipping ? { shipping: options.auditShipping } : {}),
+      });
+
   const context: SidecarContext = {
     config,
     access,
@@ -153,7 +178,7 @@ export async function startSidecar(
       clock,
       audit: (event) => context.audit.emit(event),
     }),
-    audit: options.audit ?? logAuditSink(log),
+    audit: options.audit ?? audit!.sink,
     metrics,
     log,
     clock,
@@ -174,6 +199,10 @@ export async function startSidecar(
     if (config.abortKilledCalls) stopKilledCalls(context, policy);
   });
   holder.onChange((policy) => context.contracts.setPolicy(policy));
+  holder.onChange((policy, previous) => {
+    for (const event of policyChangeEvents(previous, policy, new Date(clock()).toISOString()))
+      context.audit.emit(event);
+  });
 
   const onPolicyError = (message: string) => {
     metrics.policyErrors.inc();
@@ -189,6 +218,7 @@ export async function startSidecar(
           onError: onPolicyError,
         });
   await source.ready;
+  audit?.start();
 
   // The server container's way out (HTTP_PROXY): default deny, spec.egress of the policy in force.
   const egress = createEgressProxy({
@@ -245,7 +275,7 @@ export async function startSidecar(
     egressUrl: baseUrl(egressAddress),
     context,
     source,
-    async stop() {
+    async stop(stopOptions = {}) {
       source.stop();
       context.contracts.close();
       server.closeAllConnections();
@@ -255,6 +285,7 @@ export async function startSidecar(
       await upstream.close();
       await upstreamIdentity.close();
       authenticator?.value.close?.();
+      await audit?.close(stopOptions.drainMs ?? 5000);
       log.flush();
     },
   };
@@ -273,11 +304,19 @@ async function serveAdmin(context: SidecarContext, url: string, response: Server
     return writeJson(response, 200, { 'content-type': 'application/json' }, '{"status":"ok"}');
   if (path === '/readyz') {
     const gated = context.policy.gate();
-    const ready = !('code' in gated);
+    // A full audit log refuses every call: out of the Service until it drains, so replicas take over.
+    const auditRoom = context.audit.hasRoom();
+    const ready = !('code' in gated) && auditRoom;
+    const reason =
+      'code' in gated
+        ? gated.reason
+        : auditRoom
+          ? undefined
+          : 'the audit log is full (the collector is behind)';
     const body = JSON.stringify({
       ready,
       policy: context.policy.status(),
-      ...(ready ? {} : { reason: gated.reason }),
+      ...(reason ? { reason } : {}),
     });
     return writeJson(response, ready ? 200 : 503, { 'content-type': 'application/json' }, body);
   }

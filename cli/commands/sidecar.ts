@@ -46,6 +46,19 @@ Upstream identity (spec.upstreamAuth; files are re-read when they change, e.g. a
   --token-exchange-secret FILE  TokenExchange: the client secret for the token endpoint
   --token-endpoint URL     dev/test only: token endpoint instead of the policy's (http on loopback allowed)
 
+Audit (every decision is an event; spec.audit decides durability and what arguments are kept):
+  --audit-wal DIR          write-ahead log directory (a volume); needs --collector-url. Unset: events go
+                           to the log as JSON lines (development only: nothing guarantees delivery)
+  --audit-wal-max-bytes QUANTITY  WAL bound (default 256Mi); when full, tool calls are refused with
+                           audit_unavailable (503) until the collector catches up
+  --audit-sync-ms N        Batched durability: events reach the disk within N ms (default 5)
+  --collector-url URL      the audit collector (https, or http on loopback)
+  --collector-token-file FILE  projected service-account token with the collector's audience
+                           (default /var/run/secrets/portcullis.dev/collector/token; re-read each request)
+  --collector-ca-file FILE PEM CA bundle for the collector's certificate
+  --collector-plaintext    allow http to a collector beyond loopback (not recommended)
+  --pod-name NAME          this pod's name (downward API), shown in the audit trail
+
 Every flag can also be set as an environment variable: PORTCULLIS_<FLAG> (e.g. PORTCULLIS_UPSTREAM);
 list values are comma-separated.
 
@@ -73,6 +86,14 @@ const FLAGS = {
   'egress-listen': { type: 'string' },
   'egress-max-bytes': { type: 'string' },
   'egress-idle-timeout-seconds': { type: 'string' },
+  'audit-wal': { type: 'string' },
+  'audit-wal-max-bytes': { type: 'string' },
+  'audit-sync-ms': { type: 'string' },
+  'collector-url': { type: 'string' },
+  'collector-token-file': { type: 'string' },
+  'collector-ca-file': { type: 'string' },
+  'collector-plaintext': { type: 'boolean' },
+  'pod-name': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -100,6 +121,8 @@ export function sidecarConfigFromArgs(
   const keepAlive = pick('keep-alive-seconds');
   const maxBytes = pick('egress-max-bytes');
   const idle = pick('egress-idle-timeout-seconds');
+  const walBytes = pick('audit-wal-max-bytes');
+  const syncMs = pick('audit-sync-ms');
   const input = {
     listen: pick('listen'),
     adminListen: pick('admin-listen'),
@@ -122,6 +145,15 @@ export function sidecarConfigFromArgs(
     egressListen: pick('egress-listen'),
     egressMaxBytes: maxBytes === undefined ? undefined : (quantityToBytes(maxBytes) ?? Number.NaN),
     egressIdleTimeoutSeconds: idle === undefined ? undefined : Number(idle),
+    auditWal: pick('audit-wal'),
+    auditWalMaxBytes: walBytes === undefined ? undefined : (quantityToBytes(walBytes) ?? Number.NaN),
+    auditSyncMs: syncMs === undefined ? undefined : Number(syncMs),
+    collectorUrl: pick('collector-url'),
+    collectorTokenFile: pick('collector-token-file'),
+    collectorCaFile: pick('collector-ca-file'),
+    collectorPlaintext:
+      values['collector-plaintext'] ?? (env['PORTCULLIS_COLLECTOR_PLAINTEXT'] === 'true' ? true : undefined),
+    podName: pick('pod-name'),
   };
   return Object.fromEntries(
     Object.entries(input).filter(([, v]) => v !== undefined),

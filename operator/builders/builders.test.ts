@@ -3,7 +3,14 @@ import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import { compile } from '../../policy/compile.ts';
 import { loadExample } from '../../test/fixtures/examples.ts';
 import { operatorSettingsSchema } from '../settings.ts';
-import { BRIDGE_SOCKET, buildDeployment, UPSTREAM_SECRETS_DIR } from './deployment.ts';
+import { COLLECTOR_AUDIENCE } from '../../api/audit/v1/identity.ts';
+import {
+  AUDIT_WAL_DIR,
+  BRIDGE_SOCKET,
+  buildDeployment,
+  COLLECTOR_TOKEN_DIR,
+  UPSTREAM_SECRETS_DIR,
+} from './deployment.ts';
 import { buildChildren } from './index.ts';
 import { buildNetworkPolicy } from './network-policy.ts';
 import { buildPolicyBundle } from './policy-bundle.ts';
@@ -12,7 +19,12 @@ import { buildService } from './service.ts';
 
 const settings = operatorSettingsSchema.parse({
   apiServerCidrs: ['10.96.0.1/32'],
-  collector: { namespace: 'portcullis-system', podLabels: { app: 'collector' }, port: 8080 },
+  collector: {
+    url: 'https://portcullis-collector.portcullis-system.svc:8443',
+    namespace: 'portcullis-system',
+    podLabels: { app: 'collector' },
+    port: 8443,
+  },
 });
 
 function example(file: string): McpServer {
@@ -135,6 +147,43 @@ describe('builders', () => {
     );
     const none = buildDeployment(docs, settings).spec!.template.spec!;
     expect(none.volumes?.some((v) => v.name === 'upstream-identity')).toBe(false);
+  });
+
+  it('gives the sidecar alone a WAL volume and a token whose audience is the collector', () => {
+    const pod = buildDeployment(billing, settings).spec!.template.spec!;
+    const [server, sidecar] = pod.containers;
+    expect(sidecar!.args).toEqual(
+      expect.arrayContaining([
+        '--audit-wal',
+        AUDIT_WAL_DIR,
+        '--collector-url',
+        'https://portcullis-collector.portcullis-system.svc:8443',
+        '--collector-token-file',
+        `${COLLECTOR_TOKEN_DIR}/token`,
+      ]),
+    );
+    expect(pod.volumes).toContainEqual({
+      name: 'collector-token',
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              path: 'token',
+              audience: COLLECTOR_AUDIENCE,
+              expirationSeconds: 3600,
+            },
+          },
+        ],
+      },
+    });
+    expect(pod.volumes).toContainEqual({ name: 'audit-wal', emptyDir: { sizeLimit: '512Mi' } });
+    expect(server!.volumeMounts?.some((m) => m.name === 'collector-token' || m.name === 'audit-wal')).toBe(
+      false,
+    );
+    const withoutCollector = operatorSettingsSchema.parse({ apiServerCidrs: ['10.96.0.1/32'] });
+    const plain = buildDeployment(billing, withoutCollector).spec!.template.spec!;
+    expect(plain.containers[1]!.args).not.toContain('--audit-wal');
+    expect(plain.volumes?.some((v) => v.name === 'audit-wal')).toBe(false);
   });
 
   it('bridges a stdio server through a socket in a shared in-memory volume', () => {

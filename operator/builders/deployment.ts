@@ -6,6 +6,7 @@ import type {
   V1SecurityContext,
   V1Volume,
 } from '@kubernetes/client-node';
+import { COLLECTOR_AUDIENCE } from '../../api/audit/v1/identity.ts';
 import type { McpServerSpec } from '../../api/v1alpha1/mcpserver.ts';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { OperatorSettings } from '../settings.ts';
@@ -24,6 +25,10 @@ const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Upstream-identity secrets (the minting key, the token-exchange client secret), sidecar only. */
 export const UPSTREAM_SECRETS_DIR = '/var/run/portcullis/upstream';
 const SIGNING_KEY_FILE = 'signing-key.pem';
+/** The audit write-ahead log (an emptyDir: it outlives a crashed sidecar container, not the pod). */
+export const AUDIT_WAL_DIR = '/var/lib/portcullis/audit';
+/** A service-account token whose audience is the collector: it is useless against the API server. */
+export const COLLECTOR_TOKEN_DIR = '/var/run/secrets/portcullis.dev/collector';
 const CLIENT_SECRET_FILE = 'client-secret';
 
 /** Volumes and sidecar flags for the upstream identity mode: the secrets are read from files, rotated in place. */
@@ -160,6 +165,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
       ].join(','),
       ...upstreamArgs(server),
       ...upstreamIdentity(server).args,
+      ...auditArgs(settings),
     ],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -181,11 +187,57 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
         ? [{ name: 'upstream-identity', mountPath: UPSTREAM_SECRETS_DIR, readOnly: true }]
         : []),
       ...(server.spec.transport.type === 'Stdio' ? [{ name: 'bridge', mountPath: BRIDGE_DIR }] : []),
+      ...(settings.collector
+        ? [
+            { name: 'audit-wal', mountPath: AUDIT_WAL_DIR },
+            { name: 'collector-token', mountPath: COLLECTOR_TOKEN_DIR, readOnly: true },
+          ]
+        : []),
     ],
   };
 }
 
-function volumes(server: McpServer): V1Volume[] {
+/** With a collector: the WAL and the shipper. Without one, audit events go to the sidecar's log. */
+function auditArgs(settings: OperatorSettings): string[] {
+  const { collector } = settings;
+  if (collector === undefined) return [];
+  return [
+    '--audit-wal',
+    AUDIT_WAL_DIR,
+    '--audit-wal-max-bytes',
+    collector.walMaxBytes,
+    '--collector-url',
+    collector.url,
+    '--collector-token-file',
+    `${COLLECTOR_TOKEN_DIR}/token`,
+    ...(collector.caConfigMap ? ['--collector-ca-file', `${COLLECTOR_TOKEN_DIR}/ca.crt`] : []),
+    '--pod-name',
+    '$(POD_NAME)',
+  ];
+}
+
+function auditVolumes(settings: OperatorSettings): V1Volume[] {
+  const { collector } = settings;
+  if (collector === undefined) return [];
+  return [
+    { name: 'audit-wal', emptyDir: { sizeLimit: collector.walSizeLimit } },
+    {
+      name: 'collector-token',
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: { path: 'token', audience: COLLECTOR_AUDIENCE, expirationSeconds: 3600 },
+          },
+          ...(collector.caConfigMap
+            ? [{ configMap: { name: collector.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }]
+            : []),
+        ],
+      },
+    },
+  ];
+}
+
+function volumes(server: McpServer, settings: OperatorSettings): V1Volume[] {
   const tokenVolume: V1Volume = {
     name: 'api-token',
     projected: {
@@ -199,6 +251,7 @@ function volumes(server: McpServer): V1Volume[] {
   return [
     tokenVolume,
     ...upstreamIdentity(server).volumes,
+    ...auditVolumes(settings),
     { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
     ...(server.spec.transport.type === 'Stdio'
       ? [{ name: 'bridge', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }]
@@ -243,7 +296,7 @@ export function buildDeployment(server: McpServer, settings: OperatorSettings): 
               }
             : {}),
           containers: [serverContainer(server, settings), sidecarContainer(server, settings)],
-          volumes: volumes(server),
+          volumes: volumes(server, settings),
         },
       },
     },

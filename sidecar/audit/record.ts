@@ -48,11 +48,11 @@ function argumentsFields(
   return { argumentsDigest: digest };
 }
 
-export function auditEvents(exchange: Exchange, context: SidecarContext, latencyMs: number): AuditEvent[] {
-  const { principal, rejection } = exchange;
+function baseFields(exchange: Exchange, context: SidecarContext, latencyMs: number) {
+  const { principal } = exchange;
   const server = exchange.policy?.bundle.server ??
     context.policy.current?.bundle.server ?? { namespace: '', name: '' };
-  const base = {
+  return {
     schema: 'portcullis.dev/audit/v1' as const,
     time: new Date(context.clock()).toISOString(),
     requestId: exchange.requestId,
@@ -63,11 +63,57 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
     ...(exchange.sessionId ? { sessionId: exchange.sessionId } : {}),
     ...(exchange.session?.clientInfo ? { clientInfo: exchange.session.clientInfo } : {}),
   };
+}
+
+/**
+ * The event of one tools/call. Before forwarding (Strict durability) the call has no outcome yet and
+ * the event records the decision only; once a recorded call ends, its event is of kind `outcome`.
+ */
+export function callAuditEvent(
+  exchange: Exchange,
+  context: SidecarContext,
+  call: ToolCall,
+  /** How long the exchange took; undefined before forwarding (the decision alone). */
+  latencyMs?: number,
+): AuditEvent {
+  const { rejection } = exchange;
+  const decision = call.verdict?.decision;
+  const refused = decision && !decision.allowed ? decision : undefined;
+  const effective = refused ?? (rejection && (!decision || decision.allowed) ? rejection : undefined);
+  const shadow = call.verdict?.wouldDeny;
+  const kind = decisionOf(call, effective);
+  return {
+    ...baseFields(exchange, context, latencyMs ?? 0),
+    id: randomUUID(),
+    kind: call.decisionRecorded ? 'outcome' : 'call',
+    method: 'tools/call',
+    tool: call.tool,
+    decision: kind,
+    ...(effective
+      ? { code: effective.code, reason: effective.reason }
+      : shadow
+        ? { code: shadow.code, reason: shadow.reason }
+        : {}),
+    ...(decision?.rule ? { rule: decision.rule } : shadow?.rule ? { rule: shadow.rule } : {}),
+    ...((decision?.policyHash ?? exchange.policy?.hash)
+      ? { policyHash: decision?.policyHash ?? exchange.policy!.hash }
+      : {}),
+    ...argumentsFields(exchange, call, decision?.allowed ? decision.args : undefined),
+    ...(latencyMs !== undefined ? { outcome: call.outcome ?? (effective ? 'refused' : 'ok') } : {}),
+    upstreamIdentity: exchange.upstreamIdentity ?? {
+      mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None',
+    },
+    ...contractAuditFields(call, kind), // tool digest; quarantine and schema findings
+  } satisfies AuditEvent;
+}
+
+export function auditEvents(exchange: Exchange, context: SidecarContext, latencyMs: number): AuditEvent[] {
+  const { rejection } = exchange;
   if (exchange.calls.length === 0) {
     if (rejection === undefined) return [];
     return [
       {
-        ...base,
+        ...baseFields(exchange, context, latencyMs),
         id: randomUUID(),
         kind: 'request',
         method: exchange.messages.map((m) => m.method ?? m.kind).join(',') || exchange.method,
@@ -79,34 +125,5 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
       },
     ];
   }
-  return exchange.calls.map((call) => {
-    const decision = call.verdict?.decision;
-    const refused = decision && !decision.allowed ? decision : undefined;
-    const effective = refused ?? (rejection && (!decision || decision.allowed) ? rejection : undefined);
-    const shadow = call.verdict?.wouldDeny;
-    const kind = decisionOf(call, effective);
-    return {
-      ...base,
-      id: randomUUID(),
-      kind: 'call',
-      method: 'tools/call',
-      tool: call.tool,
-      decision: kind,
-      ...(effective
-        ? { code: effective.code, reason: effective.reason }
-        : shadow
-          ? { code: shadow.code, reason: shadow.reason }
-          : {}),
-      ...(decision?.rule ? { rule: decision.rule } : shadow?.rule ? { rule: shadow.rule } : {}),
-      ...((decision?.policyHash ?? exchange.policy?.hash)
-        ? { policyHash: decision?.policyHash ?? exchange.policy!.hash }
-        : {}),
-      ...argumentsFields(exchange, call, decision?.allowed ? decision.args : undefined),
-      outcome: call.outcome ?? (effective ? 'refused' : 'ok'),
-      upstreamIdentity: exchange.upstreamIdentity ?? {
-        mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None',
-      },
-      ...contractAuditFields(call, kind), // tool digest; quarantine and schema findings
-    } satisfies AuditEvent;
-  });
+  return exchange.calls.map((call) => callAuditEvent(exchange, context, call, latencyMs));
 }

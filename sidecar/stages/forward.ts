@@ -1,5 +1,6 @@
 import type { SidecarContext } from '../context.ts';
 import type { Exchange, ToolCall } from '../exchange.ts';
+import { recordCall } from '../audit/record-exchange.ts';
 import { reject, rejectionError, type Rejection } from '../reject.ts';
 import { formatSseEvent } from '../protocol/sse.ts';
 import { responseTooLarge } from '../limits/response-size.ts';
@@ -32,7 +33,12 @@ function forwardedBody(exchange: Exchange): Buffer | string | undefined {
   return JSON.stringify(exchange.isBatch ? messages : messages[0]);
 }
 
-function answerOnStream(exchange: Exchange, calls: readonly ToolCall[], rejection: Rejection): void {
+function answerOnStream(
+  exchange: Exchange,
+  context: SidecarContext,
+  calls: readonly ToolCall[],
+  rejection: Rejection,
+): void {
   const { response } = exchange;
   if (response.writableEnded || response.destroyed) return;
   if (!exchange.eventStream) {
@@ -40,6 +46,7 @@ function answerOnStream(exchange: Exchange, calls: readonly ToolCall[], rejectio
     return;
   }
   const error = rejectionError(rejection, exchange.requestId);
+  for (const call of calls) recordCall(exchange, context, call); // the evidence before the answer
   for (const call of calls) {
     response.write(
       formatSseEvent({ event: 'message', data: JSON.stringify({ jsonrpc: '2.0', id: call.id, error }) }),
@@ -166,7 +173,7 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
         for (const call of unanswered) call.outcome = 'upstream_error';
         if (!exchange.response.headersSent) return rejection;
         exchange.rejection = rejection;
-        answerOnStream(exchange, unanswered, rejection);
+        answerOnStream(exchange, context, unanswered, rejection);
         return undefined;
       }
       // A stream that ended without a call's reply: the call was cancelled (by the client's
@@ -194,7 +201,7 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
     if (!exchange.response.headersSent) return rejection;
     // Mid-stream: answer each unanswered request on the stream itself, then close it.
     exchange.rejection = rejection;
-    answerOnStream(exchange, unanswered, rejection);
+    answerOnStream(exchange, context, unanswered, rejection);
     return undefined;
   } finally {
     clearTimeout(timer);

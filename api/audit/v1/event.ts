@@ -24,9 +24,11 @@ export const auditDecision = z
 export type AuditDecision = z.infer<typeof auditDecision>;
 
 export const auditKind = z
-  .enum(['call', 'request', 'tool_contract', 'egress', 'kill_switch', 'policy'])
+  .enum(['call', 'outcome', 'request', 'tool_contract', 'egress', 'kill_switch', 'policy'])
   .describe(
-    'call: a tools/call decision. request: a refused request that carried no tool call (a 401 on initialize). ' +
+    'call: a tools/call decision (with its outcome, unless the decision was recorded before forwarding). ' +
+      'outcome: how a call whose decision was made durable before forwarding (Strict durability) ended; same requestId and tool. ' +
+      'request: a refused request that carried no tool call (a 401 on initialize). ' +
       'tool_contract: a tool definition seen, changed or quarantined. egress: an outbound connection of the server container. ' +
       'kill_switch: a kill switch engaged or released. policy: the policy bundle the sidecar serves changed.',
   );

@@ -1,0 +1,267 @@
+import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { request, type Dispatcher } from 'undici';
+import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
+import { HEARTBEAT_PATH, INGEST_PATH, SIDECAR_HEADER, ingestAck } from '../../api/audit/v1/ingest.ts';
+import { Backoff } from './backoff.ts';
+import type { AuditShippingMetrics } from './shipper-metrics.ts';
+
+/** The part of the write-ahead log the shipper uses. */
+export interface ShippableLog {
+  readonly sidecarId: string;
+  readonly lastSeq: number;
+  readonly ackedSeq: number;
+  readonly bytes: number;
+  readonly lost: readonly LostRange[];
+  read(
+    afterSeq: number,
+    maxCount: number,
+    maxBytes: number,
+  ): Promise<readonly { seq: number; payload: Buffer }[]>;
+  acknowledge(throughSeq: number): Promise<void>;
+  clearLost(ranges: readonly LostRange[]): Promise<void>;
+  /** Resolves when a record with seq > afterSeq exists, or the signal aborts. */
+  waitForAppend(afterSeq: number, signal: AbortSignal): Promise<void>;
+}
+
+export interface LostRange {
+  readonly fromSeq: number;
+  readonly toSeq: number;
+  readonly reason: string;
+}
+
+export interface ShipperOptions {
+  readonly wal: ShippableLog;
+  /** The collector's base URL (http(s)://host:port). */
+  readonly collectorUrl: string;
+  /** A projected service-account token with the collector's audience; re-read for every request (rotation). */
+  readonly tokenFile: string;
+  /** Who this sidecar is, for heartbeats (the events name their server themselves). */
+  readonly server: () => { namespace: string; name: string } | undefined;
+  readonly pod?: string;
+  /** What the sidecar serves, reported with every heartbeat (McpServer status). */
+  readonly serving: () => Pick<Heartbeat, 'policyHash' | 'tools'>;
+  readonly metrics: AuditShippingMetrics;
+  readonly log: Logger;
+  readonly clock: () => number;
+  readonly dispatcher?: Dispatcher;
+  readonly maxBatchEvents?: number;
+  readonly maxBatchBytes?: number;
+  readonly heartbeatIntervalMs?: number;
+  readonly requestTimeoutMs?: number;
+  readonly backoff?: Backoff;
+}
+
+export type ShipperErrorCode =
+  'collector_unavailable' | 'collector_rejected' | 'bad_ack' | 'token_unreadable';
+
+export class ShipperError extends Error {
+  readonly code: ShipperErrorCode;
+  readonly status?: number;
+
+  constructor(code: ShipperErrorCode, message: string, status?: number) {
+    super(message);
+    this.name = 'ShipperError';
+    this.code = code;
+    if (status !== undefined) this.status = status;
+  }
+}
+
+/**
+ * Drains the write-ahead log to the collector: batches in sequence order, deleted from the WAL only
+ * once the collector says it has stored them durably. Failures are retried forever with jittered
+ * backoff: an event is never dropped here (a WAL that fills refuses calls instead, upstream of us).
+ * Heartbeats carry the last written sequence so the collector can tell lag from loss.
+ */
+export class AuditShipper {
+  readonly #options: ShipperOptions;
+  readonly #stop = new AbortController();
+  readonly #backoff: Backoff;
+  #running: Promise<void> | undefined;
+  #lastHeartbeat = 0;
+  #lastFailureLog = 0;
+
+  constructor(options: ShipperOptions) {
+    this.#options = options;
+    this.#backoff = options.backoff ?? new Backoff();
+  }
+
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /** Stops after the batch in flight; with `drainMs`, first keeps shipping until the WAL is empty or the time is up. */
+  async stop(drainMs = 0): Promise<void> {
+    const deadline = this.#options.clock() + drainMs;
+    while (
+      drainMs > 0 &&
+      this.#options.wal.ackedSeq < this.#options.wal.lastSeq &&
+      this.#options.clock() < deadline
+    )
+      await sleep(20);
+    this.#stop.abort();
+    await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    const { wal, metrics } = this.#options;
+    const maxEvents = this.#options.maxBatchEvents ?? 500;
+    const maxBytes = this.#options.maxBatchBytes ?? 4 * 1024 * 1024;
+    const heartbeatMs = this.#options.heartbeatIntervalMs ?? 10_000;
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      try {
+        if (this.#options.clock() - this.#lastHeartbeat >= heartbeatMs) await this.#heartbeat();
+        const records = await wal.read(wal.ackedSeq, maxEvents, maxBytes);
+        metrics.walBytes.set(wal.bytes);
+        metrics.walRecords.set(wal.lastSeq - wal.ackedSeq);
+        if (records.length === 0) {
+          await this.#idle(heartbeatMs, signal);
+          continue;
+        }
+        const through = records.at(-1)!.seq;
+        await this.#send(records);
+        await wal.acknowledge(through);
+        metrics.shipped.inc(records.length);
+        metrics.lastAckedSeq.set(through);
+        this.#backoff.reset();
+      } catch (error) {
+        if (signal.aborted) break;
+        this.#reportFailure(error);
+        await sleep(this.#backoff.next(), undefined, { signal }).catch(() => undefined);
+      }
+    }
+  }
+
+  /** Waits for new records or the next heartbeat, whichever is first. */
+  async #idle(heartbeatMs: number, stop: AbortSignal): Promise<void> {
+    const wake = AbortSignal.any([
+      stop,
+      AbortSignal.timeout(Math.max(1, heartbeatMs - (this.#options.clock() - this.#lastHeartbeat))),
+    ]);
+    await this.#options.wal.waitForAppend(this.#options.wal.ackedSeq, wake).catch(() => undefined);
+  }
+
+  async #send(records: readonly { seq: number; payload: Buffer }[]): Promise<void> {
+    const parts: Buffer[] = [];
+    for (const record of records) parts.push(record.payload, NEWLINE);
+    const body = Buffer.concat(parts);
+    const response = await this.#post(INGEST_PATH, 'application/x-ndjson', body);
+    const text = await response.body.text();
+    if (response.statusCode !== 200) this.#refused(response.statusCode, text, 'batch');
+    this.#options.metrics.batches.inc({ result: 'ok' });
+    const ack = ingestAck.safeParse(safeJson(text));
+    const through = records.at(-1)!.seq;
+    // The collector acknowledges the whole batch or nothing: anything else is a defect, not progress.
+    if (
+      !ack.success ||
+      ack.data.throughSeq !== through ||
+      ack.data.accepted + ack.data.duplicates !== records.length
+    )
+      throw new ShipperError(
+        'bad_ack',
+        `the collector answered with an unexpected acknowledgement: ${text.slice(0, 200)}`,
+      );
+  }
+
+  async #heartbeat(): Promise<void> {
+    const { wal } = this.#options;
+    const server = this.#options.server();
+    if (server === undefined) return; // no policy yet: nothing to name ourselves by
+    this.#lastHeartbeat = this.#options.clock();
+    const lost = [...wal.lost];
+    const beat: Heartbeat = {
+      sidecar: wal.sidecarId,
+      server,
+      ...(this.#options.pod ? { pod: this.#options.pod } : {}),
+      time: new Date(this.#options.clock()).toISOString(),
+      lastSeq: wal.lastSeq,
+      ackedSeq: wal.ackedSeq,
+      lost,
+      walBytes: wal.bytes,
+      ...this.#options.serving(),
+    };
+    const response = await this.#post(HEARTBEAT_PATH, 'application/json', Buffer.from(JSON.stringify(beat)));
+    const text = await response.body.text();
+    if (response.statusCode !== 204 && response.statusCode !== 200)
+      this.#refused(response.statusCode, text, 'heartbeat');
+    if (lost.length > 0) await wal.clearLost(lost);
+  }
+
+  async #post(path: string, contentType: string, body: Buffer): Promise<Dispatcher.ResponseData> {
+    const token = await readToken(this.#options.tokenFile);
+    try {
+      return await request(new URL(path, this.#options.collectorUrl), {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': contentType,
+          [SIDECAR_HEADER]: this.#options.wal.sidecarId,
+        },
+        body,
+        headersTimeout: this.#options.requestTimeoutMs ?? 10_000,
+        bodyTimeout: this.#options.requestTimeoutMs ?? 10_000,
+        ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
+      });
+    } catch (error) {
+      this.#options.metrics.batches.inc({ result: 'unavailable' });
+      throw new ShipperError(
+        'collector_unavailable',
+        `the collector is unreachable: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  #refused(status: number, text: string, what: string): never {
+    const transient = status >= 500 || status === 429 || status === 408;
+    this.#options.metrics.batches.inc({ result: transient ? 'unavailable' : 'rejected' });
+    throw new ShipperError(
+      transient ? 'collector_unavailable' : 'collector_rejected',
+      `the collector refused the ${what} with ${status}: ${text.slice(0, 300)}`,
+      status,
+    );
+  }
+
+  /** Logged at most every 10 s: an outage is one story, not a line per retry. */
+  #reportFailure(error: unknown): void {
+    const now = this.#options.clock();
+    if (now - this.#lastFailureLog < 10_000) return;
+    this.#lastFailureLog = now;
+    const rejected = error instanceof ShipperError && error.code === 'collector_rejected';
+    this.#options.log[rejected ? 'error' : 'warn'](
+      {
+        err: error,
+        pending: this.#options.wal.lastSeq - this.#options.wal.ackedSeq,
+        walBytes: this.#options.wal.bytes,
+      },
+      rejected
+        ? 'the collector refuses audit events; they stay in the WAL and are retried'
+        : 'audit shipping is failing; events stay in the WAL and are retried',
+    );
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function readToken(file: string): Promise<string> {
+  try {
+    const token = (await readFile(file, 'utf8')).trim();
+    if (token.length === 0) throw new Error('the file is empty');
+    return token;
+  } catch (error) {
+    // The message names the file, never its content.
+    throw new ShipperError(
+      'token_unreadable',
+      `cannot read the collector token from ${file}: ${(error as Error).message}`,
+    );
+  }
+}

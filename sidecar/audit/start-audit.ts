@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { Agent } from 'undici';
+import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
+import type { SidecarConfig } from '../config.ts';
+import { AuditShipper } from './shipper.ts';
+import { createAuditShippingMetrics } from './shipper-metrics.ts';
+import { logAuditSink, type AuditSink } from './sink.ts';
+import { walAuditSink } from './wal-sink.ts';
+import { WriteAheadLog } from './wal/write-ahead-log.ts';
+
+export interface AuditPipeline {
+  readonly sink: AuditSink;
+  readonly wal?: WriteAheadLog;
+  readonly shipper?: AuditShipper;
+  /** Starts shipping (once the sidecar knows which server it serves). */
+  start(): void;
+  /** Ships what it can within `drainMs`, then closes the WAL (everything written is on disk). */
+  close(drainMs: number): Promise<void>;
+}
+
+export interface AuditEnvironment {
+  readonly log: Logger;
+  readonly clock: () => number;
+  readonly registry: Registry;
+  readonly server: () => { namespace: string; name: string } | undefined;
+  readonly serving: () => Pick<Heartbeat, 'policyHash' | 'tools'>;
+  /** Tests: heartbeat and batch settings. */
+  readonly shipping?: { readonly heartbeatIntervalMs?: number; readonly maxBatchEvents?: number };
+}
+
+/**
+ * With --audit-wal: events go to the write-ahead log and a shipper drains it to the collector.
+ * Without: events are JSON lines in the log, for development, where nothing promises delivery.
+ */
+export async function startAudit(config: SidecarConfig, env: AuditEnvironment): Promise<AuditPipeline> {
+  if (config.auditWal === undefined || config.collectorUrl === undefined) {
+    const sink =
+      config.logLevel === 'silent' ? logAuditSink({ info: () => undefined }) : logAuditSink(env.log);
+    return { sink, start: () => undefined, close: () => Promise.resolve() };
+  }
+  const metrics = createAuditShippingMetrics(env.registry);
+  const wal = await WriteAheadLog.open({
+    dir: config.auditWal,
+    maxBytes: config.auditWalMaxBytes,
+    syncIntervalMs: config.auditSyncMs,
+    log: env.log,
+  });
+  if (wal.lost.length > 0)
+    env.log.error(
+      { lost: wal.lost },
+      'the audit WAL had corrupted records; the lost ranges are reported to the collector',
+    );
+  const dispatcher = config.collectorCaFile
+    ? new Agent({ connect: { ca: readFileSync(config.collectorCaFile, 'utf8') } })
+    : undefined;
+  const shipper = new AuditShipper({
+    wal,
+    collectorUrl: config.collectorUrl,
+    tokenFile: config.collectorTokenFile,
+    server: env.server,
+    ...(config.podName ? { pod: config.podName } : {}),
+    serving: env.serving,
+    metrics,
+    log: env.log,
+    clock: env.clock,
+    ...(dispatcher ? { dispatcher } : {}),
+    ...env.shipping,
+  });
+  return {
+    sink: walAuditSink(wal, metrics, env.log),
+    wal,
+    shipper,
+    start: () => shipper.start(),
+    async close(drainMs) {
+      await shipper.stop(drainMs);
+      await wal.close();
+      await dispatcher?.close();
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import { callAuditEvent } from '../audit/record.ts';
+import { durabilityFor } from '../audit/durability.ts';
+import type { SidecarContext } from '../context.ts';
+import type { Exchange } from '../exchange.ts';
+import { reject } from '../reject.ts';
+import type { StageResult } from './stage.ts';
+
+/**
+ * Audit before effect. A call is forwarded only when its evidence can be kept: with no room in the
+ * write-ahead log the request is refused (typed, retryable) instead of forwarded unrecorded. Calls
+ * whose durability is strict have their decision on disk before the server sees them; their outcome
+ * follows as a second event when the call ends. Batched calls are recorded once, when they end.
+ */
+export async function recordDecision(exchange: Exchange, context: SidecarContext): Promise<StageResult> {
+  const allowed = exchange.calls.filter((call) => call.verdict?.decision.allowed);
+  if (allowed.length === 0) return undefined;
+  if (!context.audit.hasRoom())
+    return reject('audit_unavailable', 'the audit log is full: calls are refused until it drains');
+  if (!context.audit.durable) return undefined;
+  const setting = exchange.policy!.bundle.spec.audit.durability;
+  const strict = allowed.filter(
+    (call) => durabilityFor(setting, context.contracts.get(call.tool)?.definition) === 'strict',
+  );
+  if (strict.length === 0) return undefined;
+  const written = await Promise.allSettled(
+    strict.map(async (call) => {
+      await context.audit.emitDurable(callAuditEvent(exchange, context, call));
+      call.decisionRecorded = true; // its outcome becomes an `outcome` event
+    }),
+  );
+  const failed = written.find((result) => result.status === 'rejected');
+  if (failed === undefined) return undefined;
+  context.log.error(
+    { err: failed.reason, requestId: exchange.requestId },
+    'audit write failed: call refused',
+  );
+  return reject('audit_unavailable', 'the audit log cannot be written: the call was not forwarded');
+}
