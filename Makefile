@@ -11,7 +11,7 @@ endif
 export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 
-.PHONY: help install controlplane test test-unit test-integration lint format typecheck crds k8s-up k8s-down build bench bench-sidecar bench-operator clean
+.PHONY: help install controlplane otelcol postgres test test-unit test-integration lint format typecheck crds k8s-up k8s-down build bench bench-sidecar bench-operator clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,13 +25,19 @@ install: node_modules/.installed ## Install npm dependencies (project-local Node
 controlplane: ## Build and cache kube-apiserver, etcd and helm from the Go module proxy
 	test/controlplane/build.sh >/dev/null
 
-test: install controlplane lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
+otelcol: ## Build and cache the OpenTelemetry Collector the audit export tests send to (Go module proxy)
+	test/otelcol/build.sh >/dev/null
+
+postgres: ## Install PostgreSQL from Debian's packages when missing (the PostgreSQL store's tests run a real server)
+	scripts/ensure-postgres.sh >/dev/null
+
+test: install controlplane otelcol postgres lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
 	npx vitest run
 
 test-unit: install ## Unit tests only (no control plane)
 	npx vitest run --project unit
 
-test-integration: install controlplane ## Integration tests against a real kube-apiserver + etcd
+test-integration: install controlplane otelcol postgres ## Integration tests against a real kube-apiserver + etcd
 	npx vitest run --project integration
 
 lint: install ## Type-check, lint (including import boundaries) and check formatting

@@ -1,7 +1,5 @@
 import { API_VERSION } from '../api/v1alpha1/group.ts';
 import packageJson from '../package.json' with { type: 'json' };
-import { runOperator } from './commands/operator.ts';
-import { runSidecar } from './commands/sidecar.ts';
 import { EXIT, type CliIo } from './io.ts';
 
 export { EXIT, type CliIo } from './io.ts';
@@ -14,6 +12,7 @@ Usage:
 Commands:
   sidecar     Run the gate in front of one MCP server (see 'portcullis sidecar --help')
   operator    Reconcile McpServers and ToolPolicies (see 'portcullis operator --help')
+  collector   Receive, store, query and export audit events (see 'portcullis collector --help')
   version     Print the version and the API version served
 
 Flags:
@@ -35,8 +34,11 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     io.out(`portcullis ${packageJson.version} (API ${API_VERSION})\n`);
     return EXIT.ok;
   }
-  if (command === 'sidecar') return runSidecar(rest, io);
-  if (command === 'operator') return runOperator(rest, io);
+  // Each command loads only its own modules: a sidecar restarting in a crash loop should not pay for
+  // the operator's Kubernetes client or the collector's database drivers.
+  if (command === 'sidecar') return (await import('./commands/sidecar.ts')).runSidecar(rest, io);
+  if (command === 'operator') return (await import('./commands/operator.ts')).runOperator(rest, io);
+  if (command === 'collector') return (await import('./commands/collector.ts')).runCollector(rest, io);
   io.err(`portcullis: unknown command or arguments: ${args.join(' ')}\nRun 'portcullis --help' for usage.\n`);
   return EXIT.usage;
 }

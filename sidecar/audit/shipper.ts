@@ -21,8 +21,8 @@ export interface ShippableLog {
   ): Promise<readonly { seq: number; payload: Buffer }[]>;
   acknowledge(throughSeq: number): Promise<void>;
   clearLost(ranges: readonly LostRange[]): Promise<void>;
-  /** Resolves when a record with seq > afterSeq exists, or the signal aborts. */
-  waitForAppend(afterSeq: number, signal: AbortSignal): Promise<void>;
+  /** Resolves when a durable record with seq > afterSeq exists; rejects on abort. */
+  waitForRecords(afterSeq: number, signal?: AbortSignal): Promise<void>;
 }
 
 export interface LostRange {
@@ -140,7 +140,7 @@ export class AuditShipper {
       stop,
       AbortSignal.timeout(Math.max(1, heartbeatMs - (this.#options.clock() - this.#lastHeartbeat))),
     ]);
-    await this.#options.wal.waitForAppend(this.#options.wal.ackedSeq, wake).catch(() => undefined);
+    await this.#options.wal.waitForRecords(this.#options.wal.ackedSeq, wake).catch(() => undefined);
   }
 
   async #send(records: readonly { seq: number; payload: Buffer }[]): Promise<void> {

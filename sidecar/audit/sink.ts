@@ -13,9 +13,9 @@ export interface AuditSink {
   /**
    * Batched durability: the event is in the operating system's hands (it survives the process being
    * killed) when this returns, and on disk within the sync interval. Never throws: an event that cannot
-   * be written is counted and logged by the sink.
+   * be written is counted and logged by the sink, and false is returned.
    */
-  emit(event: AuditEvent): void;
+  emit(event: AuditEvent): boolean;
   /** Strict durability: resolves once the event is on disk; rejects (typed) when it cannot be written. */
   emitDurable(event: AuditEvent): Promise<void>;
   /** Whether there is room for the events of one more forwarded call (admission, before forwarding). */
@@ -25,11 +25,14 @@ export interface AuditSink {
 
 /** Writes each event as one JSON line through a logger (pino), tagged so log pipelines can route it. */
 export function logAuditSink(logger: { info(object: object, message: string): void }): AuditSink {
-  const emit = (event: AuditEvent) => logger.info({ audit: event }, 'audit');
+  const emit = (event: AuditEvent) => {
+    logger.info({ audit: event }, 'audit');
+    return true;
+  };
   return {
     durable: false,
     emit,
-    emitDurable: (event) => Promise.resolve(emit(event)),
+    emitDurable: (event) => Promise.resolve(void emit(event)),
     hasRoom: () => true,
   };
 }
@@ -44,9 +47,10 @@ export class MemoryAuditSink implements AuditSink {
     this.#limit = limit;
   }
 
-  emit(event: AuditEvent): void {
+  emit(event: AuditEvent): boolean {
     if (this.events.length >= this.#limit) this.events.shift();
     this.events.push(event);
+    return true;
   }
 
   emitDurable(event: AuditEvent): Promise<void> {

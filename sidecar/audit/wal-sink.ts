@@ -26,26 +26,29 @@ export function walAuditSink(wal: AppendableLog, metrics: AuditShippingMetrics, 
       reason: [event.reason, 'arguments too large to record; digest kept'].filter(Boolean).join('; '),
     };
   };
-  const failed = (event: AuditEvent, error: unknown) => {
+  const failed = (event: AuditEvent, error: unknown): false => {
     const reason = error instanceof WalError ? error.code : 'wal_io';
     metrics.writeFailures.inc({ reason });
     log.error(
       { err: error, eventId: event.id, kind: event.kind, requestId: event.requestId },
       'audit event not written',
     );
+    return false;
   };
   return {
     durable: true,
     emit(event) {
       try {
         wal.appendBatched(event);
+        return true;
       } catch (error) {
         const smaller = fitted(event, error);
         if (smaller === undefined) return failed(event, error);
         try {
           wal.appendBatched(smaller);
+          return true;
         } catch (again) {
-          failed(smaller, again);
+          return failed(smaller, again);
         }
       }
     },

@@ -1,15 +1,17 @@
 import { callAuditEvent } from '../audit/record.ts';
 import { durabilityFor } from '../audit/durability.ts';
 import type { SidecarContext } from '../context.ts';
-import type { Exchange } from '../exchange.ts';
+import type { Exchange, ToolCall } from '../exchange.ts';
 import { reject } from '../reject.ts';
 import type { StageResult } from './stage.ts';
 
 /**
  * Audit before effect. A call is forwarded only when its evidence can be kept: with no room in the
- * write-ahead log the request is refused (typed, retryable) instead of forwarded unrecorded. Calls
- * whose durability is strict have their decision on disk before the server sees them; their outcome
- * follows as a second event when the call ends. Batched calls are recorded once, when they end.
+ * write-ahead log the request is refused (typed, retryable) instead of forwarded unrecorded. Every
+ * allowed call's decision is written before the server sees the call, and its outcome follows as a
+ * second event when it ends, so a sidecar killed mid-call still leaves the decision behind. Strict
+ * calls wait until the decision is on disk; batched ones only until the kernel has it (it survives a
+ * crashed process, and reaches the disk within the sync interval).
  */
 export async function recordDecision(exchange: Exchange, context: SidecarContext): Promise<StageResult> {
   const allowed = exchange.calls.filter((call) => call.verdict?.decision.allowed);
@@ -18,14 +20,17 @@ export async function recordDecision(exchange: Exchange, context: SidecarContext
     return reject('audit_unavailable', 'the audit log is full: calls are refused until it drains');
   if (!context.audit.durable) return undefined;
   const setting = exchange.policy!.bundle.spec.audit.durability;
-  const strict = allowed.filter(
-    (call) => durabilityFor(setting, context.contracts.get(call.tool)?.definition) === 'strict',
-  );
+  const strict: ToolCall[] = [];
+  for (const call of allowed) {
+    if (durabilityFor(setting, context.contracts.get(call.tool)?.definition) === 'strict') strict.push(call);
+    else if (context.audit.emit(callAuditEvent(exchange, context, call))) call.decisionRecorded = true;
+    else return reject('audit_unavailable', 'the audit log cannot be written: the call was not forwarded');
+  }
   if (strict.length === 0) return undefined;
   const written = await Promise.allSettled(
     strict.map(async (call) => {
       await context.audit.emitDurable(callAuditEvent(exchange, context, call));
-      call.decisionRecorded = true; // its outcome becomes an `outcome` event
+      call.decisionRecorded = true; // its end becomes an `outcome` event
     }),
   );
   const failed = written.find((result) => result.status === 'rejected');

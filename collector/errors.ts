@@ -1,0 +1,84 @@
+import type { ServerResponse } from 'node:http';
+
+/**
+ * The one table from a collector error code to its HTTP status. Codes are stable: shippers and readers
+ * branch on them. The wire format is `{ "error": { "code": "...", "message": "..." } }`.
+ *
+ * 503s are retryable (the shipper keeps its WAL and tries again); 4xx are not, except 401 after the
+ * sidecar's token is rotated.
+ */
+export const COLLECTOR_ERRORS = {
+  // Request shape
+  malformed_batch: 400,
+  invalid_header: 400,
+  sidecar_mismatch: 400,
+  seq_order: 400,
+  empty_batch: 400,
+  invalid_heartbeat: 400,
+  invalid_query: 400,
+  unsupported_media_type: 415,
+  body_too_large: 413,
+  not_found: 404,
+  method_not_allowed: 405,
+  // Identity and authorization
+  missing_token: 401,
+  invalid_token: 401,
+  identity_mismatch: 403,
+  forbidden: 403,
+  // The event id is already stored under another (sidecar, seq): a sidecar bug or a forgery.
+  conflicting_event: 409,
+  // Dependencies
+  auth_unavailable: 503,
+  store_unavailable: 503,
+  shutting_down: 503,
+  internal_error: 500,
+} as const satisfies Record<string, number>;
+
+export type CollectorErrorCode = keyof typeof COLLECTOR_ERRORS;
+
+export class CollectorError extends Error {
+  readonly code: CollectorErrorCode;
+
+  constructor(code: CollectorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CollectorError';
+    this.code = code;
+  }
+
+  get status(): number {
+    return COLLECTOR_ERRORS[this.code];
+  }
+}
+
+export function errorBody(code: CollectorErrorCode, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/** Writes the error; a refused body that was not read must not be parsed as the next request. */
+export function writeError(response: ServerResponse, error: CollectorError, closeConnection = false): void {
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  const body = errorBody(error.code, error.message);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  };
+  if (error.status === 401) headers['www-authenticate'] = 'Bearer';
+  if (error.status === 503) headers['retry-after'] = '1';
+  if (closeConnection) headers['connection'] = 'close';
+  response.writeHead(error.status, headers);
+  response.end(body);
+}
+
+export function writeJson(response: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  response.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  response.end(body);
+}

@@ -1,0 +1,474 @@
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { AuditEvent } from '../../api/audit/v1/event.ts';
+import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
+import type { AuditQuery } from '../../api/audit/v1/query.ts';
+import { AuditStoreError } from './errors.ts';
+import { eventSelect } from './event-query.ts';
+import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
+import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
+import { nearbySpan, planGroup } from './insert-plan.ts';
+import type { SeqRange } from './sequence-ranges.ts';
+import { checkedHeartbeat, gapsOf, sidecarState, type LostRow, type SidecarRow } from './sidecar-rows.ts';
+import { sqliteMigrations } from './sqlite-schema.ts';
+import type { AuditPage, AuditStore, Gap, InsertResult, PendingExport, SidecarState } from './store.ts';
+import { storeTime } from './time.ts';
+
+export interface SqliteAuditStoreOptions extends AuditStoreOptions {
+  /** The database file (created if missing); ':memory:' for a private in-memory store. */
+  readonly path: string;
+  /** How long a write waits for another connection's transaction (another process on the file). */
+  readonly busyTimeoutMs?: number;
+}
+
+/** Events deleted per retention transaction: each is one short synchronous call. */
+const RETENTION_CHUNK = 5_000;
+/** Events per group commit at most: bounds how long one synchronous transaction blocks the event loop. */
+const GROUP_COMMIT_EVENTS = 10_000;
+/** Rows per multi-row INSERT (17 parameters each; SQLite allows 32,766). */
+const INSERT_CHUNK = 50;
+
+/**
+ * The single-replica store: one SQLite file over node:sqlite.
+ *
+ * Durability: WAL journal with synchronous=FULL, so a commit is fsynced before insert() resolves and an
+ * ack means the events survive power loss. (NORMAL would fsync only at checkpoints: safe against a
+ * collector crash but not against the machine's, and sidecars delete what we ack.)
+ *
+ * node:sqlite is synchronous. Every transaction runs inside one synchronous call that starts and commits
+ * it (a 500-event batch takes about 10 ms), so no transaction spans an await and two stores in one process
+ * never wait on each other; the methods are async so that errors arrive as rejections and callers do not
+ * depend on that. Retention runs in bounded chunks with a turn of the event loop between them.
+ */
+interface WaitingBatch {
+  readonly rows: readonly EventRow[];
+  resolve(accepted: number): void;
+  reject(error: unknown): void;
+}
+
+export class SqliteAuditStore implements AuditStore {
+  readonly #db: DatabaseSync;
+  readonly #exporters: ReadonlySet<string>;
+  /** The exporters as a JSON array, for json_each(). */
+  readonly #exporterList: string;
+  readonly #now: () => string;
+  readonly #statements: ReturnType<typeof prepare>;
+  #closed = false;
+  /** Batches waiting for the next group commit. */
+  readonly #waiting: WaitingBatch[] = [];
+  #commitScheduled = false;
+
+  private constructor(db: DatabaseSync, exporters: ReadonlySet<string>, now: () => string) {
+    this.#db = db;
+    this.#exporters = exporters;
+    this.#exporterList = JSON.stringify([...exporters]);
+    this.#now = now;
+    this.#statements = prepare(db);
+  }
+
+  /** Opens (creating or migrating) the database. */
+  static async open(options: SqliteAuditStoreOptions): Promise<SqliteAuditStore> {
+    const exporters = checkedExporters(options.exporters);
+    const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    try {
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = FULL');
+      // Index pages of a busy store stay in memory: inserts touch six b-trees per event.
+      db.exec('PRAGMA cache_size = -65536');
+      migrate(db);
+      const register = db.prepare('INSERT INTO exporters (name) VALUES (?) ON CONFLICT DO NOTHING');
+      for (const name of exporters) register.run(name);
+    } catch (error) {
+      db.close();
+      throw storeError(error);
+    }
+    return new SqliteAuditStore(db, exporters, clockNow(options.now));
+  }
+
+  /** The durability settings in force on this connection (journal_mode, synchronous: 2 is FULL). */
+  get durability(): { journalMode: string; synchronous: number } {
+    const journal = this.#db.prepare('PRAGMA journal_mode').get();
+    const synchronous = this.#db.prepare('PRAGMA synchronous').get();
+    return { journalMode: String(journal?.journal_mode), synchronous: Number(synchronous?.synchronous) };
+  }
+
+  /**
+   * Queues the batch for the next group commit (see #commitGroup) and resolves once that has committed.
+   * Validation happens here, so a batch the store cannot keep is refused before it waits.
+   */
+  async insert(events: readonly AuditEvent[]): Promise<InsertResult> {
+    const rows = batchRows(events);
+    this.#open();
+    if (rows.length === 0) return { accepted: 0, duplicates: events.length };
+    const accepted = await new Promise<number>((resolve, reject) => {
+      this.#waiting.push({ rows, resolve, reject });
+      if (!this.#commitScheduled) {
+        this.#commitScheduled = true;
+        setImmediate(() => this.#commitGroup());
+      }
+    });
+    return { accepted, duplicates: events.length - accepted };
+  }
+
+  /**
+   * Group commit: the batches that arrived during one turn of the event loop (concurrent uploads from
+   * many sidecars) share one transaction, one fsync and one write of each index page they touch; with
+   * 500-event batches that is most of the cost of a commit. Each batch runs in a savepoint of its own, so
+   * a batch that fails is rolled back alone and the others commit: a batch is still atomic by itself.
+   */
+  #commitGroup(): void {
+    this.#commitScheduled = false;
+    const group: WaitingBatch[] = [];
+    let size = 0;
+    while (this.#waiting.length > 0 && size < GROUP_COMMIT_EVENTS) {
+      const batch = this.#waiting.shift() as WaitingBatch;
+      group.push(batch);
+      size += batch.rows.length;
+    }
+    if (this.#waiting.length > 0) {
+      this.#commitScheduled = true;
+      setImmediate(() => this.#commitGroup());
+    }
+    if (group.length === 0) return;
+    let outcomes: (number | AuditStoreError)[];
+    try {
+      outcomes = this.#transaction(() => {
+        const now = this.#now();
+        const before = Number(this.#statements.lastIngestId.get()?.id ?? 0);
+        const results = group.map((batch) => this.#insertBatch(batch.rows, now));
+        // Every row above `before` is this transaction's: queue them all for every exporter at once.
+        if (this.#exporters.size > 0 && results.some((result) => typeof result === 'number' && result > 0)) {
+          this.#statements.queueExports.run(this.#exporterList, before);
+        }
+        return results;
+      });
+    } catch (error) {
+      for (const batch of group) batch.reject(error);
+      return;
+    }
+    for (const [index, batch] of group.entries()) {
+      const outcome = outcomes[index];
+      if (typeof outcome === 'number') batch.resolve(outcome);
+      else batch.reject(outcome);
+    }
+  }
+
+  /** One batch inside the group's transaction: all of it or, on an error, none of it. */
+  #insertBatch(rows: readonly EventRow[], now: string): number | AuditStoreError {
+    this.#db.exec('SAVEPOINT batch');
+    try {
+      let accepted = 0;
+      for (const group of groupBySidecar(rows)) accepted += this.#insertGroup(group, now);
+      this.#db.exec('RELEASE batch');
+      return accepted;
+    } catch (error) {
+      this.#db.exec('ROLLBACK TO batch');
+      this.#db.exec('RELEASE batch');
+      return storeError(error);
+    }
+  }
+
+  /**
+   * One sidecar's events: skips seqs ever stored, stores the rest, folds them into the ranges. The
+   * sidecar's ranges are read and written in this transaction, under SQLite's single write lock, so they
+   * say exactly which seqs are stored and every remaining row is new.
+   */
+  #insertGroup(rows: readonly EventRow[], now: string): number {
+    const s = this.#statements;
+    const first = rows[0] as EventRow;
+    s.ensureSidecar.run(first.sidecar, first.namespace, first.server, now);
+    const span = nearbySpan(rows);
+    const plan = planGroup(rows, s.nearbyRanges.all(first.sidecar, span.low, span.high).map(toRange), now);
+    const { fresh } = plan;
+    if (fresh.length === 0) return 0;
+    let inserted = 0;
+    let next = 0;
+    // Many rows per statement: a bound call costs more than a row's worth of b-tree work.
+    for (; next + INSERT_CHUNK <= fresh.length; next += INSERT_CHUNK) {
+      const values = fresh.slice(next, next + INSERT_CHUNK).flatMap((row) => eventValues(row, now));
+      inserted += Number(s.insertEvents.run(...values).changes);
+    }
+    for (; next < fresh.length; next++) {
+      inserted += Number(s.insertEvent.run(...eventValues(fresh[next] as EventRow, now)).changes);
+    }
+    if (inserted !== fresh.length) {
+      throw new AuditStoreError(
+        'unavailable',
+        `sidecar ${first.sidecar}: seq ranges disagree with stored events`,
+      );
+    }
+    for (const range of plan.ranges.removed) s.deleteRange.run(first.sidecar, range.from);
+    for (const range of plan.ranges.added)
+      s.insertRange.run(first.sidecar, range.from, range.to, range.storedAt);
+    s.advanceSidecar.run(plan.highestSeq, plan.contiguousThrough, first.sidecar);
+    return fresh.length;
+  }
+
+  async heartbeat(beat: Heartbeat): Promise<void> {
+    const { time, lost } = checkedHeartbeat(beat);
+    this.#transaction(() => {
+      const s = this.#statements;
+      const now = this.#now();
+      s.heartbeat.run(
+        beat.sidecar,
+        beat.server.namespace,
+        beat.server.name,
+        beat.pod ?? null,
+        now,
+        time,
+        beat.lastSeq,
+        beat.policyHash ?? null,
+        beat.tools === undefined ? null : JSON.stringify(beat.tools),
+      );
+      for (const range of lost) s.recordLost.run(beat.sidecar, range.fromSeq, range.toSeq, range.reason, now);
+    });
+  }
+
+  async query(query: AuditQuery): Promise<AuditPage> {
+    const select = eventSelect(query, { param: () => '?' });
+    const rows = this.#read(() =>
+      this.#db
+        .prepare(`SELECT ingest_id, time, body FROM events ${select.clause}`)
+        .all(...(select.params as SQLInputValue[])),
+    ) as unknown as { ingest_id: number; time: string; body: string }[];
+    const page = rows.slice(0, select.limit);
+    const last = page.at(-1);
+    const events = page.map((row) => JSON.parse(row.body) as AuditEvent);
+    if (rows.length <= select.limit || last === undefined) return { events };
+    return { events, next: encodeCursor({ time: last.time, ingestId: last.ingest_id }) };
+  }
+
+  async sidecars(): Promise<SidecarState[]> {
+    const rows = this.#read(() => this.#statements.sidecars.all()) as unknown as SidecarRow[];
+    return rows.map(sidecarState);
+  }
+
+  async gaps(olderThan: Date): Promise<Gap[]> {
+    const s = this.#statements;
+    // One read transaction, so ranges and lost ranges are of the same moment.
+    const [ranges, lost] = this.#transaction(() => [s.allRanges.all(), s.allLost.all()] as const, 'BEGIN');
+    return gapsOf(
+      ranges.map((row) => ({ sidecar: row.sidecar as string, ...toRange(row) })),
+      lost as unknown as LostRow[],
+      olderThan,
+    );
+  }
+
+  async deleteBefore(time: Date): Promise<number> {
+    const cutoff = storeTime(time.toISOString());
+    const s = this.#statements;
+    let deleted = 0;
+    for (;;) {
+      const count = this.#transaction(() => {
+        const ids = s.oldEvents.all(cutoff, RETENTION_CHUNK).map((row) => row.ingest_id);
+        if (ids.length === 0) return 0;
+        const list = JSON.stringify(ids);
+        for (const row of s.exporterNames.all()) s.unqueueEvents.run(String(row.name), list);
+        s.deleteEvents.run(list);
+        return ids.length;
+      });
+      deleted += count;
+      if (count < RETENTION_CHUNK) return deleted;
+      await nextTurn();
+    }
+  }
+
+  async pendingExport(exporter: string, limit: number): Promise<PendingExport[]> {
+    requireExporter(this.#exporters, exporter);
+    const rows = this.#read(() => this.#statements.pending.all(exporter, limit));
+    return rows.map((row) => ({
+      entry: row.ingest_id as number,
+      event: JSON.parse(row.body as string) as AuditEvent,
+    }));
+  }
+
+  async ackExport(exporter: string, entries: readonly number[]): Promise<void> {
+    requireExporter(this.#exporters, exporter);
+    this.#transaction(() => {
+      for (const entry of entries) this.#statements.ack.run(exporter, entry);
+    });
+  }
+
+  async exportBacklog(exporter: string): Promise<number> {
+    requireExporter(this.#exporters, exporter);
+    const row = this.#read(() => this.#statements.backlog.get(exporter));
+    return Number(row?.count ?? 0);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    // Batches already accepted for commit are committed, not dropped.
+    while (this.#waiting.length > 0) this.#commitGroup();
+    this.#closed = true;
+    this.#db.close();
+  }
+
+  /**
+   * Runs `work` in one transaction. BEGIN IMMEDIATE takes the write lock up front: a deferred transaction
+   * that upgrades from reading to writing fails with SQLITE_BUSY at once instead of waiting busy_timeout.
+   */
+  #transaction<T>(work: () => T, begin = 'BEGIN IMMEDIATE'): T {
+    this.#open();
+    try {
+      this.#db.exec(begin);
+    } catch (error) {
+      throw storeError(error);
+    }
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (error) {
+      if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      throw storeError(error);
+    }
+  }
+
+  #read<T>(work: () => T): T {
+    this.#open();
+    try {
+      return work();
+    } catch (error) {
+      throw storeError(error);
+    }
+  }
+
+  #open(): void {
+    if (this.#closed) throw new AuditStoreError('unavailable', 'the store is closed');
+  }
+}
+
+function prepare(db: DatabaseSync) {
+  const statement = (sql: string): StatementSync => db.prepare(sql);
+  return {
+    ensureSidecar: statement(
+      'INSERT INTO sidecars (sidecar, namespace, server, first_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
+    ),
+    nearbyRanges: statement(
+      'SELECT from_seq, to_seq, stored_at FROM seq_ranges WHERE sidecar = ? AND to_seq >= ? AND from_seq <= ?',
+    ),
+    insertEvent: statement(insertEvents(1)),
+    insertEvents: statement(insertEvents(INSERT_CHUNK)),
+    lastIngestId: statement('SELECT max(ingest_id) AS id FROM events'),
+    queueExports: statement(
+      `INSERT INTO export_queue (exporter, ingest_id)
+       SELECT x.value, e.ingest_id FROM events e, json_each(?) x WHERE e.ingest_id > ?`,
+    ),
+    deleteRange: statement('DELETE FROM seq_ranges WHERE sidecar = ? AND from_seq = ?'),
+    insertRange: statement(
+      'INSERT INTO seq_ranges (sidecar, from_seq, to_seq, stored_at) VALUES (?, ?, ?, ?)',
+    ),
+    advanceSidecar: statement(
+      `UPDATE sidecars SET highest_seq = max(highest_seq, ?), contiguous_through = max(contiguous_through, ?)
+       WHERE sidecar = ?`,
+    ),
+    // Heartbeats may arrive out of order (retries, two replicas): the newest one describes the sidecar.
+    heartbeat: statement(
+      `INSERT INTO sidecars (sidecar, namespace, server, pod, first_seen, last_heartbeat, reported_seq, policy_hash, tools)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (sidecar) DO UPDATE SET
+         reported_seq = max(reported_seq, excluded.reported_seq),
+         namespace = iif(newer, excluded.namespace, namespace),
+         server = iif(newer, excluded.server, server),
+         pod = iif(newer, excluded.pod, pod),
+         policy_hash = iif(newer, excluded.policy_hash, policy_hash),
+         tools = iif(newer, excluded.tools, tools),
+         last_heartbeat = iif(newer, excluded.last_heartbeat, last_heartbeat)`.replaceAll(
+        'newer',
+        '(last_heartbeat IS NULL OR excluded.last_heartbeat >= last_heartbeat)',
+      ),
+    ),
+    recordLost: statement(
+      `INSERT INTO lost_ranges (sidecar, from_seq, to_seq, reason, reported_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT DO NOTHING`,
+    ),
+    sidecars: statement('SELECT * FROM sidecars ORDER BY sidecar'),
+    allRanges: statement(
+      'SELECT sidecar, from_seq, to_seq, stored_at FROM seq_ranges ORDER BY sidecar, from_seq',
+    ),
+    allLost: statement(
+      'SELECT sidecar, from_seq, to_seq, reason FROM lost_ranges ORDER BY sidecar, from_seq',
+    ),
+    oldEvents: statement('SELECT ingest_id FROM events WHERE time < ? LIMIT ?'),
+    exporterNames: statement('SELECT name FROM exporters'),
+    unqueueEvents: statement(
+      'DELETE FROM export_queue WHERE exporter = ? AND ingest_id IN (SELECT value FROM json_each(?))',
+    ),
+    deleteEvents: statement('DELETE FROM events WHERE ingest_id IN (SELECT value FROM json_each(?))'),
+    pending: statement(
+      `SELECT q.ingest_id, e.body FROM export_queue q JOIN events e ON e.ingest_id = q.ingest_id
+       WHERE q.exporter = ? ORDER BY q.ingest_id LIMIT ?`,
+    ),
+    ack: statement('DELETE FROM export_queue WHERE exporter = ? AND ingest_id = ?'),
+    backlog: statement('SELECT count(*) AS count FROM export_queue WHERE exporter = ?'),
+  };
+}
+
+function migrate(db: DatabaseSync): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const current = Number(db.prepare('SELECT max(version) AS v FROM schema_version').get()?.v ?? 0);
+    if (current > sqliteMigrations.length) {
+      throw new AuditStoreError(
+        'unavailable',
+        `the database has schema version ${current}; this collector knows up to ${sqliteMigrations.length}`,
+      );
+    }
+    for (const [index, statements] of sqliteMigrations.entries()) {
+      if (index < current) continue;
+      for (const sql of statements) db.exec(sql);
+      db.prepare('INSERT INTO schema_version (version) VALUES (?)').run(index + 1);
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+function insertEvents(rows: number): string {
+  const row = `(${new Array(17).fill('?').join(', ')})`;
+  return `INSERT INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant, decision,
+      kind, code, policy_hash, request_id, body, ingested_at)
+    VALUES ${new Array(rows).fill(row).join(', ')}
+    ON CONFLICT (sidecar, seq) DO NOTHING`;
+}
+
+function eventValues(row: EventRow, ingestedAt: string): SQLInputValue[] {
+  return [
+    row.sidecar,
+    row.seq,
+    row.id,
+    row.time,
+    row.namespace,
+    row.server,
+    row.tool,
+    row.user,
+    row.agent,
+    row.tenant,
+    row.decision,
+    row.kind,
+    row.code,
+    row.policyHash,
+    row.requestId,
+    row.body,
+    ingestedAt,
+  ];
+}
+
+function toRange(row: Record<string, SQLOutputValue>): SeqRange {
+  return { from: Number(row.from_seq), to: Number(row.to_seq), storedAt: String(row.stored_at) };
+}
+
+/** SQLite's errors as the store's codes: constraint violations are the batch's fault, the rest the store's. */
+function storeError(error: unknown): AuditStoreError {
+  if (error instanceof AuditStoreError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.includes('constraint failed')) {
+    return new AuditStoreError('invalid_event', `the batch violates a constraint: ${message}`, {
+      cause: error,
+    });
+  }
+  return new AuditStoreError('unavailable', `SQLite: ${message}`, { cause: error });
+}

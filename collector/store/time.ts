@@ -1,0 +1,30 @@
+import { AuditStoreError } from './errors.ts';
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * An RFC 3339 instant as the stores keep and compare it: UTC, exactly six fraction digits
+ * ("2026-01-02T03:04:05.123456Z"). Fixed width makes text order time order (SQLite compares text), and
+ * microseconds are what PostgreSQL's timestamptz holds, so both stores see the same instant. Digits beyond
+ * the sixth are truncated; the event body keeps the time as the sidecar wrote it.
+ */
+export function storeTime(rfc3339: string): string {
+  const match = RFC3339.exec(rfc3339);
+  if (match === null) throw invalidTime(rfc3339);
+  const [, wall = '', fraction = '', zone = '', sign, hours = '0', minutes = '0'] = match;
+  const offsetMs =
+    sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes)) * 60_000;
+  const utcMs = Date.parse(`${wall}${zone}`);
+  // Date.parse accepts 2026-02-30 (rolls over to March): the wall time must read back unchanged.
+  if (Number.isNaN(utcMs) || new Date(utcMs + offsetMs).toISOString().slice(0, 19) !== wall) {
+    throw invalidTime(rfc3339);
+  }
+  const utc = new Date(utcMs).toISOString();
+  // Outside years 0000-9999 the ISO form grows a sign and two digits, and text order breaks.
+  if (utc.length !== 24) throw invalidTime(rfc3339);
+  return `${utc.slice(0, 19)}.${fraction.slice(0, 6).padEnd(6, '0')}Z`;
+}
+
+function invalidTime(value: string): AuditStoreError {
+  return new AuditStoreError('invalid_event', `time ${JSON.stringify(value.slice(0, 64))} is not RFC 3339`);
+}
