@@ -2,9 +2,10 @@ import type { AuditQuery } from '../../api/audit/v1/query.ts';
 import { columnText, decodeCursor } from './rows.ts';
 import { storeTime } from './time.ts';
 
-/** How one SQL dialect writes a bind parameter (`?` or `$1`) with its type. */
+/** How one SQL dialect writes a bind parameter (`?` or `$1`) with its type, and binds a storeTime. */
 export interface SqlDialect {
   param(index: number, type: 'text' | 'time' | 'bigint' | 'int'): string;
+  time(value: string): unknown;
 }
 
 export interface EventSelect {
@@ -41,12 +42,14 @@ export function eventSelect(query: AuditQuery, dialect: SqlDialect): EventSelect
     const value = query[field];
     if (value !== undefined) conditions.push(`${column} = ${bind(columnText(value), 'text')}`);
   }
-  if (query.since !== undefined) conditions.push(`time >= ${bind(storeTime(query.since), 'time')}`);
-  if (query.until !== undefined) conditions.push(`time < ${bind(storeTime(query.until), 'time')}`);
+  if (query.since !== undefined)
+    conditions.push(`time >= ${bind(dialect.time(storeTime(query.since)), 'time')}`);
+  if (query.until !== undefined)
+    conditions.push(`time < ${bind(dialect.time(storeTime(query.until)), 'time')}`);
   const descending = (query.order ?? 'desc') === 'desc';
   if (query.after !== undefined) {
     const cursor = decodeCursor(query.after);
-    const pair = `(${bind(cursor.time, 'time')}, ${bind(cursor.ingestId, 'bigint')})`;
+    const pair = `(${bind(dialect.time(cursor.time), 'time')}, ${bind(cursor.ingestId, 'bigint')})`;
     conditions.push(`(time, ingest_id) ${descending ? '<' : '>'} ${pair}`);
   }
   const limit = query.limit ?? 100;

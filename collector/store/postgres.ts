@@ -171,6 +171,7 @@ export class PostgresAuditStore implements AuditStore {
     const select = eventSelect(query, {
       param: (index, type) =>
         `$${index}::${type === 'time' ? 'timestamptz' : type === 'int' ? 'integer' : type}`,
+      time: (value) => value,
     });
     const result = await this.#run((db) =>
       db.query<{ ingest_id: string; time: string; body: AuditEvent }>(

@@ -28,3 +28,15 @@ export function storeTime(rfc3339: string): string {
 function invalidTime(value: string): AuditStoreError {
   return new AuditStoreError('invalid_event', `time ${JSON.stringify(value.slice(0, 64))} is not RFC 3339`);
 }
+
+/**
+ * A storeTime instant as microseconds since the epoch: how SQLite keeps event times, since an 8-byte
+ * integer in five indexes is smaller and compares faster than 27 bytes of text. A bigint past year 2255,
+ * where microseconds outgrow a double's exact integers.
+ */
+export function epochMicros(time: string): number | bigint {
+  const ms = Date.parse(`${time.slice(0, 19)}Z`);
+  const micros = Number(time.slice(20, 26));
+  const value = ms * 1000 + micros;
+  return Number.isSafeInteger(value) ? value : BigInt(ms) * 1000n + BigInt(micros);
+}
