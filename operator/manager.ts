@@ -12,6 +12,7 @@ import { eventRecorder } from './k8s/events.ts';
 import { reconcileMcpServer } from './reconcilers/mcpserver.ts';
 import { reconcileToolPolicy } from './reconcilers/toolpolicy.ts';
 import type { OperatorMetrics } from './metrics.ts';
+import { SidecarReports } from './k8s/sidecar-reports.ts';
 import type { OperatorSettings } from './settings.ts';
 
 /**
@@ -155,7 +156,29 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   await Promise.all(informers.map((i) => i.synced()));
 
   const events = eventRecorder(kube, 'portcullis-operator', clock);
-  const serverDeps = { servers, policies, namespaces, deployments, applier, settings, clock, events };
+  // The sidecars report through the audit collector; a server whose reports changed is reconciled.
+  const reports = settings.collector
+    ? new SidecarReports({
+        collectorUrl: settings.collector.url,
+        kube,
+        ...(settings.collector.tokenFile ? { tokenFile: settings.collector.tokenFile } : {}),
+        intervalMs: settings.collector.reportIntervalSeconds * 1000,
+        onChange: (key) => queue.add(`${SERVER}${key}`),
+        ...(options.log ? { log: options.log } : {}),
+      })
+    : undefined;
+  reports?.start();
+  const serverDeps = {
+    servers,
+    policies,
+    namespaces,
+    deployments,
+    applier,
+    settings,
+    clock,
+    events,
+    ...(reports ? { reports } : {}),
+  };
   const policyDeps = { servers, policies, applier, clock };
   const running = queue.run(options.workers ?? 4, async (key) => {
     if (key.startsWith(SERVER)) return reconcileMcpServer(key.slice(SERVER.length), serverDeps);
@@ -166,6 +189,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   return {
     queue,
     async stop() {
+      reports?.stop();
       for (const informer of informers) informer.stop();
       queue.stop();
       await running;

@@ -31,6 +31,12 @@ export const operatorSettingsSchema = z.strictObject({
       /** The WAL volume's size limit; the WAL itself is bounded below it. */
       walSizeLimit: z.string().default('512Mi'),
       walMaxBytes: z.string().default('384Mi'),
+      /** How often the operator reads the sidecars' reports (served policy, observed tools) from the collector. */
+      reportIntervalSeconds: z.int().min(1).max(3600).default(10),
+      /** Heartbeats older than this do not count (a pod that is gone). */
+      reportStaleSeconds: z.int().min(10).max(86_400).default(60),
+      /** A bearer token file for reading the collector instead of the operator's own credentials. */
+      tokenFile: z.string().min(1).optional(),
     })
     .optional(),
   /** Cluster DNS pods, allowed for name resolution. */

@@ -8,6 +8,7 @@ import type { Informer } from '../../kube/informer.ts';
 import { TerminalError, type ReconcileResult } from '../controller/workqueue.ts';
 import type { Applier } from '../k8s/apply.ts';
 import type { OperatorSettings } from '../settings.ts';
+import { fleetObservation, type SidecarReport } from '../status/fleet.ts';
 import { mcpServerStatus } from '../status/mcpserver-status.ts';
 import { conditionEvents } from '../status/transitions.ts';
 import type { EventRecorder } from '../k8s/events.ts';
@@ -21,6 +22,8 @@ export interface McpServerReconcilerDeps {
   readonly events?: EventRecorder;
   readonly settings: OperatorSettings;
   readonly clock: () => number;
+  /** The sidecars' reports through the audit collector, when one is configured. */
+  readonly reports?: { get(key: string): readonly SidecarReport[] | undefined };
 }
 
 /**
@@ -59,8 +62,10 @@ export async function reconcileMcpServer(
       await deps.applier.apply(child);
   }
 
-  // 4. Observe the workload and write the status.
+  // 4. Observe the workload and the sidecars' own reports, and write the status.
   const deployment = deps.deployments.get(`${namespace}/${childName(server)}`);
+  const reports = deps.reports?.get(key);
+  const staleSeconds = deps.settings.collector?.reportStaleSeconds ?? 60;
   const status = mcpServerStatus({
     server,
     compiled,
@@ -75,6 +80,9 @@ export async function reconcileMcpServer(
       : {}),
     endpoint: endpointUrl(server, deps.settings),
     now: new Date(deps.clock()).toISOString(),
+    ...(reports
+      ? { fleet: fleetObservation(reports, new Date(deps.clock() - staleSeconds * 1000).toISOString()) }
+      : {}),
   });
   const written = await deps.applier.applyStatus(server, 'mcpservers', status, server.status);
 

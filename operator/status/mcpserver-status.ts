@@ -3,6 +3,7 @@ import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { CompileResult } from '../../policy/compile.ts';
 import type { ConditionUpdate } from './conditions.ts';
 import { setConditions } from './conditions.ts';
+import type { FleetObservation } from './fleet.ts';
 
 /** What the reconciler observed about the workload (from the Deployment's status). */
 export interface WorkloadObservation {
@@ -18,6 +19,8 @@ export interface McpServerStatusInput {
   readonly workload?: WorkloadObservation;
   readonly endpoint: string;
   readonly now: string;
+  /** What the sidecars report (through the audit collector); undefined when nothing is known. */
+  readonly fleet?: FleetObservation;
 }
 
 function policyCondition(compiled: CompileResult): ConditionUpdate {
@@ -105,7 +108,7 @@ function workloadCondition(workload: WorkloadObservation | undefined): Condition
 
 /** The whole status, computed from what was observed: pure, so every branch is a unit test. */
 export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
-  const { server, compiled, workload, now } = input;
+  const { server, compiled, workload, now, fleet } = input;
   const policy = policyCondition(compiled);
   const killed = killedCondition(compiled);
   const work = workloadCondition(workload);
@@ -120,7 +123,7 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
         };
   const conditions = setConditions(
     server.status?.conditions,
-    [ready, work, policy, killed],
+    [ready, work, policy, killed, ...(fleet ? [fleet.toolDrift] : [])],
     server.metadata.generation,
     now,
   );
@@ -146,7 +149,13 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
           },
         }
       : {}),
-    ...(server.status?.servedPolicyHashes ? { servedPolicyHashes: server.status.servedPolicyHashes } : {}),
-    ...(server.status?.observedTools ? { observedTools: server.status.observedTools } : {}),
+    ...(fleet
+      ? { servedPolicyHashes: fleet.servedPolicyHashes, observedTools: fleet.observedTools }
+      : {
+          ...(server.status?.servedPolicyHashes
+            ? { servedPolicyHashes: server.status.servedPolicyHashes }
+            : {}),
+          ...(server.status?.observedTools ? { observedTools: server.status.observedTools } : {}),
+        }),
   };
 }
