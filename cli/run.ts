@@ -13,6 +13,7 @@ Commands:
   sidecar     Run the gate in front of one MCP server (see 'portcullis sidecar --help')
   operator    Reconcile McpServers and ToolPolicies (see 'portcullis operator --help')
   collector   Receive, store, query and export audit events (see 'portcullis collector --help')
+  audit       Query the audit trail: who called what, decided how (see 'portcullis audit --help')
   version     Print the version and the API version served
 
 Flags:
@@ -39,6 +40,7 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (command === 'sidecar') return (await import('./commands/sidecar.ts')).runSidecar(rest, io);
   if (command === 'operator') return (await import('./commands/operator.ts')).runOperator(rest, io);
   if (command === 'collector') return (await import('./commands/collector.ts')).runCollector(rest, io);
+  if (command === 'audit') return (await import('./commands/audit.ts')).runAudit(rest, io);
   io.err(`portcullis: unknown command or arguments: ${args.join(' ')}\nRun 'portcullis --help' for usage.\n`);
   return EXIT.usage;
 }

@@ -82,7 +82,7 @@ function invalid(event: AuditEvent, problem: string): AuditStoreError {
  * A batch's rows: the first of each (sidecar, seq), as a batch may repeat an event and the store keeps it
  * once. Two different (sidecar, seq) with one id in a batch are refused (conflicting_event): the id is
  * the idempotency key downstream. Across batches ids are not compared: that would take a unique index
- * on a random key, which dirties one index page per event and costs ~40% of SQLite ingest (see README).
+ * on a random key, which dirties one index page per event and cost ~40% of SQLite ingest when measured.
  */
 export function batchRows(events: readonly AuditEvent[]): EventRow[] {
   const seen = new Set<string>();

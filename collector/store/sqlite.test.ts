@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
@@ -6,6 +7,36 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteAuditStore } from './sqlite.ts';
 import { auditStoreConformance } from './store-conformance.ts';
 import { testEvents } from './test-events.ts';
+
+const storeModule = new URL('./sqlite.ts', import.meta.url).href;
+const eventsModule = new URL('./test-events.ts', import.meta.url).href;
+
+/**
+ * Runs `body` in a separate Node process with `store` (a SqliteAuditStore on `path`) and `testEvents` in
+ * scope; resolves with its stdout lines as they come. Another process is another SQLite connection with
+ * its own locks, and one we can kill.
+ */
+function child(path: string, body: string, onLine: (line: string) => void = () => {}) {
+  const code = `
+    const { SqliteAuditStore } = await import(${JSON.stringify(storeModule)});
+    const { testEvents } = await import(${JSON.stringify(eventsModule)});
+    const store = await SqliteAuditStore.open({ path: ${JSON.stringify(path)}, exporters: ['otlp'] });
+    ${body}
+    await store.close();`;
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', code], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let buffered = '';
+  proc.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let at = buffered.indexOf('\n'); at >= 0; at = buffered.indexOf('\n')) {
+      onLine(buffered.slice(0, at));
+      buffered = buffered.slice(at + 1);
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return { proc, exited };
+}
 
 const root = mkdtempSync(join(tmpdir(), 'portcullis-sqlite-store-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -46,6 +77,54 @@ describe('SqliteAuditStore', () => {
     db.prepare('INSERT INTO schema_version (version) VALUES (99)').run();
     db.close();
     await expect(SqliteAuditStore.open({ path })).rejects.toMatchObject({ code: 'unavailable' });
+  });
+
+  it('keeps every acknowledged batch when the writing process is killed', async () => {
+    const path = newPath();
+    let acked = 0;
+    const writer = child(
+      path,
+      `for (let from = 1; ; from += 100) {
+         await store.insert(testEvents('sc-a', from, from + 99));
+         console.log(from + 99);
+       }`,
+      (line) => {
+        acked = Number(line);
+        if (acked >= 2_000) writer.proc.kill('SIGKILL');
+      },
+    );
+    await writer.exited;
+    expect(acked).toBeGreaterThanOrEqual(2_000);
+    const store = await SqliteAuditStore.open({ path, exporters: ['otlp'] });
+    const [state] = await store.sidecars();
+    expect(state?.contiguousThrough).toBeGreaterThanOrEqual(acked);
+    expect(await store.exportBacklog('otlp')).toBe(state?.contiguousThrough);
+    await store.close();
+  });
+
+  it('stores each event once when two processes write overlapping batches to one file', async () => {
+    const path = newPath();
+    await (await SqliteAuditStore.open({ path })).close(); // schema first: both writers then only insert
+    const writer = (offset: number) =>
+      child(
+        path,
+        `let accepted = 0;
+         for (let from = 1 + ${offset}; from <= 3_000; from += 100) {
+           for (const sc of ['sc-a', 'sc-b']) accepted += (await store.insert(testEvents(sc, from, from + 149))).accepted;
+         }
+         console.log(accepted);`,
+        (line) => results.push(Number(line)),
+      );
+    const results: number[] = [];
+    const codes = await Promise.all([writer(0).exited, writer(50).exited]);
+    expect(codes).toEqual([0, 0]);
+    const store = await SqliteAuditStore.open({ path, exporters: ['otlp'] });
+    const states = await store.sidecars();
+    const highest = states[0]!.highestSeq;
+    expect(results.reduce((a, b) => a + b, 0)).toBe(2 * highest);
+    expect(states.map((s) => s.contiguousThrough)).toEqual([highest, highest]);
+    expect(await store.gaps(new Date(Date.now() + 60_000))).toEqual([]);
+    await store.close();
   });
 
   it('refuses calls after close', async () => {

@@ -15,11 +15,11 @@ export function storeTime(rfc3339: string): string {
   const offsetMs =
     sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(hours) * 60 + Number(minutes)) * 60_000;
   const utcMs = Date.parse(`${wall}${zone}`);
-  // Date.parse accepts 2026-02-30 (rolls over to March): the wall time must read back unchanged.
-  if (Number.isNaN(utcMs) || new Date(utcMs + offsetMs).toISOString().slice(0, 19) !== wall) {
-    throw invalidTime(rfc3339);
-  }
+  if (Number.isNaN(utcMs)) throw invalidTime(rfc3339);
   const utc = new Date(utcMs).toISOString();
+  // Date.parse accepts 2026-02-30 (rolls over to March): the wall time must read back unchanged.
+  const readBack = offsetMs === 0 ? utc : new Date(utcMs + offsetMs).toISOString();
+  if (readBack.slice(0, 19) !== wall) throw invalidTime(rfc3339);
   // Outside years 0000-9999 the ISO form grows a sign and two digits, and text order breaks.
   if (utc.length !== 24) throw invalidTime(rfc3339);
   return `${utc.slice(0, 19)}.${fraction.slice(0, 6).padEnd(6, '0')}Z`;

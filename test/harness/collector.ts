@@ -424,6 +424,27 @@ export async function postHeartbeat(
   return { status: response.status, body: await jsonOrText(response) };
 }
 
+/** Every event of a namespace through the query API, oldest first (all pages). */
+export async function storedEvents(url: string, namespace: string, token?: string): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const query = new URLSearchParams({
+      namespace,
+      order: 'asc',
+      limit: '10000',
+      ...(after ? { after } : {}),
+    });
+    const page = (await getJson(url, `/v1/events?${query}`, token)).body as {
+      events: AuditEvent[];
+      next?: string;
+    };
+    events.push(...page.events);
+    if (page.next === undefined) return events;
+    after = page.next;
+  }
+}
+
 /** GET a query endpoint (path with its query string), with an optional bearer token. */
 export async function getJson(url: string, path: string, token?: string): Promise<WireResult> {
   const response = await fetch(`${url}${path}`, {

@@ -23,6 +23,8 @@ export interface PostgresServer {
   readonly port: number;
   readonly dataDir: string;
   readonly logPath: string;
+  /** The postmaster's PID now (a restart changes it); its backends are its children. */
+  readonly pid: number;
   /** Creates a database and returns its URL. */
   createDatabase(name: string): Promise<string>;
   /**
@@ -139,6 +141,10 @@ export async function startPostgres(options: { readyTimeoutMs?: number } = {}): 
     port,
     dataDir,
     logPath,
+    get pid() {
+      if (server === undefined) throw new Error('postgres is not running');
+      return server.pid;
+    },
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: url });
       await client.connect();

@@ -51,16 +51,14 @@ export function portcullisCode(body: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
-/**
- * One stateless tools/call over raw HTTP (no SDK session), reduced to what kill-switch tests compare:
- * 'allowed', 'killed', or the status and body for anything else.
- */
-export async function probeToolCall(
+/** One raw tools/call (no session, no SDK): for probes, load loops and crash tests. */
+export async function rawToolCall(
   url: string,
   token: string,
   tool: string,
   args: Record<string, unknown> = {},
-): Promise<string> {
+  id: number | string = 1,
+): Promise<{ status: number; body: string }> {
   const response = await fetch(url, {
     method: 'POST',
     headers: {
@@ -70,12 +68,22 @@ export async function probeToolCall(
     },
     body: JSON.stringify({
       jsonrpc: '2.0',
-      id: 1,
+      id,
       method: 'tools/call',
       params: { name: tool, arguments: args },
     }),
   });
-  const text = await response.text();
-  if (response.status === 200) return 'allowed';
-  return text.includes('"killed"') ? 'killed' : `${response.status} ${text.slice(0, 300)}`;
+  return { status: response.status, body: await response.text() };
+}
+
+/** A raw tools/call's fate in one word: allowed, killed, or the status and the start of the body. */
+export async function probeToolCall(
+  url: string,
+  token: string,
+  tool: string,
+  args: Record<string, unknown> = {},
+): Promise<string> {
+  const { status, body } = await rawToolCall(url, token, tool, args);
+  if (status === 200) return 'allowed';
+  return body.includes('"killed"') ? 'killed' : `${status} ${body.slice(0, 300)}`;
 }

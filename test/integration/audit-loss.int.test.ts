@@ -8,12 +8,14 @@ import {
   adminKubeConfig,
   createNamespace,
   getJson,
+  storedEvents,
   sidecarToken,
   startCollector,
   type CollectorUnderTest,
 } from '../harness/collector.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../harness/recording-upstream.ts';
 import { sidecarProcess, type SidecarProcess } from '../harness/sidecar-process.ts';
+import { rawToolCall } from '../harness/sidecar-clients.ts';
 
 /**
  * Nothing lost, nothing twice. One sidecar process is SIGKILLed at random moments under load, over and
@@ -144,22 +146,8 @@ describe('audit: nothing lost across sidecar crashes, a collector outage and col
           };
           attempts.push(attempt);
           try {
-            const response = await fetch(sidecar.url, {
-              method: 'POST',
-              headers: {
-                'content-type': 'application/json',
-                accept: 'application/json, text/event-stream',
-                authorization: `Bearer ${token}`,
-              },
-              body: JSON.stringify({
-                jsonrpc: '2.0',
-                id: 1,
-                method: 'tools/call',
-                params: { name: attempt.tool, arguments: { nonce: attempt.nonce } },
-              }),
-            });
-            await response.text();
-            attempt.status = response.status;
+            const { status } = await rawToolCall(sidecar.url, token, attempt.tool, { nonce: attempt.nonce });
+            attempt.status = status;
           } catch {
             return; // the sidecar died under this call: its fate is unknown to the client
           }
@@ -202,7 +190,7 @@ describe('audit: nothing lost across sidecar crashes, a collector outage and col
       }
       await sidecar.stop();
 
-      const events = await allEvents(collector.url, namespace);
+      const events = await storedEvents(collector.url, namespace);
       const seqs = events.map((e) => e.seq).sort((a, b) => a - b);
       expect(new Set(events.map((e) => e.sidecar)).size).toBe(1);
       expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
@@ -264,21 +252,3 @@ describe('audit: nothing lost across sidecar crashes, a collector outage and col
     KILLS * 3_000 + OUTAGE_MS + 240_000,
   );
 });
-
-/** Every event of the namespace, through the query API, oldest first. */
-async function allEvents(url: string, namespace: string): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const query = new URLSearchParams({
-      namespace,
-      order: 'asc',
-      limit: '10000',
-      ...(after ? { after } : {}),
-    });
-    const page = (await getJson(url, `/v1/events?${query}`)).body as { events: AuditEvent[]; next?: string };
-    events.push(...page.events);
-    if (page.next === undefined) return events;
-    after = page.next;
-  }
-}

@@ -8,13 +8,14 @@ import { startJsonServer, type JsonServer } from '../fixtures/auth/json-server.t
 import {
   adminKubeConfig,
   createNamespace,
-  getJson,
+  storedEvents,
   sidecarToken,
   startCollector,
   type CollectorUnderTest,
 } from '../harness/collector.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../harness/recording-upstream.ts';
 import { sidecarProcess, type SidecarProcess } from '../harness/sidecar-process.ts';
+import { rawToolCall } from '../harness/sidecar-clients.ts';
 
 /**
  * The audit pipeline under pressure, each with its stated behaviour:
@@ -95,21 +96,7 @@ async function rig(walMaxBytes: string): Promise<Rig> {
     upstream,
     jwks,
     async call(nonce, padding = 0) {
-      const response = await fetch(sidecar.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/json, text/event-stream',
-          authorization: `Bearer ${token}`,
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'tools/call',
-          params: { name: 'read_invoice', arguments: { nonce, padding: 'x'.repeat(padding) } },
-        }),
-      });
-      return { status: response.status, body: await response.text() };
+      return rawToolCall(sidecar.url, token, 'read_invoice', { nonce, padding: 'x'.repeat(padding) });
     },
   };
 }
@@ -122,25 +109,8 @@ function forwardedNonces(upstream: RecordingUpstream): Set<string> {
   );
 }
 
-async function storedEvents(url: string, namespace: string): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
-  let after: string | undefined;
-  for (;;) {
-    const query = new URLSearchParams({
-      namespace,
-      order: 'asc',
-      limit: '10000',
-      ...(after ? { after } : {}),
-    });
-    const page = (await getJson(url, `/v1/events?${query}`)).body as { events: AuditEvent[]; next?: string };
-    events.push(...page.events);
-    if (page.next === undefined) return events;
-    after = page.next;
-  }
-}
-
 /** Decisions and outcomes of tool calls (the sidecar also records the policy it loaded). */
-function callEvents(events: readonly AuditEvent[]): AuditEvent[] {
+function cstoredEvents(events: readonly AuditEvent[]): AuditEvent[] {
   return events.filter((e) => e.kind === 'call' || e.kind === 'outcome');
 }
 
@@ -211,7 +181,7 @@ describe('audit pipeline under pressure', () => {
     for (let i = 0; i < 20; i++) expect((await stack.call(`before-${i}`)).status).toBe(200);
     await vi.waitFor(
       async () =>
-        expect(callEvents(await storedEvents(stack.collector.url, stack.namespace))).toHaveLength(40),
+        expect(cstoredEvents(await storedEvents(stack.collector.url, stack.namespace))).toHaveLength(40),
       { timeout: 20_000, interval: 200 },
     );
 
@@ -235,7 +205,7 @@ describe('audit pipeline under pressure', () => {
     await vi.waitFor(
       async () => {
         const events = await storedEvents(stack.collector.url, stack.namespace);
-        expect(callEvents(events)).toHaveLength(40 + 2 * i); // a decision and an outcome per call
+        expect(cstoredEvents(events)).toHaveLength(40 + 2 * i); // a decision and an outcome per call
         expectExactlyOnce(events);
       },
       { timeout: 60_000, interval: 200 },

@@ -14,7 +14,7 @@ import { compile } from '../../policy/compile.ts';
 import { type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
 import { kubeConfigFor } from '../harness/kube.ts';
 import { createAll, fixtureObjects, waitFor } from '../harness/operator-e2e.ts';
-import { supportAgent } from '../harness/sidecar-clients.ts';
+import { rawToolCall, supportAgent } from '../harness/sidecar-clients.ts';
 import { startKubernetesSidecar } from '../harness/operator-e2e.ts';
 import { type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
@@ -133,21 +133,7 @@ describe('operator: policy edit under load', () => {
       for (let i = offset; !done && sent < MAX_CALLS; i++) {
         sent++;
         const tool = TOOLS[i % 2]!;
-        const response = await fetch(sidecar.url, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-            authorization: `Bearer ${token}`,
-          },
-          body: JSON.stringify({
-            jsonrpc: '2.0',
-            id: i,
-            method: 'tools/call',
-            params: { name: tool, arguments: ARGS[tool] },
-          }),
-        });
-        await response.arrayBuffer();
+        const response = await rawToolCall(sidecar.url, token, tool, ARGS[tool], i);
         statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       }
     };

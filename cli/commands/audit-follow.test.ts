@@ -1,0 +1,171 @@
+import { describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../api/audit/v1/event.ts';
+import type { AuditQueryInput } from '../../api/audit/v1/query.ts';
+import { testEvent } from '../../collector/store/test-events.ts';
+import type { FetchPage } from './audit-client.ts';
+import { failure, unavailable } from './audit-errors.ts';
+import { followEvents, RecentIds } from './audit-follow.ts';
+import type { EventPrinter } from './audit-format.ts';
+
+const at = (seq: number, time: string) => testEvent('sc', seq, { time });
+
+/**
+ * Keyset pages over (time, arrival) as the collector's store serves them, ascending; `next` only when
+ * more rows remain. `onCall(n)` runs before answering call n (1-based): to add events or stop.
+ */
+function fakeStore(onCall: (call: number, store: AuditEvent[]) => void) {
+  const store: AuditEvent[] = [];
+  const queries: AuditQueryInput[] = [];
+  const fetchPage: FetchPage = async (query) => {
+    queries.push(query);
+    onCall(queries.length, store);
+    const sorted = store
+      .map((event, arrival) => ({ event, arrival }))
+      .sort((a, b) => a.event.time.localeCompare(b.event.time) || a.arrival - b.arrival);
+    const cursor = query.after === undefined ? -1 : Number(query.after);
+    const rows = sorted.filter(
+      (row) => row.event.time >= String(query.since) && (cursor < 0 || sorted.indexOf(row) > cursor),
+    );
+    const limit = Number(query.limit);
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return rows.length > limit && last
+      ? { events: page.map((r) => r.event), next: String(sorted.indexOf(last)) }
+      : { events: page.map((r) => r.event) };
+  };
+  return { fetchPage, queries };
+}
+
+function recorder(): EventPrinter & { seqs: number[] } {
+  const seqs: number[] = [];
+  return {
+    seqs,
+    add: (events) => void seqs.push(...events.map((e) => e.seq)),
+    finish() {},
+    get count() {
+      return seqs.length;
+    },
+  };
+}
+
+const T = (second: number) => `2026-02-10T12:00:${String(second).padStart(2, '0')}.000Z`;
+
+describe('followEvents', () => {
+  it('prints what arrives, each event once, until stopped', async () => {
+    const stop = new AbortController();
+    const { fetchPage, queries } = fakeStore((call, store) => {
+      if (call === 1) store.push(at(1, T(0)), at(2, T(5)), at(3, T(1))); // T(0) is before --since
+      if (call === 3) store.push(at(4, T(5)), at(5, T(6))); // one more at the newest time printed
+      if (call === 5) store.push(at(6, T(7)));
+      if (call === 7) stop.abort();
+    });
+    const printer = recorder();
+    await followEvents({
+      fetchPage,
+      query: { tool: 'read_invoice', since: T(1) },
+      printer,
+      intervalMs: 1,
+      signal: stop.signal,
+      warn: () => {},
+    });
+    expect(printer.seqs).toEqual([3, 2, 4, 5, 6]);
+    expect(queries[0]).toEqual({ tool: 'read_invoice', since: T(1), order: 'asc', limit: 500 });
+    // Each poll starts at the newest time printed so far.
+    expect(queries.slice(1, 6).map((q) => q.since)).toEqual([T(5), T(5), T(6), T(6), T(7)]);
+  });
+
+  it('drains full pages through the cursor without waiting', async () => {
+    const stop = new AbortController();
+    const { fetchPage, queries } = fakeStore((call, store) => {
+      if (call === 1) for (let seq = 1; seq <= 1200; seq++) store.push(at(seq, T(seq % 2 === 0 ? 2 : 3)));
+      if (call === 3) stop.abort(); // the last page still prints; the wait after it ends at once
+    });
+    const printer = recorder();
+    const started = Date.now();
+    await followEvents({
+      fetchPage,
+      query: { since: T(0) },
+      printer,
+      intervalMs: 60_000,
+      signal: stop.signal,
+      warn: () => {},
+    });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(printer.count).toBe(1200);
+    expect(new Set(printer.seqs).size).toBe(1200);
+    expect(queries.map((q) => q.after)).toEqual([undefined, '499', '999']);
+  });
+
+  it('keeps following through a collector outage, saying so once each way', async () => {
+    const stop = new AbortController();
+    const warnings: string[] = [];
+    let calls = 0;
+    const inner = fakeStore((_call, store) => {
+      if (store.length === 0) store.push(at(1, T(1)));
+    });
+    const fetchPage: FetchPage = async (query, signal) => {
+      calls++;
+      if (calls === 2 || calls === 3)
+        throw unavailable('cannot reach the collector at http://c/: ECONNREFUSED');
+      if (calls === 5) stop.abort();
+      return inner.fetchPage(query, signal);
+    };
+    const printer = recorder();
+    await followEvents({
+      fetchPage,
+      query: { since: T(0) },
+      printer,
+      intervalMs: 1,
+      signal: stop.signal,
+      warn: (t) => warnings.push(t),
+    });
+    expect(printer.seqs).toEqual([1]);
+    expect(warnings).toEqual([
+      'cannot reach the collector at http://c/: ECONNREFUSED; retrying every 0.001s\n',
+      'the collector answers again\n',
+    ]);
+  });
+
+  it('stops on an error retrying cannot fix', async () => {
+    const fetchPage: FetchPage = async () => {
+      throw failure('not allowed');
+    };
+    await expect(
+      followEvents({
+        fetchPage,
+        query: { since: T(0) },
+        printer: recorder(),
+        intervalMs: 1,
+        signal: new AbortController().signal,
+        warn: () => {},
+      }),
+    ).rejects.toThrow('not allowed');
+  });
+
+  it('ends at once when stopped while waiting', async () => {
+    const stop = new AbortController();
+    const { fetchPage } = fakeStore(() => {});
+    const started = Date.now();
+    setTimeout(() => stop.abort(), 20);
+    await followEvents({
+      fetchPage,
+      query: { since: T(0) },
+      printer: recorder(),
+      intervalMs: 60_000,
+      signal: stop.signal,
+      warn: () => {},
+    });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+});
+
+describe('RecentIds', () => {
+  it('remembers at most its capacity, forgetting the oldest', () => {
+    const ids = new RecentIds(3);
+    expect(['a', 'b', 'c', 'a'].map((id) => ids.add(id))).toEqual([true, true, true, false]);
+    expect(ids.add('d')).toBe(true);
+    expect(ids.size).toBe(3);
+    expect(ids.add('a')).toBe(true); // forgotten
+    expect(ids.add('d')).toBe(false);
+  });
+});
