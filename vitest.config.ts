@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{api,policy,kube,operator,sidecar,collector,cli,test}/**/*.test.ts'],
+          include: ['{lib,api,policy,kube,operator,sidecar,collector,cli,test}/**/*.test.ts'],
           exclude: ['**/*.int.test.ts', 'node_modules/**'],
         },
       },

@@ -40,8 +40,8 @@ const TABLE_COLUMNS: readonly Column[] = [
 
 const WIDE_COLUMNS: readonly Column[] = [
   ...TABLE_COLUMNS,
-  { header: 'REQUEST', cap: 24, cell: (e) => e.requestId },
-  { header: 'POLICY HASH', cap: 16, cell: (e) => e.policyHash },
+  { header: 'REQUEST', cap: 36, cell: (e) => e.requestId }, // a UUID whole: for grepping logs
+  { header: 'POLICY HASH', cap: 20, cell: (e) => e.policyHash }, // sha256: and 12 hex digits
   { header: 'SEQ', cap: 10, cell: (e) => (e.seq === undefined ? undefined : String(e.seq)) },
 ];
 

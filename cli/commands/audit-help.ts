@@ -36,7 +36,7 @@ Output:
                           now) until Ctrl-C; not with --until, --limit, --order or -o json. Events are
                           read by event time: one reaching the collector late, older than events already
                           printed, is not shown
-  --interval DURATION     how often --follow asks the collector (default 2s, at least 100ms)
+  --interval DURATION     how often --follow asks the collector (default 2s; 100ms to 1h)
 
 Collector and credentials:
   --collector URL         the collector's address (or PORTCULLIS_COLLECTOR_URL; required), e.g.

@@ -15,15 +15,19 @@ export async function fetchUpTo(
   query: Omit<AuditQueryInput, 'limit' | 'after'>,
   limit: number,
   onPage: (events: readonly AuditEvent[]) => void,
+  signal?: AbortSignal,
 ): Promise<void> {
   let remaining = limit;
   let after: string | undefined;
   while (remaining > 0) {
-    const page = await fetchPage({
-      ...query,
-      limit: Math.min(remaining, PAGE_SIZE),
-      ...(after === undefined ? {} : { after }),
-    });
+    const page = await fetchPage(
+      {
+        ...query,
+        limit: Math.min(remaining, PAGE_SIZE),
+        ...(after === undefined ? {} : { after }),
+      },
+      signal,
+    );
     const events = page.events.length > remaining ? page.events.slice(0, remaining) : page.events;
     remaining -= events.length;
     if (events.length > 0) onPage(events);

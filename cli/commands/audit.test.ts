@@ -164,6 +164,20 @@ describe('portcullis audit', () => {
     expect(local.stderr()).not.toContain('warning');
   });
 
+  it('stops a query on Ctrl-C (untilShutdown) with exit 1', async () => {
+    const fetch = ((_url: URL, init: RequestInit) =>
+      new Promise((_resolve, reject) =>
+        init.signal?.addEventListener('abort', () => reject(init.signal?.reason)),
+      )) as unknown as typeof globalThis.fetch;
+    const { cli, stderr } = io();
+    const interrupted = {
+      ...cli,
+      untilShutdown: () => new Promise<void>((resolve) => setTimeout(resolve, 20)),
+    };
+    expect(await runAudit(['-A'], interrupted, { now: () => NOW, fetch })).toBe(1);
+    expect(stderr()).toBe('portcullis audit: interrupted\n');
+  });
+
   it('describes the scope of a query', () => {
     expect(describeScope(undefined, {})).toBe('in any namespace');
     expect(describeScope('ops', { user: 'alice', decision: 'denied', until: '2026-01-01T00:00:00Z' })).toBe(

@@ -2,7 +2,7 @@ import type { AuditQueryInput } from '../../api/audit/v1/query.ts';
 import { EXIT, type CliIo } from '../io.ts';
 import { collectorClient } from './audit-client.ts';
 import { resolveAccess } from './audit-credentials.ts';
-import { AuditError, usageError } from './audit-errors.ts';
+import { AuditError, failure, usageError } from './audit-errors.ts';
 import { parseAuditArgs, type AuditFilters, type AuditOptions } from './audit-flags.ts';
 import { followEvents } from './audit-follow.ts';
 import { resultPrinter, streamPrinter } from './audit-format.ts';
@@ -62,32 +62,40 @@ async function query(options: AuditOptions, io: CliIo, deps: AuditDeps): Promise
     ...(access.namespace === undefined ? {} : { namespace: access.namespace }),
   };
 
-  if (options.follow) {
-    const format = options.output === 'json' ? 'jsonl' : options.output; // refused by the flags anyway
-    const stop = new AbortController();
-    void io.untilShutdown().then(() => stop.abort());
-    await followEvents({
+  // main.ts turns SIGINT into untilShutdown(), so Ctrl-C must be honoured here, not only in follow mode.
+  const stop = new AbortController();
+  void io.untilShutdown().then(() => stop.abort());
+  try {
+    if (options.follow) {
+      await followEvents({
+        fetchPage,
+        query: { ...filters, since: filters.since ?? new Date(deps.now()).toISOString() },
+        printer: streamPrinter(options.output === 'json' ? 'jsonl' : options.output, io.out), // json: refused
+        intervalMs: options.intervalMs,
+        signal: stop.signal,
+        warn: (text) => io.err(`portcullis audit: ${text}`),
+      });
+      return;
+    }
+    const printer = resultPrinter(options.output, io.out);
+    await fetchUpTo(
       fetchPage,
-      query: { ...filters, since: filters.since ?? new Date(deps.now()).toISOString() },
-      printer: streamPrinter(format, io.out),
-      intervalMs: options.intervalMs,
-      signal: stop.signal,
-      warn: (text) => io.err(`portcullis audit: ${text}`),
-    });
-    return;
-  }
-
-  const printer = resultPrinter(options.output, io.out);
-  await fetchUpTo(fetchPage, { ...filters, order: options.order }, options.limit, (events) =>
-    printer.add(events),
-  );
-  printer.finish();
-  if (printer.count === 0 && (options.output === 'table' || options.output === 'wide')) {
-    io.err(`No audit events found ${describeScope(access.namespace, options.filters)}.\n`);
+      { ...filters, order: options.order },
+      options.limit,
+      (events) => printer.add(events),
+      stop.signal,
+    );
+    printer.finish();
+    if (printer.count === 0 && (options.output === 'table' || options.output === 'wide')) {
+      io.err(`No audit events found ${describeScope(access.namespace, options.filters)}.\n`);
+    }
+  } catch (error) {
+    if (stop.signal.aborted && !options.follow) throw failure('interrupted', error);
+    throw error;
   }
 }
 
-/** "in namespace finance with tool=read_invoice, tenant=acme, since 2026-01-24T10:00:00.000Z". */
+/** `in namespace finance with tool="read_invoice", tenant="acme" since 2026-01-24T10:00:00.000Z`. */
 export function describeScope(namespace: string | undefined, filters: AuditFilters): string {
   const where = namespace === undefined ? 'in any namespace' : `in namespace ${namespace}`;
   const { since, until, ...exact } = filters;

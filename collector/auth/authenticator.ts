@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { CollectorError } from '../errors.ts';
-import { TokenCache, tokenCacheKey } from './token-cache.ts';
+import { TokenCache, tokenCacheKey } from '../../lib/token-cache.ts';
 
 /** A user as Kubernetes describes one (TokenReview status.user): what a SubjectAccessReview needs. */
 export interface UserInfo {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { CollectorMetrics } from '../metrics.ts';
 import type { AuditStore } from '../store/store.ts';
-import { backoffDelay } from './backoff.ts';
+import { backoffDelay } from '../../lib/backoff.ts';
 import { ExportError, type EventExporter } from './exporter.ts';
 
 export interface PumpOptions {

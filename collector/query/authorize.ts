@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { GROUP } from '../../api/v1alpha1/group.ts';
 import { kubeRequest } from '../../kube/rest.ts';
 import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.ts';
-import { TokenCache, tokenCacheKey } from '../auth/token-cache.ts';
+import { TokenCache, tokenCacheKey } from '../../lib/token-cache.ts';
 import { CollectorError } from '../errors.ts';
 import { bearerToken } from '../http/body.ts';
 

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
 import { HEARTBEAT_PATH, INGEST_PATH, SIDECAR_HEADER, ingestAck } from '../../api/audit/v1/ingest.ts';
-import { Backoff } from './backoff.ts';
+import { Backoff } from '../../lib/backoff.ts';
 import type { AuditShippingMetrics } from './shipper-metrics.ts';
 
 /** The part of the write-ahead log the shipper uses. */

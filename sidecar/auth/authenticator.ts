@@ -10,7 +10,7 @@ import { principalFromClaims } from './principal-claims.ts';
 import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set.ts';
 import { missingScopes } from './scopes.ts';
 import { expectedAudience, type AuthSettings } from './settings.ts';
-import { tokenCacheKey, VerifiedTokenCache } from './token-cache.ts';
+import { tokenCacheKey, TokenCache } from '../../lib/token-cache.ts';
 import { createTokenVerifier, type VerifiedClaims } from './verify.ts';
 
 export type { AuthFailure } from './failure.ts';
@@ -79,7 +79,7 @@ export function createAuthenticator(
     keys: withHeaderPolicy(keys),
     clock,
   });
-  const cache = new VerifiedTokenCache<AuthResult>(cacheSize);
+  const cache = new TokenCache<AuthResult>(cacheSize);
 
   async function authenticateToken(token: string): Promise<AuthResult> {
     const key = tokenCacheKey(token);

@@ -1,6 +1,6 @@
 import { Pool } from 'undici';
 import type { Principal } from '../../policy/principal.ts';
-import { VerifiedTokenCache } from '../auth/token-cache.ts';
+import { TokenCache } from '../../lib/token-cache.ts';
 import { openSubjectToken, type SubjectToken } from './subject-token.ts';
 import { ACCESS_TOKEN_TYPE, readTokenResponse, type IssuedToken } from './token-response.ts';
 
@@ -68,7 +68,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
   const timeoutMs = options.timeoutMs ?? 5_000;
   const downForMs = options.downForMs ?? 1_000;
   const pool = new Pool(endpoint.origin, { connections: options.connections ?? 16 });
-  const cache = new VerifiedTokenCache<IssuedToken>(options.cacheSize ?? 10_000);
+  const cache = new TokenCache<IssuedToken>(options.cacheSize ?? 10_000);
   // Concurrent calls that need the same token share one request to the identity provider.
   const pending = new Map<string, Promise<ExchangeResult>>();
   let down: { readonly until: number; readonly reason: string } | undefined;

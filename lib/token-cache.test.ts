@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { tokenCacheKey, VerifiedTokenCache } from './token-cache.ts';
+import { tokenCacheKey, TokenCache } from './token-cache.ts';
 
 describe('tokenCacheKey', () => {
   it('is the SHA-256 of the token, and holds nothing of the token itself', () => {
@@ -12,9 +12,9 @@ describe('tokenCacheKey', () => {
   });
 });
 
-describe('VerifiedTokenCache', () => {
+describe('TokenCache', () => {
   it('serves an entry until validUntil, then forgets it', () => {
-    const cache = new VerifiedTokenCache<string>(10);
+    const cache = new TokenCache<string>(10);
     cache.set('k', 'v', 1_000);
     expect(cache.get('k', 999)).toBe('v');
     expect(cache.get('k', 1_000)).toBeUndefined();
@@ -22,7 +22,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('evicts the least recently used entry when full', () => {
-    const cache = new VerifiedTokenCache<number>(3);
+    const cache = new TokenCache<number>(3);
     cache.set('a', 1, Infinity);
     cache.set('b', 2, Infinity);
     cache.set('c', 3, Infinity);
@@ -33,7 +33,7 @@ describe('VerifiedTokenCache', () => {
   });
 
   it('stores nothing with size 0', () => {
-    const cache = new VerifiedTokenCache<number>(0);
+    const cache = new TokenCache<number>(0);
     cache.set('a', 1, Infinity);
     expect(cache.get('a', 0)).toBeUndefined();
   });

@@ -9,11 +9,12 @@ export function tokenCacheKey(token: string): string {
 }
 
 /**
- * Results of verified tokens, so a client that reuses its token (every MCP call does) skips signature
- * verification. Bounded, least recently used first out. An entry is served only until its validUntil,
- * which the caller sets no later than the moment verification itself would refuse the token.
+ * Results of verified tokens: the sidecar's (a client reuses its token on every MCP call, so signature
+ * verification is skipped) and the collector's (a shipper's every batch is not one TokenReview). Bounded,
+ * least recently used first out. An entry is served only until its validUntil, which the caller sets no
+ * later than the moment verification itself would refuse the token.
  */
-export class VerifiedTokenCache<Value> {
+export class TokenCache<Value> {
   readonly #maxEntries: number;
   // A Map iterates in insertion order; re-inserting on every hit keeps the least recently used first.
   readonly #entries = new Map<string, { readonly value: Value; readonly validUntil: number }>();
