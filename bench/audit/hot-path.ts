@@ -278,7 +278,9 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
       for (const name of order) {
         const { target, sidecar } = targets.get(name)!;
         const pids = [upstream.pid, collector.child.pid, ...(sidecar ? [sidecar.child.pid] : [])];
-        const window = new CpuWindow(pids);
+        // The idle sidecars of the other configurations are ours too (heartbeats, timers).
+        const idle = sidecars.filter((s) => s !== sidecar).map((s) => s.child.pid);
+        const window = new CpuWindow(pids, idle);
         const summary = await openLoop(target, settings.rate, settings.seconds);
         const used = window.end();
         perRound[name]!.push(summary);

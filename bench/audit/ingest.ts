@@ -16,7 +16,7 @@ import { Pool } from 'undici';
 import { AUDIT_SCHEMA, auditEvent, type AuditEvent } from '../../api/audit/v1/event.ts';
 import { INGEST_PATH, SIDECAR_HEADER } from '../../api/audit/v1/ingest.ts';
 import { startCollectorProcess, type ServiceAccountIssuer } from './collector.ts';
-import { CpuWindow, cpuSecondsOf, promValue, round1, round2, scrape, sleep } from './support.ts';
+import { CpuWindow, sumCpuSeconds, promValue, round1, round2, scrape, sleep } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -85,18 +85,6 @@ function descendants(pid: number): number[] {
   return out;
 }
 
-function cpuOfAll(pids: readonly number[]): number {
-  let sum = 0;
-  for (const pid of pids) {
-    try {
-      sum += cpuSecondsOf(pid);
-    } catch {
-      // exited
-    }
-  }
-  return sum;
-}
-
 export async function runIngest(
   store: 'sqlite' | 'postgres',
   settings: IngestSettings,
@@ -156,14 +144,15 @@ export async function runIngest(
     });
 
     await sleep(settings.warmupSeconds * 1000);
-    const pids = () => [collector.child.pid, ...(postgres ? descendants(postgres.postmasterPid) : [])];
-    const databaseBefore = postgres ? cpuOfAll(pids().slice(1)) : 0;
-    const window = new CpuWindow([collector.child.pid]);
+    // The database server's processes count as ours (not as other people's load) in the window.
+    const databasePids = postgres ? descendants(postgres.postmasterPid) : [];
+    const databaseBefore = sumCpuSeconds(databasePids);
+    const window = new CpuWindow([collector.child.pid], databasePids);
     const acceptedBefore = accepted;
     const metricsBefore = await scrape(`${collector.metricsUrl}/metrics`);
     await Promise.all(senders);
     const used = window.end();
-    const databaseCpu = postgres ? cpuOfAll(pids().slice(1)) - databaseBefore : 0;
+    const databaseCpu = sumCpuSeconds(databasePids) - databaseBefore;
     const metricsAfter = await scrape(`${collector.metricsUrl}/metrics`);
     const events = accepted - acceptedBefore;
     const collectorCpu = used.cpuSeconds[collector.child.pid]!;

@@ -100,6 +100,19 @@ export function cpuSecondsOf(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
 }
 
+/** CPU seconds of several processes (those that exited count as nothing). */
+export function sumCpuSeconds(pids: readonly number[]): number {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      sum += cpuSecondsOf(pid);
+    } catch {
+      // exited
+    }
+  }
+  return sum;
+}
+
 /** This process's CPU seconds (precise). */
 export function ownCpuSeconds(): number {
   const usage = process.cpuUsage();
@@ -126,10 +139,15 @@ export class CpuWindow {
   readonly #machine = machineCpuSeconds();
   readonly #own = ownCpuSeconds();
   readonly #children: Map<number, number>;
+  /** Further processes of ours (a database server's) counted only as ours, not reported one by one. */
+  readonly #extra: readonly number[];
+  readonly #extraBefore: number;
 
-  constructor(pids: readonly number[]) {
+  constructor(pids: readonly number[], extra: readonly number[] = []) {
     this.#pids = pids;
     this.#children = new Map(pids.map((pid) => [pid, cpuSecondsOf(pid)]));
+    this.#extra = extra;
+    this.#extraBefore = sumCpuSeconds(extra);
   }
 
   end(): {
@@ -144,7 +162,8 @@ export class CpuWindow {
     const cpuSeconds: Record<number, number> = {};
     for (const pid of this.#pids) cpuSeconds[pid] = cpuSecondsOf(pid) - this.#children.get(pid)!;
     const own = ownCpuSeconds() - this.#own;
-    const ours = own + Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
+    const extra = sumCpuSeconds(this.#extra) - this.#extraBefore;
+    const ours = own + extra + Object.values(cpuSeconds).reduce((a, b) => a + b, 0);
     const busy = machine.busy - this.#machine.busy;
     return {
       seconds,
