@@ -6,7 +6,7 @@
  * account and the pod, audience portcullis-collector) and signed with the key that JWKS publishes.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COLLECTOR_AUDIENCE, sidecarServiceAccountName } from '../../api/audit/v1/identity.ts';
@@ -59,6 +59,8 @@ export interface CollectorProcess {
   readonly metricsUrl: string;
   readonly child: Child;
   readonly dir: string;
+  /** Stops the collector and removes its directory (the SQLite file). */
+  stop(): Promise<void>;
 }
 
 /**
@@ -103,6 +105,21 @@ export async function startCollectorProcess(
     options.cpus ? { cpus: options.cpus } : {},
   );
   const metricsUrl = `http://127.0.0.1:${metricsPort}`;
-  await waitReady(`${metricsUrl}/readyz`, child);
-  return { url: `http://127.0.0.1:${port}`, metricsUrl, child, dir };
+  try {
+    await waitReady(`${metricsUrl}/readyz`, child);
+  } catch (error) {
+    await child.stop();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    metricsUrl,
+    child,
+    dir,
+    async stop() {
+      await child.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -9,6 +9,8 @@
  *                 bench-sidecar's "default" pays; informational
  *   wal-batched   --audit-wal, spec.audit.durability Batched, shipping to a real collector (SQLite)
  *   wal-strict    --audit-wal, spec.audit.durability Strict (each call waits for its decision's fsync)
+ *   wal-batched-sync100  diagnostic: wal-batched with --audit-sync-ms 100, which makes the shipper send
+ *                 fewer, larger batches: what the per-batch cost of shipping is
  *
  * Every sidecar runs with --stage-timings. The configurations are measured in rounds, each round every
  * configuration once back to back in a rotated order; per round the added latency is paired against that
@@ -17,7 +19,7 @@
  * collector (not disturbed by other people's load the way wall-clock latency is), the record-decision
  * stage's mean, and how the shipper batched.
  */
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwksOf, signingKey, signToken } from '../../test/fixtures/auth/signing-keys.ts';
@@ -45,7 +47,8 @@ export interface HotPathSettings {
   readonly seconds: number;
   readonly rounds: number;
   readonly warmupSeconds: number;
-  readonly includeLogInfo: boolean;
+  /** Also the diagnostic configurations (log sink at info, WAL with a 100 ms sync interval). */
+  readonly diagnostics: boolean;
 }
 
 interface SidecarConfiguration {
@@ -54,6 +57,9 @@ interface SidecarConfiguration {
   readonly wal: boolean;
   readonly logLevel: 'warn' | 'info';
   readonly role: string;
+  readonly extraArgs?: readonly string[];
+  /** Not one of (a)-(d): measured for explanation, left out with BENCH_AUDIT_DIAGNOSTIC=0. */
+  readonly diagnostic?: boolean;
 }
 
 const CONFIGURATIONS: readonly SidecarConfiguration[] = [
@@ -70,6 +76,7 @@ const CONFIGURATIONS: readonly SidecarConfiguration[] = [
     wal: false,
     logLevel: 'info',
     role: 'informational: the log sink at info, one JSON line per event to /dev/null (bench-sidecar default)',
+    diagnostic: true,
   },
   {
     name: 'wal-batched',
@@ -84,6 +91,15 @@ const CONFIGURATIONS: readonly SidecarConfiguration[] = [
     wal: true,
     logLevel: 'warn',
     role: '(d) --audit-wal, durability Strict, shipping to a real collector (SQLite)',
+  },
+  {
+    name: 'wal-batched-sync100',
+    durability: 'Batched',
+    wal: true,
+    logLevel: 'warn',
+    role: 'diagnostic: (c) with --audit-sync-ms 100, so the shipper sends fewer, larger batches (a wider power-loss window: not a recommendation)',
+    extraArgs: ['--audit-sync-ms', '100'],
+    diagnostic: true,
   },
 ];
 
@@ -164,7 +180,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
     const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
 
     const collector = await startCollectorProcess(issuer);
-    children.push(collector.child);
+    children.push({ ...collector.child, stop: () => collector.stop() });
     const collectorTokenFile = join(dir, 'collector-token');
     await writeFile(collectorTokenFile, await issuer.sidecarToken('bench', 'bench'), { mode: 0o600 });
 
@@ -175,9 +191,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
       Strict: await policyVariant(dir, 'Strict'),
     };
 
-    const configurations = CONFIGURATIONS.filter(
-      (c) => settings.includeLogInfo || c.name !== 'log-sink-info',
-    );
+    const configurations = CONFIGURATIONS.filter((c) => settings.diagnostics || !c.diagnostic);
     const sidecars: RunningSidecar[] = [];
     for (const configuration of configurations) {
       const port = await freePort();
@@ -213,6 +227,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
         configuration.logLevel,
         '--stage-timings',
         ...walArgs,
+        ...(configuration.extraArgs ?? []),
       ]);
       children.push(child);
       const adminUrl = `http://127.0.0.1:${adminPort}`;
@@ -357,7 +372,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
 
     // The audit-only delta: a WAL configuration minus the log sink, paired per round (same order rotation).
     const auditOnly: Record<string, unknown> = {};
-    for (const name of ['wal-batched', 'wal-strict']) {
+    for (const name of ['wal-batched', 'wal-strict', 'wal-batched-sync100']) {
       if (!addedBy[name] || !addedBy['log-sink']) continue;
       const paired = addedBy[name].map((p, i) => ({
         p50: p.p50 - addedBy['log-sink']![i]!.p50,
@@ -380,7 +395,8 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
         rounds: settings.rounds,
         warmupSeconds: settings.warmupSeconds,
         requestBytes: Buffer.byteLength(body),
-        sidecarFlags: '--stage-timings; WAL configurations: --audit-sync-ms 5 (default), --collector-url',
+        sidecarFlags:
+          '--stage-timings --log-level warn (log-sink-info: info); WAL configurations: --audit-sync-ms 5 (the default; wal-batched-sync100: 100), --collector-url, --collector-token-file',
         collector: `${CLI_MAIN} collector, SQLite, --auth jwks (JWKS on loopback), own process, unpinned`,
         sidecar: `${CLI_MAIN} sidecar, each configuration its own process, unpinned`,
       },
@@ -394,5 +410,6 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
   } finally {
     for (const child of children.reverse()) await child.stop();
     await jwks.close();
+    await rm(dir, { recursive: true, force: true }); // policies, tokens, the WALs
   }
 }

@@ -191,6 +191,6 @@ export async function runIngest(
     };
   } finally {
     await pool.close();
-    await collector.child.stop();
+    await collector.stop();
   }
 }

@@ -10,7 +10,8 @@
 // BENCH_RATE (1000), BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_INGEST_SECONDS (10), BENCH_INGEST_SENDERS
 // (8), BENCH_STORE_EVENTS (200000), BENCH_AUDIT_QUIET_WAIT_S (300: how long to wait for a quiet machine),
 // BENCH_COLLECTOR_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the ingest collectors),
-// BENCH_AUDIT_MERGE=1 (keep the previous figures of the parts not run).
+// BENCH_AUDIT_MERGE=1 (keep the previous figures of the parts not run), BENCH_AUDIT_DIAGNOSTIC=0 (hot path
+// without the diagnostic configurations).
 // Every loop is bounded in count and time; traffic stays on loopback.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -98,7 +99,7 @@ try {
         seconds: env('BENCH_SECONDS', 10),
         rounds: env('BENCH_ROUNDS', 3),
         warmupSeconds: env('BENCH_WARMUP_SECONDS', 2),
-        includeLogInfo: process.env['BENCH_AUDIT_LOG_INFO'] !== '0',
+        diagnostics: process.env['BENCH_AUDIT_DIAGNOSTIC'] !== '0',
       },
       issuer,
     );
@@ -221,26 +222,35 @@ type Json = Record<string, unknown>;
 const get = (value: unknown, ...path: string[]): unknown =>
   path.reduce<unknown>((v, key) => (v as Json | undefined)?.[key], value);
 const targets: Json = {};
-const batchedStage = get(
-  results,
-  'hotPath',
-  'configurations',
-  'wal-batched',
-  'stageMeanMicroseconds',
-  'record-decision',
-) as number | undefined;
+const stageOf = (name: string) =>
+  get(results, 'hotPath', 'configurations', name, 'stageMeanMicroseconds', 'record-decision') as
+    number | undefined;
+const batchedStage = stageOf('wal-batched');
+const logSinkStage = stageOf('log-sink');
 const batchedAppend = get(results, 'walMicro', 'batchedAppendUs', 'p50') as number | undefined;
-if (batchedStage !== undefined && batchedAppend !== undefined) {
-  // The decision event is built and appended in record-decision; the outcome event is built in both (b)
-  // and (c) (the log sink builds it too), so (c) adds only its append, which the WAL micro-bench measures.
-  const estimate = round2(batchedStage + batchedAppend);
+if (batchedStage !== undefined && logSinkStage !== undefined && batchedAppend !== undefined) {
+  // What (c) does on the request path that (b) does not: build and append the decision event (the
+  // record-decision stage, minus what that stage costs with the log sink), and append the outcome event
+  // (built in both: the log sink builds it too). The outcome append is counted at its micro-benchmark p50,
+  // a lower bound: in the sidecar an append costs more (see docs/performance.md).
+  const estimate = round2(batchedStage - logSinkStage + batchedAppend);
   targets['batchedAddsAtMost20usP50'] = {
     target: 'audit --audit-wal Batched adds <= 20 us p50 to a call',
     measuredUs: estimate,
-    how: 'record-decision stage mean (decision event: built + appended) + WAL batched append p50 (the outcome event; it is built with the log sink too)',
+    how: 'record-decision stage mean (wal-batched minus log-sink: decision event built + appended) + WAL batched append p50 from bench/micro/wal.ts (the outcome event, built with the log sink too); a lower bound',
     met: estimate <= 20,
-    wholeRequestDeltaP50Ms: get(results, 'hotPath', 'auditOnlyDelta', 'wal-batched minus log-sink', 'p50Ms'),
-    note: 'the whole-request delta is below the run-to-run noise of this shared machine; the stage figure is the measurement',
+    wholeRequestDeltaMs: get(results, 'hotPath', 'auditOnlyDelta', 'wal-batched minus log-sink'),
+    sidecarCpuMicrosecondsPerCall: {
+      logSink: get(results, 'hotPath', 'configurations', 'log-sink', 'cpuMicrosecondsPerCall', 'sidecar'),
+      walBatched: get(
+        results,
+        'hotPath',
+        'configurations',
+        'wal-batched',
+        'cpuMicrosecondsPerCall',
+        'sidecar',
+      ),
+    },
   };
 }
 const sqliteRate = get(results, 'ingestSqlite', 'eventsPerSecond') as number | undefined;
