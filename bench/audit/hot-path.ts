@@ -19,10 +19,11 @@
  * collector (not disturbed by other people's load the way wall-clock latency is), the record-decision
  * stage's mean, and how the shipper batched.
  */
+import { echoCall } from '../sidecar/echo-call.ts';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jwksOf, signingKey, signToken } from '../../test/fixtures/auth/signing-keys.ts';
+import { jwksOf, signingKey } from '../../test/fixtures/auth/signing-keys.ts';
 import { startJsonServer } from '../../test/fixtures/auth/json-server.ts';
 import { openLoop, type LatencySummary, type Target } from '../sidecar/load.ts';
 import { startCollectorProcess, type ServiceAccountIssuer } from './collector.ts';
@@ -235,28 +236,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
       sidecars.push({ configuration, child, url: `http://127.0.0.1:${port}/mcp`, adminUrl });
     }
 
-    const now = Math.floor(Date.now() / 1000);
-    const token = await signToken(key, {
-      iss: 'https://id.example.com/bench',
-      aud: 'https://bench.mcp.example.com/mcp',
-      sub: 'bench-user',
-      client_id: 'bench-agent',
-      tenant_id: 'acme',
-      scope: 'bench',
-      iat: now,
-      exp: now + 3600,
-    });
-    const body = JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'echo', arguments: { tenant: 'acme', payload: 'x'.repeat(900) } },
-    });
-    const headers = {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-06-18',
-    };
+    const { token, body, headers } = await echoCall(key);
     const targets = new Map<string, { target: Target; sidecar?: RunningSidecar }>([
       ['direct', { target: { url: upstreamUrl, headers, body } }],
       ...sidecars.map(

@@ -1,6 +1,7 @@
 // make bench-sidecar: the sidecar's added latency (proxied minus direct, same offered open-loop rate,
 // ~1 KB tools/call, token cached), its throughput ceiling with auth + policy + audit on, and its RSS.
 // Writes bench/results/sidecar.json. Every loop is bounded in count and time; traffic stays on loopback.
+import { echoCall } from './echo-call.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -10,7 +11,7 @@ import { ECHO_TOOL } from './echo-tool.ts';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { jwksOf, signingKey, signToken } from '../../test/fixtures/auth/signing-keys.ts';
+import { jwksOf, signingKey } from '../../test/fixtures/auth/signing-keys.ts';
 import { startJsonServer } from '../../test/fixtures/auth/json-server.ts';
 import { closedLoop, openLoop, type Target } from './load.ts';
 
@@ -179,28 +180,7 @@ async function stageCosts(adminUrl: string): Promise<Record<string, number>> {
   );
 }
 
-const now = Math.floor(Date.now() / 1000);
-const token = await signToken(key, {
-  iss: 'https://id.example.com/bench',
-  aud: 'https://bench.mcp.example.com/mcp',
-  sub: 'bench-user',
-  client_id: 'bench-agent',
-  tenant_id: 'acme',
-  scope: 'bench',
-  iat: now,
-  exp: now + 3600,
-});
-const body = JSON.stringify({
-  jsonrpc: '2.0',
-  id: 1,
-  method: 'tools/call',
-  params: { name: 'echo', arguments: { tenant: 'acme', payload: 'x'.repeat(900) } },
-});
-const headers = {
-  'content-type': 'application/json',
-  accept: 'application/json, text/event-stream',
-  'mcp-protocol-version': '2025-06-18',
-};
+const { token, body, headers } = await echoCall(key);
 const direct: Target = { url: upstreamUrl, headers, body };
 
 const runs: Record<string, unknown> = {};

@@ -27,6 +27,17 @@ function decisionOf(call: ToolCall | undefined, rejection: Rejection | undefined
   return call?.verdict?.wouldDeny ? 'would_deny' : 'allowed';
 }
 
+/**
+ * An allowed call is recorded twice (its decision before forwarding, its outcome after) with the same
+ * arguments object: the canonical-JSON digest, most of an event's cost, is computed once per object.
+ */
+const digests = new WeakMap<object, string>();
+function digestOnce(args: Readonly<Record<string, unknown>>): string {
+  let digest = digests.get(args);
+  if (digest === undefined) digests.set(args, (digest = argumentsDigest(args)));
+  return digest;
+}
+
 function argumentsFields(
   exchange: Exchange,
   call: ToolCall,
@@ -38,7 +49,7 @@ function argumentsFields(
     ? exchange.policy?.bundle.policies.find((p) => p.name === call.verdict!.decision.rule!.policy)?.audit
     : undefined;
   const mode = override?.arguments ?? spec?.arguments ?? 'Digest';
-  const digest = argumentsDigest(args);
+  const digest = digestOnce(args);
   if (mode === 'Full') return { argumentsDigest: digest, arguments: args };
   if (mode === 'Redacted')
     return {

@@ -36,9 +36,7 @@ export interface AuditEnvironment {
  */
 export async function startAudit(config: SidecarConfig, env: AuditEnvironment): Promise<AuditPipeline> {
   if (config.auditWal === undefined || config.collectorUrl === undefined) {
-    const sink =
-      config.logLevel === 'silent' ? logAuditSink({ info: () => undefined }) : logAuditSink(env.log);
-    return { sink, start: () => undefined, close: () => Promise.resolve() };
+    return { sink: logAuditSink(env.log), start: () => undefined, close: () => Promise.resolve() };
   }
   const metrics = createAuditShippingMetrics(env.registry);
   const wal = await WriteAheadLog.open({
