@@ -18,7 +18,8 @@ function parseResource(object: Record<string, unknown>) {
 }
 
 describe('runtime schemas', () => {
-  const documents = readdirSync(examplesDir)
+  // Every YAML under examples/, subfolders too (cookbook, demo): documentation that does not parse is a bug.
+  const documents = readdirSync(examplesDir, { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.yaml'))
     .flatMap((file) =>
       parseAllDocuments(readFileSync(join(examplesDir, file), 'utf8')).map((d) => ({
