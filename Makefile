@@ -11,7 +11,7 @@ endif
 export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 
-.PHONY: help install controlplane otelcol postgres test test-unit test-integration lint format typecheck crds k8s-up k8s-down build bench bench-sidecar bench-operator bench-audit clean
+.PHONY: help install demo controlplane otelcol postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down build bench bench-sidecar bench-operator bench-audit clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -22,6 +22,9 @@ node_modules/.installed: package.json package-lock.json
 
 install: node_modules/.installed ## Install npm dependencies (project-local Node 24 if needed)
 
+demo: install ## A walkthrough with real calls: tokens, policy, limits, kill switch, audit (no cluster; < 1 min)
+	node cli/main.ts demo
+
 controlplane: ## Build and cache kube-apiserver, etcd and helm from the Go module proxy
 	test/controlplane/build.sh >/dev/null
 
@@ -31,13 +34,16 @@ otelcol: ## Build and cache the OpenTelemetry Collector the audit export tests s
 postgres: ## Install PostgreSQL from Debian's packages when missing (the PostgreSQL store's tests run a real server)
 	scripts/ensure-postgres.sh >/dev/null
 
-test: install controlplane otelcol postgres lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
+iptables: ## Install iptables from Debian's packages when missing (the egress-lock test runs the real iptables-restore)
+	scripts/ensure-iptables.sh
+
+test: install controlplane otelcol postgres iptables lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
 	npx vitest run
 
 test-unit: install ## Unit tests only (no control plane)
 	npx vitest run --project unit
 
-test-integration: install controlplane otelcol postgres ## Integration tests against a real kube-apiserver + etcd
+test-integration: install controlplane otelcol postgres iptables ## Integration tests against a real kube-apiserver + etcd
 	npx vitest run --project integration
 
 lint: install ## Type-check, lint (including import boundaries) and check formatting

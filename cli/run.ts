@@ -14,6 +14,13 @@ Commands:
   operator    Reconcile McpServers and ToolPolicies (see 'portcullis operator --help')
   collector   Receive, store, query and export audit events (see 'portcullis collector --help')
   audit       Query the audit trail: who called what, decided how (see 'portcullis audit --help')
+  egress-lock Let only the sidecar's UID send beyond loopback in a pod: its init container (see --help)
+  kill        Engage a kill switch on a server, its tools, a policy or a namespace
+  release     Release a kill switch
+  status      McpServers at a glance: ready, killed, policy served, drift, endpoint
+  policy      Test and explain policy offline: 'policy test', 'policy explain'
+  demo        A scripted walkthrough with real calls, no cluster needed (make demo)
+  dev         Run the demo stack to explore: MCP endpoint, tokens, audit (see 'portcullis dev --help')
   version     Print the version and the API version served
 
 Flags:
@@ -41,6 +48,13 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
   if (command === 'operator') return (await import('./commands/operator.ts')).runOperator(rest, io);
   if (command === 'collector') return (await import('./commands/collector.ts')).runCollector(rest, io);
   if (command === 'audit') return (await import('./commands/audit.ts')).runAudit(rest, io);
+  if (command === 'egress-lock') return (await import('./commands/egress-lock.ts')).runEgressLock(rest, io);
+  if (command === 'kill') return (await import('./commands/kill.ts')).runKill(rest, io);
+  if (command === 'release') return (await import('./commands/release.ts')).runRelease(rest, io);
+  if (command === 'status') return (await import('./commands/status.ts')).runStatus(rest, io);
+  if (command === 'policy') return (await import('./commands/policy-command.ts')).runPolicy(rest, io);
+  if (command === 'demo') return (await import('./commands/demo.ts')).runDemo(rest, io);
+  if (command === 'dev') return (await import('./commands/dev.ts')).runDev(rest, io);
   io.err(`portcullis: unknown command or arguments: ${args.join(' ')}\nRun 'portcullis --help' for usage.\n`);
   return EXIT.usage;
 }

@@ -43,8 +43,11 @@ export const collectorConfigSchema = z
   .strictObject({
     /** Ingest (sidecars) and query (readers). */
     listen: hostPort('0.0.0.0:8080'),
-    /** /metrics, /healthz, /readyz. */
+    /** /metrics, /healthz, /readyz (always plain HTTP: probes and Prometheus). */
     metricsListen: hostPort('0.0.0.0:9090'),
+    /** Serve --listen over HTTPS with this certificate (PEM, leaf first) and key; re-read when they change. */
+    tlsCertFile: z.string().min(1).optional(),
+    tlsKeyFile: z.string().min(1).optional(),
     store: z.enum(['sqlite', 'postgres']).default('sqlite'),
     sqlitePath: z.string().min(1).default('/var/lib/portcullis/audit.db'),
     postgresUrl: z.string().min(1).optional(),
@@ -78,6 +81,9 @@ export const collectorConfigSchema = z
     /** How long shutdown waits for in-flight requests and exports. */
     shutdownTimeoutMs: duration('25s', 0, 600_000),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((c) => (c.tlsCertFile === undefined) === (c.tlsKeyFile === undefined), {
+    message: '--tls-cert-file and --tls-key-file go together: give both (HTTPS) or neither (plain HTTP)',
   })
   .refine((c) => c.queryAuth !== 'none' || isLoopback(c.listen.host), {
     message:

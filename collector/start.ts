@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
@@ -7,7 +8,7 @@ import { cachedAuthenticator, type TokenAuthenticator } from './auth/authenticat
 import { jwksAuthenticator } from './auth/jwks.ts';
 import { apiServerKeys, discoverIssuer, urlKeys } from './auth/key-sources.ts';
 import { tokenReviewAuthenticator } from './auth/token-review.ts';
-import type { CollectorConfig } from './config.ts';
+import { isLoopback, type CollectorConfig } from './config.ts';
 import { writeJson } from './errors.ts';
 import type { EventExporter } from './export/exporter.ts';
 import { otlpExporter } from './export/otlp.ts';
@@ -21,6 +22,7 @@ import { openStore } from './open-store.ts';
 import { kubernetesQueryAuthorizer, openQueryAuthorizer, type QueryAuthorizer } from './query/authorize.ts';
 import { startRetention } from './retention.ts';
 import { storeCall } from './store-call.ts';
+import { loadServingCertificate, watchServingCertificate, type CertificateWatch } from './tls.ts';
 import type { AuditStore } from './store/store.ts';
 
 export interface StartOptions {
@@ -33,10 +35,12 @@ export interface StartOptions {
   /** Where the stdout exporter writes (the CLI: standard output); required with --export stdout. */
   readonly stdout?: (text: string) => Promise<void> | void;
   readonly exportBackoff?: { readonly baseMs: number; readonly maxMs: number };
+  /** How often the TLS files are re-read (default 1 s). */
+  readonly tlsReloadIntervalMs?: number;
 }
 
 export interface RunningCollector {
-  /** Ingest and query, e.g. http://127.0.0.1:8080. */
+  /** Ingest and query, e.g. http://127.0.0.1:8080 (https:// with --tls-cert-file). */
   readonly url: string;
   /** /metrics, /healthz, /readyz. */
   readonly metricsUrl: string;
@@ -64,6 +68,12 @@ export async function startCollector(
     );
   let kube = options.kube;
   const kubeConfig = () => (kube ??= loadKubeConfig(config.kubeconfig));
+  // A certificate that does not load is a configuration error: found before anything is opened.
+  const tlsFiles =
+    config.tlsCertFile !== undefined && config.tlsKeyFile !== undefined
+      ? { certFile: config.tlsCertFile, keyFile: config.tlsKeyFile }
+      : undefined;
+  const certificate = tlsFiles ? await loadServingCertificate(tlsFiles) : undefined;
 
   const sidecarAuthenticator = cachedAuthenticator(
     await createSidecarAuthenticator(config, kubeConfig, clock),
@@ -140,7 +150,32 @@ export async function startCollector(
   });
   const retention = startRetention({ store, retentionMs: config.retentionMs, metrics, log, clock });
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 60_000 }, router.listener);
+  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 60_000 };
+  const server: Server = certificate
+    ? createHttpsServer(
+        { ...serverOptions, cert: certificate.cert, key: certificate.key, minVersion: 'TLSv1.2' },
+        router.listener,
+      )
+    : createServer(serverOptions, router.listener);
+  let certificateWatch: CertificateWatch | undefined;
+  if (certificate && tlsFiles) {
+    const tlsServer = server as ReturnType<typeof createHttpsServer>;
+    certificateWatch = watchServingCertificate({
+      ...tlsFiles,
+      current: certificate,
+      intervalMs: options.tlsReloadIntervalMs ?? 1_000,
+      onChange: (next) => {
+        // New connections get the new pair; open ones keep theirs (nothing is dropped).
+        tlsServer.setSecureContext({ cert: next.cert, key: next.key });
+        log.info({ fingerprint: next.fingerprint, notAfter: next.notAfter }, 'TLS certificate reloaded');
+      },
+      onInvalid: (error) =>
+        log.error(
+          { err: error },
+          'TLS files changed but do not load; still serving the previous certificate',
+        ),
+    });
+  }
   const ready = readiness(store, clock);
   const admin = createServer((request, response) => {
     const path = request.url?.split('?', 1)[0];
@@ -166,16 +201,24 @@ export async function startCollector(
     address = await listen(server, config.listen.host, config.listen.port);
     adminAddress = await listen(admin, config.metricsListen.host, config.metricsListen.port);
   } catch (error) {
+    certificateWatch?.stop();
     await Promise.all([...pumps.map((p) => p.stop()), monitor.stop(), retention.stop()]);
     server.close();
     admin.close();
     if (ownsStore) await store.close();
     throw error;
   }
+  const url = baseUrl(address, certificate ? 'https' : 'http');
+  if (!certificate && !isLoopback(address.address))
+    log.warn(
+      { listen: url },
+      'serving plain HTTP beyond loopback: sidecars refuse it unless --collector-plaintext; set --tls-cert-file and --tls-key-file',
+    );
   log.info(
     {
-      listen: baseUrl(address),
+      listen: url,
       metrics: baseUrl(adminAddress),
+      tls: certificate ? { fingerprint: certificate.fingerprint, notAfter: certificate.notAfter } : false,
       store: config.store,
       auth: config.auth,
       queryAuth: config.queryAuth,
@@ -186,13 +229,14 @@ export async function startCollector(
 
   let stopping: Promise<void> | undefined;
   return {
-    url: baseUrl(address),
+    url,
     metricsUrl: baseUrl(adminAddress),
     store,
     metrics,
     stop() {
       stopping ??= (async () => {
         // New connections are refused at once; requests in flight (a batch being stored) get their answer.
+        certificateWatch?.stop();
         const closed = new Promise((resolve) => server.close(resolve));
         server.closeIdleConnections();
         await withTimeout(router.drain(), config.shutdownTimeoutMs);
@@ -283,5 +327,5 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
   });
 }
 
-const baseUrl = (address: AddressInfo) =>
-  `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+const baseUrl = (address: AddressInfo, scheme: 'http' | 'https' = 'http') =>
+  `${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;

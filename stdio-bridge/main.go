@@ -41,7 +41,9 @@ func run(socket string, command []string) int {
 		return 1
 	}
 	defer listener.Close()
-	if err := os.Chmod(socket, 0o600); err != nil {
+	// Group read-write: the sidecar runs as another UID and reaches the socket through the pod's fsGroup,
+	// which owns this emptyDir (setgid, so the socket inherits the group). No one else mounts it.
+	if err := os.Chmod(socket, 0o660); err != nil {
 		fmt.Fprintf(os.Stderr, "portcullis-stdio-bridge: chmod %s: %v\n", socket, err)
 		return 1
 	}

@@ -293,9 +293,9 @@ const toolPin = z.strictObject({
 
 const tools = z.strictObject({
   pinning: doc(
-    z.enum(['Off', 'Record', 'Enforce']).optional(),
-    'Off: no pinning. Record: observe and report digests in status, refuse nothing. ' +
-      'Enforce: an unknown or drifted tool is quarantined (hidden and refused). Default: Enforce when pins exist, else Off.',
+    z.enum(['Disabled', 'Record', 'Enforce']).optional(),
+    'Disabled: no pinning. Record: observe and report digests in status, refuse nothing. ' +
+      'Enforce: an unknown or drifted tool is quarantined (hidden and refused). Default: Enforce when pins exist, else Disabled.',
   ),
   pins: doc(z.array(toolPin).max(256).optional(), 'Reviewed tool definitions.', { listMapKeys: ['name'] }),
 });

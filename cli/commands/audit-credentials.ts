@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
-import { delimiter, join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CliError } from '../errors.ts';
+import { contextNamespace, loadKubeconfig, tryLoadKubeconfig } from '../kubeconfig.ts';
 import { failure } from './audit-errors.ts';
 import type { AuditOptions } from './audit-flags.ts';
 
@@ -58,77 +59,24 @@ function readTokenFile(path: string): string {
   return token;
 }
 
-function kubeconfigPaths(
-  credentials: AuditOptions['credentials'],
-  env: Readonly<Record<string, string | undefined>>,
-): string[] {
-  if (credentials.kubeconfig !== undefined) return [credentials.kubeconfig];
-  const list = env['KUBECONFIG'];
-  // kubectl skips files of a $KUBECONFIG list that do not exist.
-  if (list) return list.split(delimiter).filter((path) => path !== '' && existsSync(path));
-  const home = env['HOME'];
-  const path = home ? join(home, '.kube', 'config') : undefined;
-  return path !== undefined && existsSync(path) ? [path] : [];
-}
-
+/** The shared kubeconfig loader, its failures as AuditErrors (exit 1) with the token hint. */
 function loadKubeConfig(
   credentials: AuditOptions['credentials'],
   env: Readonly<Record<string, string | undefined>>,
 ): KubeConfig {
-  const paths = kubeconfigPaths(credentials, env);
-  if (paths.length === 0) {
-    throw failure(
-      `no credentials: no token given and no kubeconfig found ($KUBECONFIG, ~/.kube/config); ${CREATE_TOKEN_HINT}`,
-    );
-  }
-  const kube = new KubeConfig();
   try {
-    for (const [index, path] of paths.entries()) {
-      if (index === 0) kube.loadFromFile(path);
-      else mergeFirstWins(kube, path);
-    }
+    return loadKubeconfig(credentials, env, `: no token given either; ${CREATE_TOKEN_HINT}`);
   } catch (error) {
-    throw failure(`cannot load kubeconfig ${paths.join(delimiter)}: ${(error as Error).message}`, error);
+    if (error instanceof CliError) throw failure(error.message, error.cause);
+    throw error;
   }
-  if (credentials.context !== undefined) {
-    if (kube.getContextObject(credentials.context) === null) {
-      throw failure(
-        `context ${JSON.stringify(credentials.context)} is not in kubeconfig ${paths.join(delimiter)}`,
-      );
-    }
-    kube.setCurrentContext(credentials.context);
-  }
-  return kube;
-}
-
-/**
- * Merges a further $KUBECONFIG file the way kubectl does: the first file to define a name or the current
- * context wins. (client-node's mergeConfig refuses duplicate names instead.)
- */
-function mergeFirstWins(kube: KubeConfig, path: string): void {
-  const more = new KubeConfig();
-  more.loadFromFile(path);
-  for (const cluster of more.clusters) if (kube.getCluster(cluster.name) === null) kube.addCluster(cluster);
-  for (const user of more.users) if (kube.getUser(user.name) === null) kube.addUser(user);
-  for (const context of more.contexts) {
-    if (kube.getContextObject(context.name) === null) kube.addContext(context);
-  }
-  if (!kube.getCurrentContext()) kube.setCurrentContext(more.getCurrentContext());
 }
 
 function tryLoadKubeConfig(
   credentials: AuditOptions['credentials'],
   env: Readonly<Record<string, string | undefined>>,
 ): KubeConfig | undefined {
-  try {
-    return loadKubeConfig(credentials, env);
-  } catch {
-    return undefined;
-  }
-}
-
-function contextNamespace(kube: KubeConfig): string | undefined {
-  return kube.getContextObject(kube.getCurrentContext())?.namespace || undefined;
+  return tryLoadKubeconfig(credentials, env);
 }
 
 async function kubeconfigToken(kube: KubeConfig): Promise<string> {

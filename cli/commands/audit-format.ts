@@ -1,5 +1,8 @@
 import type { AuditEvent } from '../../api/audit/v1/event.ts';
+import { renderRow, sanitize, truncate } from '../table.ts';
 import type { OutputFormat } from './audit-flags.ts';
+
+export { renderRow, sanitize, truncate } from '../table.ts';
 
 /**
  * How events are printed. table and wide are for people: one line per event, columns as wide as their
@@ -45,7 +48,6 @@ const WIDE_COLUMNS: readonly Column[] = [
   { header: 'SEQ', cap: 10, cell: (e) => (e.seq === undefined ? undefined : String(e.seq)) },
 ];
 
-const GAP = '  ';
 const EMPTY = '-';
 
 export function columnsFor(format: 'table' | 'wide'): readonly Column[] {
@@ -58,31 +60,11 @@ export function shortTime(time: string): string {
   return Number.isNaN(ms) ? time : `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
-/** Printable on a terminal: whitespace controls become spaces, other control and format characters "?". */
-export function sanitize(text: string): string {
-  return text.replace(/[\t\n\r\v\f]/g, ' ').replace(/[\p{Cc}\p{Cf}\u2028\u2029]/gu, '?');
-}
-
-/** At most `width` characters (code points), the last of a cut value being "…". */
-export function truncate(text: string, width: number): string {
-  const chars = [...text];
-  return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
-}
-
 export function tableCells(columns: readonly Column[], event: AuditEvent): string[] {
   return columns.map((column) => {
     const value = column.cell(event);
     return truncate(sanitize(value === undefined || value === '' ? EMPTY : String(value)), column.cap);
   });
-}
-
-export function renderRow(cells: readonly string[], widths: readonly number[]): string {
-  return (
-    cells
-      .map((cell, index) => cell + ' '.repeat(Math.max(0, (widths[index] ?? 0) - [...cell].length)))
-      .join(GAP)
-      .trimEnd() + '\n'
-  );
 }
 
 /** Each column as wide as its header or widest cell (cells are already cut to the cap). */

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { COLLECTOR_AUDIENCE } from '../../api/audit/v1/identity.ts';
 import { collectorConfigSchema, type CollectorConfigInput } from '../../collector/config.ts';
 import { CollectorConfigError, startCollector } from '../../collector/start.ts';
+import { TlsConfigError } from '../../collector/tls.ts';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
 
@@ -14,7 +15,12 @@ Usage:
 Listening:
   --listen HOST:PORT         ingest (POST /v1/events, /v1/heartbeat) and query (GET /v1/events,
                              /v1/sidecars) (default 0.0.0.0:8080)
-  --metrics-listen HOST:PORT /metrics, /healthz, /readyz (default 0.0.0.0:9090)
+  --metrics-listen HOST:PORT /metrics, /healthz, /readyz (default 0.0.0.0:9090; always plain HTTP)
+  --tls-cert-file FILE       serve --listen over HTTPS with this PEM certificate (leaf first, then
+                             intermediates); needs --tls-key-file. Both files are re-read every second:
+                             a rotated pair serves new connections, open ones are not dropped; a pair
+                             that does not load is refused (at start: exit 2; later: the old one stays)
+  --tls-key-file FILE        the PEM private key of --tls-cert-file
 
 Store:
   --store sqlite|postgres    where events are kept (default sqlite: one replica)
@@ -58,12 +64,14 @@ Every flag can also be set as an environment variable: PORTCULLIS_<FLAG> (e.g. P
 list values are comma-separated.
 
 Exit codes: 0 stopped cleanly, 1 failed at runtime (e.g. the store cannot be opened), 2 invalid flags
-or configuration.
+or configuration (including a TLS certificate and key that do not load or do not match).
 `;
 
 const FLAGS = {
   listen: { type: 'string' },
   'metrics-listen': { type: 'string' },
+  'tls-cert-file': { type: 'string' },
+  'tls-key-file': { type: 'string' },
   store: { type: 'string' },
   'sqlite-path': { type: 'string' },
   'postgres-url': { type: 'string' },
@@ -99,6 +107,8 @@ export function collectorConfigFromArgs(
   const input = {
     listen: pick('listen'),
     metricsListen: pick('metrics-listen'),
+    tlsCertFile: pick('tls-cert-file'),
+    tlsKeyFile: pick('tls-key-file'),
     store: pick('store'),
     sqlitePath: pick('sqlite-path'),
     postgresUrl: pick('postgres-url'),
@@ -153,6 +163,8 @@ export async function runCollector(args: readonly string[], io: CliIo): Promise<
     return EXIT.ok;
   } catch (error) {
     io.err(`portcullis collector: ${(error as Error).message}\n`);
-    return error instanceof CollectorConfigError ? EXIT.usage : EXIT.failure;
+    return error instanceof CollectorConfigError || error instanceof TlsConfigError
+      ? EXIT.usage
+      : EXIT.failure;
   }
 }

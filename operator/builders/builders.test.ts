@@ -186,6 +186,39 @@ describe('builders', () => {
     expect(plain.volumes?.some((v) => v.name === 'audit-wal')).toBe(false);
   });
 
+  it("puts the collector's CA (caBundle) beside the policy bundle and has the sidecar trust it", () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const withCa = operatorSettingsSchema.parse({
+      ...settings,
+      collector: { ...settings.collector, caBundle: ca },
+    });
+    const bundle = compile({ server: billing, policies: [] });
+    if (!bundle.ok) throw new Error('billing compiles');
+    const children = buildChildren(billing, bundle.bundle, withCa);
+    const configMap = children.find((c) => c.kind === 'ConfigMap') as { data: Record<string, string> };
+    expect(configMap.data['collector-ca.crt']).toBe(ca);
+    const pod = buildDeployment(billing, withCa).spec!.template.spec!;
+    expect(pod.containers[1]!.args).toEqual(
+      expect.arrayContaining(['--collector-ca-file', `${COLLECTOR_TOKEN_DIR}/ca.crt`]),
+    );
+    const token = pod.volumes!.find((v) => v.name === 'collector-token')!;
+    expect(token.projected!.sources).toContainEqual({
+      configMap: { name: 'billing-mcp-policy', items: [{ key: 'collector-ca.crt', path: 'ca.crt' }] },
+    });
+    // Without a CA nothing is added, and naming the CA twice is refused at start-up.
+    expect(buildPolicyBundle(billing, bundle.bundle).data).not.toHaveProperty('collector-ca.crt');
+    const both = operatorSettingsSchema.safeParse({
+      ...settings,
+      collector: { ...settings.collector, caBundle: ca, caConfigMap: 'collector-ca' },
+    });
+    expect(both.success).toBe(false);
+    const notPem = operatorSettingsSchema.safeParse({
+      ...settings,
+      collector: { ...settings.collector, caBundle: 'not a certificate' },
+    });
+    expect(notPem.success).toBe(false);
+  });
+
   it('bridges a stdio server through a socket in a shared in-memory volume', () => {
     const pod = buildDeployment(docs, settings).spec!.template.spec!;
     const [server, sidecar] = pod.containers;
@@ -198,9 +231,71 @@ describe('builders', () => {
       '/app/server.js',
       '--stdio',
     ]);
-    expect(pod.initContainers?.[0]?.name).toBe('install-stdio-bridge');
+    expect(pod.initContainers?.map((c) => c.name)).toEqual(['egress-lock', 'install-stdio-bridge']);
     expect(sidecar!.args).toEqual(expect.arrayContaining(['--upstream-socket', BRIDGE_SOCKET]));
     expect(pod.volumes).toContainEqual({ name: 'bridge', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
+  });
+
+  it('locks egress to the sidecar UID in an init container that runs first, as root with NET_ADMIN only', () => {
+    const pod = buildDeployment(billing, settings).spec!.template.spec!;
+    const [lock, ...others] = pod.initContainers!;
+    expect(others).toEqual([]);
+    expect(lock).toMatchObject({
+      name: 'egress-lock',
+      image: settings.sidecarImage,
+      args: ['egress-lock', '--sidecar-uid', '65532'],
+      volumeMounts: [{ name: 'xtables-run', mountPath: '/run' }],
+    });
+    expect(lock!.securityContext).toEqual({
+      runAsUser: 0,
+      runAsNonRoot: false,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { add: ['NET_ADMIN', 'NET_RAW'], drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(lock!.volumeMounts?.some((m) => m.name === 'api-token' || m.name === 'tmp')).toBe(false);
+    expect(pod.volumes).toContainEqual({
+      name: 'xtables-run',
+      emptyDir: { medium: 'Memory', sizeLimit: '1Mi' },
+    });
+    // Two fixed UIDs, the image's USER ignored: an image must not be able to pick the sidecar's.
+    const [server, sidecar] = pod.containers;
+    expect(sidecar!.securityContext?.runAsUser).toBe(65532);
+    expect(server!.securityContext?.runAsUser).toBe(65534);
+    // The shared volumes (bridge socket, 0400 Secrets) are reached through the pod group, which is the sidecar's.
+    expect(pod.securityContext?.fsGroup).toBe(65532);
+    for (const container of pod.containers) {
+      expect(container.securityContext?.capabilities).toEqual({ drop: ['ALL'] });
+    }
+    expect(buildDeployment(billing, settings).spec!.template.metadata?.annotations).toEqual({
+      'portcullis.dev/egress-lock': 'Enabled',
+    });
+    const custom = operatorSettingsSchema.parse({ sidecarUid: 4000, serverUid: 4001 });
+    const customPod = buildDeployment(billing, custom).spec!.template.spec!;
+    expect(customPod.initContainers![0]!.args).toEqual(['egress-lock', '--sidecar-uid', '4000']);
+    expect(customPod.containers.map((c) => c.securityContext?.runAsUser)).toEqual([4001, 4000]);
+  });
+
+  it('refuses settings that give the server the sidecar UID', () => {
+    const same = operatorSettingsSchema.safeParse({ sidecarUid: 65532, serverUid: 65532 });
+    expect(same.success).toBe(false);
+    expect(same.error?.issues[0]?.path).toEqual(['serverUid']);
+    expect(operatorSettingsSchema.safeParse({ sidecarUid: 0 }).success).toBe(false);
+    expect(operatorSettingsSchema.safeParse({ egressLock: 'Off' }).success).toBe(false);
+  });
+
+  it('builds today’s pod with the lock disabled, and says so on the pod', () => {
+    const disabled = operatorSettingsSchema.parse({ egressLock: 'Disabled' });
+    const template = buildDeployment(billing, disabled).spec!.template;
+    expect(template.metadata?.annotations).toEqual({ 'portcullis.dev/egress-lock': 'Disabled' });
+    expect(template.spec!.initContainers).toBeUndefined();
+    expect(template.spec!.volumes?.some((v) => v.name === 'xtables-run')).toBe(false);
+    for (const container of template.spec!.containers) {
+      expect(container.securityContext?.runAsUser).toBeUndefined();
+    }
+    const stdio = buildDeployment(docs, disabled).spec!.template.spec!;
+    expect(stdio.initContainers?.map((c) => c.name)).toEqual(['install-stdio-bridge']);
   });
 
   it('limits egress to DNS, the API server, the collector and spec.egress', () => {

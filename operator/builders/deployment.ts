@@ -1,4 +1,5 @@
 import type {
+  V1ConfigMapProjection,
   V1Container,
   V1Deployment,
   V1EnvVar,
@@ -10,13 +11,17 @@ import { COLLECTOR_AUDIENCE } from '../../api/audit/v1/identity.ts';
 import type { McpServerSpec } from '../../api/v1alpha1/mcpserver.ts';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { OperatorSettings } from '../settings.ts';
+import { egressLockContainer, egressLockVolumes, EGRESS_LOCK_ANNOTATION } from './egress-lock-pod.ts';
+import { bundleConfigMapName } from '../../policy/bundle.ts';
+import { COLLECTOR_CA_KEY } from './policy-bundle.ts';
 import { childMetadata, childName, commonLabels, selectorLabels } from './names.ts';
 
 /**
  * The server's pods: the MCP server container and the Portcullis sidecar, its only entrance. The pod
  * gets no service-account token; a projected token is mounted into the sidecar alone, so the server
  * container cannot talk to the API server. Both containers run non-root on a read-only root filesystem
- * with every capability dropped.
+ * with every capability dropped. With the egress lock (the default) they run as two fixed UIDs, and an
+ * init container lets only the sidecar's send beyond loopback (see egress-lock.ts).
  */
 export const BRIDGE_DIR = '/portcullis/bridge';
 export const BRIDGE_BINARY = `${BRIDGE_DIR}/portcullis-stdio-bridge`;
@@ -64,6 +69,11 @@ const RESTRICTED: V1SecurityContext = {
 };
 
 type Resources = NonNullable<McpServerSpec['workload']['resources']>;
+
+/** RESTRICTED, as a fixed UID when the egress lock tells the containers apart by it. */
+function restrictedAs(settings: OperatorSettings, uid: number): V1SecurityContext {
+  return settings.egressLock === 'Enabled' ? { ...RESTRICTED, runAsUser: uid } : RESTRICTED;
+}
 
 /** Quantities as Kubernetes writes them: strings ("500m", "1"), whatever the user typed. */
 function resourceRequirements(resources: Resources): V1ResourceRequirements {
@@ -124,7 +134,7 @@ function serverContainer(server: McpServer, settings: OperatorSettings): V1Conta
     ...(workload.workingDir ? { workingDir: workload.workingDir } : {}),
     env: serverEnv(server, settings),
     ...(workload.resources ? { resources: resourceRequirements(workload.resources) } : {}),
-    securityContext: RESTRICTED,
+    securityContext: restrictedAs(settings, settings.serverUid),
     volumeMounts: [
       { name: 'tmp', mountPath: '/tmp' },
       ...(stdio ? [{ name: 'bridge', mountPath: BRIDGE_DIR }] : []),
@@ -165,7 +175,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
       ].join(','),
       ...upstreamArgs(server),
       ...upstreamIdentity(server).args,
-      ...auditArgs(settings),
+      ...auditArgs(server, settings),
     ],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -180,7 +190,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
     resources: server.spec.sidecar?.resources
       ? resourceRequirements(server.spec.sidecar.resources)
       : { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
-    securityContext: RESTRICTED,
+    securityContext: restrictedAs(settings, settings.sidecarUid),
     volumeMounts: [
       { name: 'api-token', mountPath: TOKEN_DIR, readOnly: true },
       ...(upstreamIdentity(server).volumes.length > 0
@@ -197,8 +207,22 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
   };
 }
 
+/** Where the sidecar finds the collector's CA: a ConfigMap the user made, or the one beside the bundle. */
+function collectorCaSource(server: McpServer, settings: OperatorSettings): V1ConfigMapProjection | undefined {
+  const { collector } = settings;
+  if (collector?.caConfigMap)
+    return { name: collector.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] };
+  if (collector?.caBundle) {
+    return {
+      name: bundleConfigMapName(server.metadata.name),
+      items: [{ key: COLLECTOR_CA_KEY, path: 'ca.crt' }],
+    };
+  }
+  return undefined;
+}
+
 /** With a collector: the WAL and the shipper. Without one, audit events go to the sidecar's log. */
-function auditArgs(settings: OperatorSettings): string[] {
+function auditArgs(server: McpServer, settings: OperatorSettings): string[] {
   const { collector } = settings;
   if (collector === undefined) return [];
   return [
@@ -210,15 +234,16 @@ function auditArgs(settings: OperatorSettings): string[] {
     collector.url,
     '--collector-token-file',
     `${COLLECTOR_TOKEN_DIR}/token`,
-    ...(collector.caConfigMap ? ['--collector-ca-file', `${COLLECTOR_TOKEN_DIR}/ca.crt`] : []),
+    ...(collectorCaSource(server, settings) ? ['--collector-ca-file', `${COLLECTOR_TOKEN_DIR}/ca.crt`] : []),
     '--pod-name',
     '$(POD_NAME)',
   ];
 }
 
-function auditVolumes(settings: OperatorSettings): V1Volume[] {
+function auditVolumes(server: McpServer, settings: OperatorSettings): V1Volume[] {
   const { collector } = settings;
   if (collector === undefined) return [];
+  const caSource = collectorCaSource(server, settings);
   return [
     { name: 'audit-wal', emptyDir: { sizeLimit: collector.walSizeLimit } },
     {
@@ -228,9 +253,7 @@ function auditVolumes(settings: OperatorSettings): V1Volume[] {
           {
             serviceAccountToken: { path: 'token', audience: COLLECTOR_AUDIENCE, expirationSeconds: 3600 },
           },
-          ...(collector.caConfigMap
-            ? [{ configMap: { name: collector.caConfigMap, items: [{ key: 'ca.crt', path: 'ca.crt' }] } }]
-            : []),
+          ...(caSource ? [{ configMap: caSource }] : []),
         ],
       },
     },
@@ -251,7 +274,8 @@ function volumes(server: McpServer, settings: OperatorSettings): V1Volume[] {
   return [
     tokenVolume,
     ...upstreamIdentity(server).volumes,
-    ...auditVolumes(settings),
+    ...auditVolumes(server, settings),
+    ...egressLockVolumes(settings),
     { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },
     ...(server.spec.transport.type === 'Stdio'
       ? [{ name: 'bridge', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } }]
@@ -259,9 +283,31 @@ function volumes(server: McpServer, settings: OperatorSettings): V1Volume[] {
   ];
 }
 
+/**
+ * The egress lock first: if it cannot install its rules the pod stops there, before anything else runs.
+ * The bridge binary ships in the Portcullis image; an init container copies it into the pod.
+ */
+function initContainers(server: McpServer, settings: OperatorSettings): V1Container[] {
+  return [
+    ...(settings.egressLock === 'Enabled' ? [egressLockContainer(settings)] : []),
+    ...(server.spec.transport.type === 'Stdio'
+      ? [
+          {
+            name: 'install-stdio-bridge',
+            image: settings.sidecarImage,
+            imagePullPolicy: settings.sidecarImagePullPolicy,
+            command: ['cp', '/usr/local/bin/portcullis-stdio-bridge', BRIDGE_BINARY],
+            securityContext: RESTRICTED,
+            volumeMounts: [{ name: 'bridge', mountPath: BRIDGE_DIR }],
+          },
+        ]
+      : []),
+  ];
+}
+
 export function buildDeployment(server: McpServer, settings: OperatorSettings): V1Deployment {
   const { workload } = server.spec;
-  const stdio = server.spec.transport.type === 'Stdio';
+  const init = initContainers(server, settings);
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -270,31 +316,28 @@ export function buildDeployment(server: McpServer, settings: OperatorSettings): 
       replicas: workload.replicas,
       selector: { matchLabels: selectorLabels(server) },
       template: {
-        metadata: { labels: { ...(workload.podLabels ?? {}), ...commonLabels(server) } },
+        metadata: {
+          labels: { ...(workload.podLabels ?? {}), ...commonLabels(server) },
+          // Says on every pod whether its server container can bypass the egress proxy (Disabled: it can).
+          annotations: { [EGRESS_LOCK_ANNOTATION]: settings.egressLock },
+        },
         spec: {
           serviceAccountName: childName(server),
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
+          // fsGroup: the containers run as different UIDs, and the volumes they share (the stdio bridge's
+          // socket, group 0660) or the sidecar alone reads (0400 Secrets, which the kubelet makes group-readable)
+          // must be reachable through this group, which the kubelet gives every container of the pod.
+          securityContext: {
+            runAsNonRoot: true,
+            fsGroup: settings.sidecarUid,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           ...(workload.imagePullSecrets
             ? { imagePullSecrets: workload.imagePullSecrets.map((name) => ({ name })) }
             : {}),
           ...(workload.nodeSelector ? { nodeSelector: workload.nodeSelector } : {}),
-          // The bridge binary ships in the Portcullis image; an init container copies it into the pod.
-          ...(stdio
-            ? {
-                initContainers: [
-                  {
-                    name: 'install-stdio-bridge',
-                    image: settings.sidecarImage,
-                    imagePullPolicy: settings.sidecarImagePullPolicy,
-                    command: ['cp', '/usr/local/bin/portcullis-stdio-bridge', BRIDGE_BINARY],
-                    securityContext: RESTRICTED,
-                    volumeMounts: [{ name: 'bridge', mountPath: BRIDGE_DIR }],
-                  },
-                ],
-              }
-            : {}),
+          ...(init.length > 0 ? { initContainers: init } : {}),
           containers: [serverContainer(server, settings), sidecarContainer(server, settings)],
           volumes: volumes(server, settings),
         },

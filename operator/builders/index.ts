@@ -22,7 +22,7 @@ export function buildChildren(
     buildServiceAccount(server),
     buildRole(server),
     buildRoleBinding(server),
-    buildPolicyBundle(server, bundle),
+    buildPolicyBundle(server, bundle, settings.collector?.caBundle),
     buildService(server, settings),
     buildNetworkPolicy(server, settings),
     buildDeployment(server, settings),

@@ -12,6 +12,10 @@ import { childMetadata, childName, selectorLabels } from './names.ts';
  * policy watch), the audit collector, and the destinations spec.egress allows. CIDR rules become ipBlocks.
  * Host rules are enforced by the sidecar's egress proxy, which needs the rule's ports open to public
  * addresses; private, link-local and metadata ranges stay closed unless a CIDR rule opens them.
+ *
+ * A NetworkPolicy is per pod: what it opens, it opens to both containers. The egress lock (egress-lock.ts,
+ * settings.egressLock) narrows that inside the pod to the sidecar's UID, so everything below is in effect
+ * the sidecar's egress, and the server container's is the proxy's policy alone.
  */
 const NON_PUBLIC_V4 = [
   '10.0.0.0/8',

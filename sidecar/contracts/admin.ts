@@ -9,7 +9,7 @@ import type { ToolContracts } from './tool-contracts.ts';
  * current it reads the list first (bounded), so a first look after start-up is not empty.
  */
 export async function serveObservedTools(contracts: ToolContracts, response: ServerResponse): Promise<void> {
-  if (contracts.mode !== 'Off' && !contracts.fresh) await contracts.ensureFresh();
+  if (contracts.mode !== 'Disabled' && !contracts.fresh) await contracts.ensureFresh();
   writeJson(
     response,
     200,

@@ -10,7 +10,7 @@ import type { ToolContracts } from './tool-contracts.ts';
 /**
  * The check-contracts stage: every allowed tools/call meets the tool's contract before it is forwarded.
  *
- *   pinning Off     nothing (one property read).
+ *   pinning Disabled nothing (one property read).
  *   pinning Enforce the table must be current (read the list first if a list_changed passed or nothing
  *                   was seen yet); a tool that is not Pinned — drifted, unpinned, ambiguous, or not
  *                   published at all — is refused with tool_quarantined; the (bound) arguments must
@@ -25,7 +25,7 @@ export function checkContracts(
   context: SidecarContext,
 ): StageOutcome | Promise<StageOutcome> {
   const contracts = context.contracts;
-  if (contracts.mode === 'Off') return undefined;
+  if (contracts.mode === 'Disabled') return undefined;
   for (const view of exchange.messages) {
     if (view.method === 'tools/list' && view.kind === 'request') {
       contracts.noteListRequest(exchange);

@@ -113,7 +113,7 @@ describe('ObservedTools under Enforce', () => {
     const transitions = tools.configure('Enforce', new Map([['get_forecast', toolDigest(v2)]]), 2000);
     expect(transitions.map((t) => t.current?.state)).toEqual(['Pinned']);
     expect(tools.get('get_forecast')?.input?.check).toBeDefined();
-    expect(tools.configure('Off', new Map(), 3000)).toEqual([]);
+    expect(tools.configure('Disabled', new Map(), 3000)).toEqual([]);
     expect(tools.size).toBe(0);
     expect(tools.observe(digestListed([v1]), true, 4000)).toEqual([]);
   });

@@ -12,7 +12,7 @@ import type { CompiledSchema, SchemaValidators } from './schema-validators.ts';
  *            unpinned, ambiguous, or a schema that cannot be checked) — hidden from tools/list, refused.
  *   Record:  Pinned, Drifted (a pin exists, the digest differs) or Unpinned. Nothing is quarantined.
  */
-export type PinningMode = 'Off' | 'Record' | 'Enforce';
+export type PinningMode = 'Disabled' | 'Record' | 'Enforce';
 export type ToolState = 'Pinned' | 'Drifted' | 'Unpinned' | 'Quarantined';
 export type PinComparison = 'pinned' | 'drifted' | 'unpinned';
 /** A defect of the definition itself, whatever the pins say. */
@@ -69,7 +69,7 @@ export function digestListed(items: readonly unknown[]): (ListedTool | undefined
 export class ObservedTools {
   readonly #tools = new Map<string, ObservedTool>();
   readonly #validators: SchemaValidators;
-  #mode: PinningMode = 'Off';
+  #mode: PinningMode = 'Disabled';
   #pins: ReadonlyMap<string, string> = new Map();
 
   constructor(validators: SchemaValidators) {
@@ -104,11 +104,11 @@ export class ObservedTools {
     return n;
   }
 
-  /** New mode or pins: every tool is judged again. Off forgets everything. */
+  /** New mode or pins: every tool is judged again. Disabled forgets everything. */
   configure(mode: PinningMode, pins: ReadonlyMap<string, string>, now: number): Transition[] {
     this.#mode = mode;
     this.#pins = pins;
-    if (mode === 'Off') {
+    if (mode === 'Disabled') {
       this.#tools.clear();
       this.#validators.retain(new Set());
       return [];
@@ -135,7 +135,7 @@ export class ObservedTools {
    * returned), so tools missing from it are gone. Returns what changed.
    */
   observe(listed: readonly (ListedTool | undefined)[], complete: boolean, now: number): Transition[] {
-    if (this.#mode === 'Off') return [];
+    if (this.#mode === 'Disabled') return [];
     const byName = new Map<string, ListedTool[]>();
     for (const item of listed) {
       if (item === undefined) continue;

@@ -12,7 +12,7 @@ export function contractListedTools(
   result: Record<string, unknown> | undefined,
 ): unknown {
   const tools = result?.['tools'];
-  if (!Array.isArray(tools) || context.contracts.mode === 'Off') return tools;
+  if (!Array.isArray(tools) || context.contracts.mode === 'Disabled') return tools;
   const request = exchange.messages.find((m) => m.kind === 'request' && m.id === id)?.message;
   const params = request?.['params'] as { cursor?: unknown } | undefined;
   const complete = params?.cursor === undefined && result?.['nextCursor'] === undefined;

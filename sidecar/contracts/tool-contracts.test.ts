@@ -85,9 +85,9 @@ function setup(tools: object | undefined) {
 }
 
 describe('ToolContracts', () => {
-  it('is Off without pins, and Enforce with them', () => {
-    expect(setup(undefined).contracts.mode).toBe('Off');
-    expect(setup({ pins: [] }).contracts.mode).toBe('Off');
+  it('is Disabled without pins, and Enforce with them', () => {
+    expect(setup(undefined).contracts.mode).toBe('Disabled');
+    expect(setup({ pins: [] }).contracts.mode).toBe('Disabled');
     expect(setup(PINNED).contracts.mode).toBe('Enforce');
     expect(setup({ pinning: 'Record' }).contracts.mode).toBe('Record');
   });

@@ -102,10 +102,10 @@ export class ToolContracts {
     this.#policy = policy;
     const tools = policy.bundle.spec.tools;
     const pins = new Map((tools?.pins ?? []).map((pin) => [pin.name, pin.digest] as const));
-    const mode: PinningMode = tools?.pinning ?? (pins.size > 0 ? 'Enforce' : 'Off');
-    const wasOff = this.table.mode === 'Off';
+    const mode: PinningMode = tools?.pinning ?? (pins.size > 0 ? 'Enforce' : 'Disabled');
+    const wasOff = this.table.mode === 'Disabled';
     this.#report(this.table.configure(mode, pins, this.#options.clock()), undefined);
-    if (mode === 'Off') {
+    if (mode === 'Disabled') {
       this.#freshAt = -1;
       return;
     }
@@ -115,7 +115,7 @@ export class ToolContracts {
 
   /** The upstream said its tools changed: nothing observed so far is current any more. */
   listChanged(): void {
-    if (this.table.mode === 'Off') return;
+    if (this.table.mode === 'Disabled') return;
     this.#generation++;
     if (this.#fetching !== undefined) this.#again = true;
     else this.refreshInBackground();
@@ -133,13 +133,13 @@ export class ToolContracts {
   /**
    * Observes a tools/list reply and returns the tools a client may see. Under Enforce that is only a
    * tool whose listed definition is the pinned one and whose table entry says so too; anything else is
-   * quarantined (on first sight, and whenever the list changes). Record and Off show everything.
+   * quarantined (on first sight, and whenever the list changes). Record and Disabled show everything.
    */
   filterList(
     tools: readonly unknown[],
     options: { readonly complete: boolean; readonly request: object; readonly requestId: string },
   ): readonly unknown[] {
-    if (this.table.mode === 'Off') return tools;
+    if (this.table.mode === 'Disabled') return tools;
     const listed = digestListed(tools);
     const sent = this.#listRequests.get(options.request);
     if (sent !== undefined && sent === this.#generation) {
@@ -204,7 +204,7 @@ export class ToolContracts {
       });
       this.metrics.listFetches.inc({ result: 'ok' });
       this.#lastFailure = undefined;
-      if (this.#closed || this.table.mode === 'Off' || generation !== this.#generation) return;
+      if (this.#closed || this.table.mode === 'Disabled' || generation !== this.#generation) return;
       this.#report(this.table.observe(digestListed(tools), true, this.#options.clock()), requestId);
       this.#freshAt = generation;
     } catch (error) {
@@ -234,7 +234,7 @@ export class ToolContracts {
         lastSeen: iso(tool.lastSeen),
         changedAt: iso(tool.changedAt),
       })),
-      missingPins: this.table.mode === 'Off' ? [] : this.table.missingPins(),
+      missingPins: this.table.mode === 'Disabled' ? [] : this.table.missingPins(),
     };
   }
 

@@ -1,0 +1,60 @@
+# syntax=docker/dockerfile:1
+# The one Portcullis image. Every component is a subcommand of the same entry point:
+#   portcullis operator | collector | sidecar | egress-lock | audit | ...
+# plus the static stdio bridge the operator copies into stdio server pods
+# (/usr/local/bin/portcullis-stdio-bridge, see operator/builders/deployment.ts).
+#
+#   docker build -t ghcr.io/portcullis-dev/portcullis:0.1.0 .
+#
+# The tag must match what the operator puts into server pods (operator settings `sidecarImage`,
+# default ghcr.io/portcullis-dev/portcullis:<version>; the Helm chart sets it to its own image).
+# docs/install.md has the build, push and multi-arch steps.
+
+ARG NODE_VERSION=24
+ARG GO_VERSION=1.24
+
+# 1. TypeScript -> dist/ (what `make build` does). Dev dependencies live only in this stage.
+FROM node:${NODE_VERSION}-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY lib lib
+COPY api api
+COPY policy policy
+COPY kube kube
+COPY operator operator
+COPY sidecar sidecar
+COPY collector collector
+COPY cli cli
+RUN npx tsc -p tsconfig.build.json
+
+# 2. The stdio bridge: static (no CGO), so it runs inside any server image.
+FROM golang:${GO_VERSION}-bookworm AS bridge
+WORKDIR /src
+COPY stdio-bridge/ ./
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/portcullis-stdio-bridge .
+
+# 3. Production dependencies only (no compiler, no test tools).
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts && npm cache clean --force
+
+# 4. The image: Node 24 (Debian bookworm, slim) + iptables for the egress-lock init container.
+FROM node:${NODE_VERSION}-bookworm-slim
+# iptables-restore / ip6tables-restore (nft backend by default; the legacy tools come with the package).
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends iptables \
+  && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json ./
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY --from=bridge /out/portcullis-stdio-bridge /usr/local/bin/portcullis-stdio-bridge
+ENV NODE_ENV=production
+# A numeric, non-root user (no passwd entry needed), so runAsNonRoot can be verified by the kubelet.
+# The operator runs sidecars as this UID (settings sidecarUid) and only egress-lock as root.
+USER 65532:65532
+ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+CMD ["--help"]

@@ -1,0 +1,68 @@
+import { MAX_REASON } from './kill-flags.ts';
+
+const TARGETS = `Targets:
+  mcpserver/NAME          the McpServer (also server/NAME): every call to it is refused
+  mcpserver/NAME --tool T only the named tools on that server (--tool a,b or repeated --tool)
+  toolpolicy/NAME         every tool the ToolPolicy selects, on every server it targets
+  namespace/NAME          every McpServer in the namespace`;
+
+const COMMON = `  -n, --namespace NS      namespace of the McpServer or ToolPolicy (default: the kubeconfig context's
+                          namespace, else default)
+  --dry-run               print the change and the merge patch; write nothing
+  -o, --output FORMAT     json or yaml: the result as data (object, action, changed, summary, patch);
+                          default a sentence
+  --kubeconfig FILE       kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config)
+  --context NAME          the kubeconfig context to use
+  -h, --help              show this help`;
+
+export const KILL_HELP = `portcullis kill — engage a kill switch: calls are refused at once, by every sidecar
+
+Usage:
+  portcullis kill TARGET --reason TEXT [flags]
+
+Examples:
+  portcullis kill mcpserver/billing -n finance --reason "INC-4711 suspected exfiltration"
+  portcullis kill server/code-hosting --tool delete_repo,force_push --reason "SEC-12 until reviewed"
+  portcullis kill namespace/finance --reason "incident bridge: stop all finance tools"
+
+${TARGETS}
+
+Flags:
+  --reason TEXT           why, required: recorded in the portcullis.dev/kill-reason annotation with
+                          the name the API server knows you by ("alice: TEXT"), shown in status and in
+                          every refusal; one line, at most ${MAX_REASON} characters
+${COMMON}
+
+The switch is the portcullis.dev/kill-switch annotation ("true"); tools go in
+portcullis.dev/killed-tools, whose other names are kept. Only metadata.annotations is written (a JSON
+merge patch), so patch on the object is the one permission needed (get too for --tool, which reads
+the list and writes it back with the object's resourceVersion as a precondition, retrying on a
+conflict). Killing what is already killed changes nothing and says so.
+
+Exit codes: 0 engaged or already engaged, 1 failure (not found, forbidden, API server unreachable),
+2 usage error.
+`;
+
+export const RELEASE_HELP = `portcullis release — release a kill switch
+
+Usage:
+  portcullis release TARGET [--reason TEXT] [flags]
+
+Examples:
+  portcullis release mcpserver/billing -n finance --reason "INC-4711 closed"
+  portcullis release server/code-hosting --tool force_push
+
+${TARGETS}
+
+Flags:
+  --reason TEXT           why; printed with the change (the reason annotation goes with the switch)
+${COMMON}
+
+Release removes the annotation; it never writes "false" (a mistyped "false" would stay engaged).
+Releasing mcpserver/NAME leaves its killed tools killed; release those with --tool. The kill-reason
+annotation is removed with the last switch on the object. Releasing what is not engaged changes
+nothing and says so.
+
+Exit codes: 0 released or not engaged, 1 failure (not found, forbidden, API server unreachable),
+2 usage error.
+`;

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import {
+  age,
+  driftCell,
+  killedCell,
+  renderStatusTable,
+  servedCell,
+  type ServerObject,
+} from './status-format.ts';
+
+const cond = (type: string, status: 'True' | 'False' | 'Unknown', reason = 'R', message = 'm') => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: '2026-01-01T00:00:00Z',
+});
+
+const server = (
+  fields: Partial<ServerObject> & { annotations?: Record<string, string> } = {},
+): ServerObject => ({
+  metadata: {
+    name: 'billing',
+    namespace: 'finance',
+    ...(fields.annotations ? { annotations: fields.annotations } : {}),
+  },
+  ...(fields.status ? { status: fields.status } : {}),
+});
+
+describe('status cells', () => {
+  it('ages like kubectl', () => {
+    const now = Date.parse('2026-01-10T00:00:00Z');
+    expect(age('2026-01-09T23:59:15Z', now)).toBe('45s');
+    expect(age('2026-01-09T23:00:00Z', now)).toBe('60m');
+    expect(age('2026-01-09T00:00:00Z', now)).toBe('24h');
+    expect(age('2026-01-01T00:00:00Z', now)).toBe('9d');
+    expect(age('2020-01-01T00:00:00Z', now)).toBe('6y');
+    expect(age('not a time', now)).toBeUndefined();
+    expect(age('2026-01-11T00:00:00Z', now)).toBe('0s'); // clock skew: never negative
+  });
+
+  it('reads kill switches from live annotations and from what the operator saw', () => {
+    expect(killedCell(server())).toBeUndefined();
+    expect(killedCell(server({ annotations: { 'portcullis.dev/kill-switch': 'false' } }))).toBeUndefined();
+    expect(killedCell(server({ annotations: { 'portcullis.dev/kill-switch': 'flase' } }))).toBe('server');
+    expect(
+      killedCell(
+        server({
+          annotations: { 'portcullis.dev/killed-tools': 'b,a' },
+          status: {
+            conditions: [cond('Killed', 'True', 'KilledByNamespace')],
+            killSwitch: { server: true, tools: ['c'] },
+          },
+        }),
+      ),
+    ).toBe('namespace,tools(a,b,c)');
+    expect(
+      killedCell(
+        server({
+          status: {
+            conditions: [cond('Killed', 'True', 'ToolsKilled', 'refused: the tools of ToolPolicy p')],
+          },
+        }),
+      ),
+    ).toBe('policy');
+  });
+
+  it('marks served bundles that are not the compiled one, the compiled one first', () => {
+    const a = `sha256:${'a'.repeat(64)}`;
+    const b = `sha256:${'b'.repeat(64)}`;
+    expect(servedCell(server())).toBeUndefined();
+    expect(
+      servedCell(
+        server({
+          status: {
+            policyHash: b,
+            servedPolicyHashes: [
+              { hash: a, sidecars: 1 },
+              { hash: b, sidecars: 3 },
+            ],
+          },
+        }),
+      ),
+    ).toBe('bbbbbbbbbbbb(3) aaaaaaaaaaaa(1)!');
+  });
+
+  it('shows drift with the tools that drifted', () => {
+    expect(driftCell(server())).toBeUndefined();
+    expect(driftCell(server({ status: { conditions: [cond('ToolDrift', 'Unknown')] } }))).toBe('unknown');
+    expect(
+      driftCell(
+        server({
+          status: {
+            conditions: [cond('ToolDrift', 'True')],
+            observedTools: [
+              { name: 'x', digest: 'd', state: 'Quarantined' },
+              { name: 'y', digest: 'd', state: 'Pinned' },
+            ],
+          },
+        }),
+      ),
+    ).toBe('yes(x)');
+  });
+
+  it('keeps control and bidi characters from other people off the terminal', () => {
+    const text = renderStatusTable(
+      [
+        server({
+          annotations: { 'portcullis.dev/killed-tools': 'a\u001b[31m' },
+          status: { endpoint: 'http://x/\u202eevil' },
+        }),
+      ],
+      false,
+      0,
+    );
+    expect(text).not.toContain('\u001b');
+    expect(text).not.toContain('\u202e');
+    expect(text).toContain('http://x/?evil');
+  });
+});

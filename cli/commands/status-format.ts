@@ -1,0 +1,140 @@
+import { isKillSwitchEngaged, KILL_REASON, killedTools } from '../../api/v1alpha1/annotations.ts';
+import type { McpServerStatus } from '../../api/v1alpha1/mcpserver.ts';
+import { renderTable, type TableColumn } from '../table.ts';
+
+/**
+ * The McpServer fields status reads. Objects come from the API server unvalidated (another operator
+ * version may have written them), so every field is optional here and every cell copes without it.
+ */
+export interface ServerObject {
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly creationTimestamp?: string;
+    readonly annotations?: Record<string, string>;
+  };
+  readonly status?: Partial<McpServerStatus>;
+}
+
+type Condition = NonNullable<McpServerStatus['conditions']>[number];
+
+function condition(server: ServerObject, type: string): Condition | undefined {
+  return server.status?.conditions?.find((c) => c.type === type);
+}
+
+/** The hex digits of a sha256:… hash, shortened as git shortens commits. */
+export function shortHash(hash: string | undefined): string | undefined {
+  if (hash === undefined) return undefined;
+  return hash.replace(/^sha256:/, '').slice(0, 12);
+}
+
+/**
+ * Every kill switch in force, the live annotations first (the sidecars watch their server's directly,
+ * so they bite before the operator reports), then what the operator last saw of the Namespace and
+ * ToolPolicies: "server", "namespace", "tools(a,b)", "policy".
+ */
+export function killedCell(server: ServerObject): string | undefined {
+  const annotations = server.metadata.annotations;
+  const killed = server.status?.conditions === undefined ? undefined : condition(server, 'Killed');
+  const parts: string[] = [];
+  if (isKillSwitchEngaged(annotations)) parts.push('server');
+  if (killed?.status === 'True' && killed.reason === 'KilledByNamespace') parts.push('namespace');
+  const tools = [
+    ...new Set([...killedTools(annotations), ...(server.status?.killSwitch?.tools ?? [])]),
+  ].sort();
+  if (tools.length > 0) parts.push(`tools(${tools.join(',')})`);
+  if (killed?.status === 'True' && killed.reason === 'ToolsKilled' && killed.message.includes('ToolPolicy')) {
+    parts.push('policy');
+  }
+  return parts.length === 0 ? undefined : parts.join(',');
+}
+
+/** The hashes the sidecars serve with how many serve each; "!" marks one that is not the compiled policy. */
+export function servedCell(server: ServerObject): string | undefined {
+  const served = server.status?.servedPolicyHashes ?? [];
+  if (served.length === 0) return undefined;
+  const compiled = server.status?.policyHash;
+  // The compiled bundle first: the reader's question is whether anything else is still served.
+  return [...served]
+    .sort((a, b) => Number(b.hash === compiled) - Number(a.hash === compiled))
+    .map((entry) => `${shortHash(entry.hash)}(${entry.sidecars})${entry.hash === compiled ? '' : '!'}`)
+    .join(' ');
+}
+
+/** Whether some sidecar serves a policy other than the compiled one. */
+export function servesStalePolicy(server: ServerObject): boolean {
+  const compiled = server.status?.policyHash;
+  return (server.status?.servedPolicyHashes ?? []).some((entry) => entry.hash !== compiled);
+}
+
+export function driftCell(server: ServerObject): string | undefined {
+  const drift = condition(server, 'ToolDrift');
+  if (drift === undefined) return undefined;
+  if (drift.status !== 'True') return drift.status === 'False' ? 'no' : 'unknown';
+  const tools = (server.status?.observedTools ?? []).filter(
+    (tool) => tool.state === 'Drifted' || tool.state === 'Quarantined',
+  );
+  return tools.length === 0 ? 'yes' : `yes(${tools.map((tool) => tool.name).join(',')})`;
+}
+
+export function readyCell(server: ServerObject): string {
+  return condition(server, 'Ready')?.status ?? 'Unknown';
+}
+
+export function isReady(server: ServerObject): boolean {
+  return condition(server, 'Ready')?.status === 'True';
+}
+
+/** kubectl's age: 45s, 12m, 5h, 3d, 2y. */
+export function age(created: string | undefined, nowMs: number): string | undefined {
+  if (created === undefined) return undefined;
+  const ms = Date.parse(created);
+  if (Number.isNaN(ms)) return undefined;
+  const seconds = Math.max(0, Math.floor((nowMs - ms) / 1000));
+  if (seconds < 120) return `${seconds}s`;
+  if (seconds < 120 * 60) return `${Math.floor(seconds / 60)}m`;
+  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)}h`;
+  if (seconds < 2 * 365 * 86400) return `${Math.floor(seconds / 86400)}d`;
+  return `${Math.floor(seconds / (365 * 86400))}y`;
+}
+
+/** Why a server is not Ready, else the kill reason: what the reader of -o wide wants next. */
+function notReadyReason(server: ServerObject): string | undefined {
+  const ready = condition(server, 'Ready');
+  if (ready === undefined) return 'no status yet (is the operator running?)';
+  return ready.status === 'True' ? undefined : `${ready.reason}: ${ready.message}`;
+}
+
+export function statusColumns(wide: boolean, nowMs: number): TableColumn<ServerObject>[] {
+  const columns: TableColumn<ServerObject>[] = [
+    { header: 'NAMESPACE', cap: 32, cell: (s) => s.metadata.namespace },
+    { header: 'NAME', cap: 50, cell: (s) => s.metadata.name },
+    { header: 'READY', cap: 7, cell: readyCell },
+    { header: 'KILLED', cap: wide ? 80 : 32, cell: killedCell },
+    { header: 'POLICY', cap: 12, cell: (s) => shortHash(s.status?.policyHash) },
+    { header: 'SERVED', cap: wide ? 80 : 36, cell: servedCell },
+    { header: 'DRIFT', cap: wide ? 80 : 24, cell: driftCell },
+    { header: 'ENDPOINT', cap: wide ? 120 : 48, cell: (s) => s.status?.endpoint },
+    { header: 'AGE', cap: 5, cell: (s) => age(s.metadata.creationTimestamp, nowMs) },
+  ];
+  if (!wide) return columns;
+  return [
+    ...columns,
+    {
+      header: 'REPLICAS',
+      cap: 9,
+      cell: (s) =>
+        s.status?.replicas === undefined ? undefined : `${s.status.readyReplicas ?? 0}/${s.status.replicas}`,
+    },
+    { header: 'KILL REASON', cap: 60, cell: (s) => s.status?.killSwitch?.reason ?? killAnnotationReason(s) },
+    { header: 'NOT READY BECAUSE', cap: 80, cell: notReadyReason },
+  ];
+}
+
+function killAnnotationReason(server: ServerObject): string | undefined {
+  return killedCell(server) === undefined ? undefined : server.metadata.annotations?.[KILL_REASON];
+}
+
+export function renderStatusTable(servers: readonly ServerObject[], wide: boolean, nowMs: number): string {
+  return renderTable(statusColumns(wide, nowMs), servers);
+}
