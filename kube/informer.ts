@@ -1,9 +1,9 @@
 import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
-import { Watch } from '@kubernetes/client-node';
-import { collectionPath, objectKey, type ResourceType } from './resource.ts';
+import { KubeClient, type WatchEvent } from './client.ts';
+import { collectionPath, objectKey, objectPath, watchPath, type ResourceType } from './resource.ts';
 
 /**
- * List, then watch from the list's resourceVersion, forever. A watch that ends cleanly (the server's
+ * List, then watch from the list's resourceVersion, forever. A watch that ends cleanly (its server-side
  * timeout, a proxy) is resumed at once from the last seen resourceVersion, which bookmarks keep fresh on
  * quiet resources; 410 Gone means that version was compacted away, so it relists. Errors back off
  * exponentially (capped) and relist. On relist the cache is replaced, and handlers see the deletions
@@ -12,15 +12,51 @@ import { collectionPath, objectKey, type ResourceType } from './resource.ts';
 export type EventType = 'added' | 'modified' | 'deleted';
 export type EventHandler<T> = (type: EventType, object: T, previous?: T) => void;
 
-export interface InformerOptions {
+/** What readers of a cache need: one informer, or several of one kind (one per watched namespace). */
+export interface ObjectCache<T> {
+  get(key: string): T | undefined;
+  list(): T[];
+}
+
+export interface Watcher<T> extends ObjectCache<T> {
+  readonly healthy: boolean;
+  onEvent(handler: EventHandler<T>): void;
+  synced(): Promise<void>;
+  start(): void;
+  stop(): void;
+}
+
+export interface InformerOptions<T> {
   readonly namespace?: string;
+  /**
+   * One object by name: read with GET and watched on its own `/watch/…/NAME` path, which RBAC scopes
+   * like the object itself. A Role in namespace N may grant it for the Namespace N, where a
+   * `metadata.name` field selector on the collection needs a ClusterRole.
+   */
+  readonly name?: string;
   readonly fieldSelector?: string;
   readonly labelSelector?: string;
+  /**
+   * Metadata only (PartialObjectMetadata): the API server sends no spec, status or data, so neither
+   * the wire nor the cache carries what nobody reads (a policy bundle ConfigMap, a Deployment's pod
+   * template).
+   */
+  readonly metadataOnly?: boolean;
+  /**
+   * Applied to every object on its way into the cache (after metadata.managedFields is dropped): keep
+   * only what readers need, as controller-runtime's cache transforms do.
+   */
+  readonly transform?: (object: T) => T;
   readonly onError?: (error: unknown, retryInMs: number) => void;
   readonly maxBackoffMs?: number;
+  /** Objects per list page (the API server's continue tokens page the rest). */
+  readonly pageSize?: number;
 }
 
 class GoneError extends Error {}
+
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const METADATA_ONE = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 /**
  * Cached objects without metadata.managedFields: the field-ownership history is often larger than the
@@ -32,13 +68,17 @@ function slim<T extends KubernetesObject>(object: T): T {
   return { ...object, metadata };
 }
 
-export class Informer<T extends KubernetesObject> {
+interface ObjectList<T> {
+  items?: T[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+export class Informer<T extends KubernetesObject> implements Watcher<T> {
   readonly type: ResourceType;
   readonly #cache = new Map<string, T>();
   readonly #handlers: EventHandler<T>[] = [];
-  readonly #watch: Watch;
-  readonly #objects: KubernetesObjectApi;
-  readonly #options: InformerOptions;
+  readonly #client: KubeClient;
+  readonly #options: InformerOptions<T>;
   #abort: AbortController | undefined;
   #resourceVersion = '';
   #stopped = false;
@@ -47,16 +87,24 @@ export class Informer<T extends KubernetesObject> {
   readonly #synced: Promise<void>;
   #markSynced: () => void = () => {};
 
+  constructor(kube: KubeConfig | KubeClient, type: ResourceType, options?: InformerOptions<T>);
+  /** @deprecated The KubernetesObjectApi is not used; pass the KubeConfig and the type. */
   constructor(
     kube: KubeConfig,
     objects: KubernetesObjectApi,
     type: ResourceType,
-    options: InformerOptions = {},
+    options?: InformerOptions<T>,
+  );
+  constructor(
+    kube: KubeConfig | KubeClient,
+    second: ResourceType | KubernetesObjectApi,
+    third?: ResourceType | InformerOptions<T>,
+    fourth?: InformerOptions<T>,
   ) {
-    this.type = type;
-    this.#watch = new Watch(kube);
-    this.#objects = objects;
-    this.#options = options;
+    const legacy = !('plural' in second);
+    this.type = (legacy ? third : second) as ResourceType;
+    this.#options = (legacy ? fourth : (third as InformerOptions<T> | undefined)) ?? {};
+    this.#client = kube instanceof KubeClient ? kube : KubeClient.for(kube);
     this.#synced = new Promise((resolve) => (this.#markSynced = resolve));
   }
 
@@ -95,21 +143,63 @@ export class Informer<T extends KubernetesObject> {
     for (const handler of this.#handlers) handler(type, object, previous);
   }
 
+  /** The object as the cache keeps it: typed, without managedFields, transformed. */
+  #admit(object: T): T {
+    const typed = { ...object, apiVersion: this.type.apiVersion, kind: this.type.kind };
+    const slimmed = slim(typed);
+    return this.#options.transform ? this.#options.transform(slimmed) : slimmed;
+  }
+
+  #selectors(): Record<string, string> {
+    const { fieldSelector, labelSelector } = this.#options;
+    return {
+      ...(fieldSelector ? { fieldSelector } : {}),
+      ...(labelSelector ? { labelSelector } : {}),
+    };
+  }
+
+  async #listAll(): Promise<{ items: T[]; resourceVersion: string }> {
+    const { namespace, name, metadataOnly } = this.#options;
+    if (name !== undefined) {
+      const path = objectPath(this.type, name, namespace);
+      try {
+        const object = await this.#client.request<T>('GET', path, {
+          ...(metadataOnly ? { accept: METADATA_ONE } : {}),
+        });
+        return { items: [this.#admit(object)], resourceVersion: object.metadata?.resourceVersion ?? '' };
+      } catch (error) {
+        // Not there (yet): a watch from "now" reports it once it is created.
+        if ((error as { status?: number }).status === 404) return { items: [], resourceVersion: '' };
+        throw error;
+      }
+    }
+    const items: T[] = [];
+    let resourceVersion = '';
+    let next: string | undefined;
+    // Bounded: each page is a continue token the API server handed out; a run of pages ends with none.
+    for (let page = 0; page < 100_000; page++) {
+      const query = new URLSearchParams({
+        ...this.#selectors(),
+        limit: String(this.#options.pageSize ?? 500),
+        ...(next ? { continue: next } : {}),
+      });
+      const list = await this.#client.request<ObjectList<T>>(
+        'GET',
+        `${collectionPath(this.type, namespace)}?${query}`,
+        metadataOnly ? { accept: METADATA_LIST } : {},
+      );
+      for (const item of list.items ?? []) items.push(this.#admit(item));
+      if (page === 0) resourceVersion = list.metadata?.resourceVersion ?? '';
+      next = list.metadata?.continue || undefined;
+      if (next === undefined) break;
+    }
+    return { items, resourceVersion };
+  }
+
   async #relist(): Promise<void> {
-    const { namespace, fieldSelector, labelSelector } = this.#options;
-    const list = await this.#objects.list<T>(
-      this.type.apiVersion,
-      this.type.kind,
-      namespace,
-      undefined,
-      undefined,
-      undefined,
-      fieldSelector,
-      labelSelector,
-    );
+    const { items, resourceVersion } = await this.#listAll();
     const seen = new Set<string>();
-    for (const item of list.items) {
-      const object = slim({ ...item, apiVersion: this.type.apiVersion, kind: this.type.kind } as T);
+    for (const object of items) {
       const key = objectKey(object);
       seen.add(key);
       const previous = this.#cache.get(key);
@@ -124,57 +214,59 @@ export class Informer<T extends KubernetesObject> {
         this.#emit('deleted', object);
       }
     }
-    this.#resourceVersion = list.metadata?.resourceVersion ?? '';
+    this.#resourceVersion = resourceVersion;
     this.#markSynced();
   }
 
-  /** One watch; resolves when it ends cleanly, rejects on error (GoneError for 410). */
-  #watchOnce(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      let failed: Error | undefined;
-      const query: Record<string, string | boolean> = {
-        allowWatchBookmarks: true,
-        resourceVersion: this.#resourceVersion,
-      };
-      if (this.#options.fieldSelector) query['fieldSelector'] = this.#options.fieldSelector;
-      if (this.#options.labelSelector) query['labelSelector'] = this.#options.labelSelector;
-      this.#watch
-        .watch(
-          collectionPath(this.type, this.#options.namespace),
-          query,
-          (phase: string, received: T & { code?: number }) => {
-            const object = phase === 'ERROR' || phase === 'BOOKMARK' ? received : slim(received);
-            if (phase === 'BOOKMARK') {
-              this.#resourceVersion = object.metadata?.resourceVersion ?? this.#resourceVersion;
-              return;
-            }
-            if (phase === 'ERROR') {
-              failed =
-                object.code === 410
-                  ? new GoneError('resourceVersion too old')
-                  : new Error(JSON.stringify(object));
-              this.#abort?.abort();
-              return;
-            }
-            const key = objectKey(object);
-            const previous = this.#cache.get(key);
-            this.#resourceVersion = object.metadata?.resourceVersion ?? this.#resourceVersion;
-            if (phase === 'DELETED') {
-              this.#cache.delete(key);
-              this.#emit('deleted', object, previous);
-            } else {
-              this.#cache.set(key, object);
-              this.#emit(previous ? 'modified' : 'added', object, previous);
-            }
-          },
-          (error: unknown) => {
-            const cause = failed ?? (error && !this.#stopped ? (error as Error) : undefined);
-            if (cause) reject(cause);
-            else resolve();
-          },
-        )
-        .then((abort) => (this.#abort = abort), reject);
+  #onWatchEvent(event: WatchEvent): void {
+    const received = event.object as unknown as T & { code?: number };
+    if (event.type === 'BOOKMARK') {
+      this.#resourceVersion = received.metadata?.resourceVersion ?? this.#resourceVersion;
+      return;
+    }
+    if (event.type === 'ERROR') {
+      throw received.code === 410
+        ? new GoneError('resourceVersion too old')
+        : new Error(JSON.stringify(received));
+    }
+    const object = this.#admit(received);
+    const key = objectKey(object);
+    const previous = this.#cache.get(key);
+    this.#resourceVersion = object.metadata?.resourceVersion ?? this.#resourceVersion;
+    if (event.type === 'DELETED') {
+      this.#cache.delete(key);
+      this.#emit('deleted', object, previous);
+    } else {
+      this.#cache.set(key, object);
+      this.#emit(previous ? 'modified' : 'added', object, previous);
+    }
+  }
+
+  /** One watch; resolves when the server ends it, rejects on error (GoneError for 410). */
+  async #watchOnce(): Promise<void> {
+    const { namespace, name, metadataOnly } = this.#options;
+    // As client-go: the server ends each watch after 5 to 10 minutes (spread, so that many informers do
+    // not reconnect together); silence well past that means the connection is dead.
+    const timeoutSeconds = 300 + Math.floor(Math.random() * 300);
+    const query = new URLSearchParams({
+      ...(name === undefined ? { watch: '1', ...this.#selectors() } : {}),
+      allowWatchBookmarks: 'true',
+      resourceVersion: this.#resourceVersion,
+      timeoutSeconds: String(timeoutSeconds),
     });
+    const path =
+      name === undefined ? collectionPath(this.type, namespace) : watchPath(this.type, name, namespace);
+    this.#abort = new AbortController();
+    if (this.#stopped) return;
+    await this.#client.watch(
+      `${path}?${query}`,
+      {
+        signal: this.#abort.signal,
+        idleTimeoutMs: (timeoutSeconds + 60) * 1000,
+        ...(metadataOnly ? { accept: METADATA_ONE } : {}),
+      },
+      (event) => this.#onWatchEvent(event),
+    );
   }
 
   async #loop(): Promise<void> {
@@ -184,8 +276,11 @@ export class Informer<T extends KubernetesObject> {
         if (needList) await this.#relist();
         needList = false;
         this.#healthy = true;
+        const began = Date.now();
         await this.#watchOnce();
         this.#failures = 0;
+        // A watch the server ends at once, again and again (a misbehaving proxy), must not spin.
+        if (Date.now() - began < 1000) await new Promise((resolve) => setTimeout(resolve, 1000).unref());
       } catch (error) {
         if (this.#stopped) return;
         this.#healthy = false;

@@ -1,14 +1,16 @@
 import type { KubeConfig, KubernetesObject, V1Deployment, V1Namespace } from '@kubernetes/client-node';
-import { KubernetesObjectApi } from '@kubernetes/client-node';
-import { API_VERSION } from '../api/v1alpha1/group.ts';
 import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
 import { targets } from '../policy/compile.ts';
 import { MANAGED_BY } from './builders/names.ts';
-import { Informer } from '../kube/informer.ts';
+import { KubeClient } from '../kube/client.ts';
+import { Informer, type InformerOptions, type Watcher } from '../kube/informer.ts';
+import { InformerGroup } from '../kube/informer-group.ts';
 import { objectKey, type ResourceType } from '../kube/resource.ts';
 import { WorkQueue } from './controller/workqueue.ts';
 import { Applier } from './k8s/apply.ts';
 import { eventRecorder } from './k8s/events.ts';
+import { CHILD_TYPES, DEPLOYMENT, MCP_SERVER, NAMESPACE, TOOL_POLICY } from './k8s/kinds.ts';
+import { forDeploymentCache, forServerCache } from './k8s/cache-transforms.ts';
 import { reconcileMcpServer } from './reconcilers/mcpserver.ts';
 import { reconcileToolPolicy } from './reconcilers/toolpolicy.ts';
 import type { OperatorMetrics } from './metrics.ts';
@@ -21,9 +23,15 @@ import type { OperatorSettings } from './settings.ts';
  * after the change)", "a Namespace's kill switch re-reconciles its servers", and so on.
  */
 export interface OperatorOptions {
-  readonly kube: KubeConfig;
+  /** A KubeConfig (tests), or a client built from lean credentials (the CLI). */
+  readonly kube: KubeConfig | KubeClient;
   readonly settings: OperatorSettings;
-  /** Watch one namespace, or all when undefined. */
+  /**
+   * Watch only these namespaces (one informer per namespace and kind, so Roles in them suffice), or
+   * all when undefined or empty.
+   */
+  readonly namespaces?: readonly string[];
+  /** One namespace: the same as `namespaces: [namespace]`. */
   readonly namespace?: string;
   readonly workers?: number;
   readonly clock?: () => number;
@@ -37,65 +45,46 @@ export interface RunningOperator {
 }
 
 const SERVER = 'McpServer:';
-
-const CHILD_TYPES: readonly ResourceType[] = [
-  { apiVersion: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true },
-  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', plural: 'roles', namespaced: true },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    plural: 'rolebindings',
-    namespaced: true,
-  },
-  { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
-  { apiVersion: 'v1', kind: 'Service', plural: 'services', namespaced: true },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
-];
 const POLICY = 'ToolPolicy:';
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const { kube, settings, namespace } = options;
+  const { settings } = options;
+  const namespaces = [
+    ...new Set([...(options.namespaces ?? []), ...(options.namespace ? [options.namespace] : [])]),
+  ];
   const clock = options.clock ?? Date.now;
-  const objects = KubernetesObjectApi.makeApiClient(kube);
-  const managedOnlySelector = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
-  const informerOptions = {
-    ...(namespace ? { namespace } : {}),
-    onError: (error: unknown, retry: number) =>
-      options.log?.error({ err: error, retry }, 'watch failed; retrying'),
-  };
-  const managedOnly = { ...informerOptions, labelSelector: managedOnlySelector };
-  const servers = new Informer<McpServer>(
-    kube,
-    objects,
-    { apiVersion: API_VERSION, kind: 'McpServer', plural: 'mcpservers', namespaced: true },
-    informerOptions,
-  );
-  const policies = new Informer<ToolPolicy>(
-    kube,
-    objects,
-    { apiVersion: API_VERSION, kind: 'ToolPolicy', plural: 'toolpolicies', namespaced: true },
-    informerOptions,
-  );
-  const namespaces = new Informer<V1Namespace>(
-    kube,
-    objects,
-    { apiVersion: 'v1', kind: 'Namespace', plural: 'namespaces', namespaced: false },
-    {
-      ...(namespace ? { fieldSelector: `metadata.name=${namespace}` } : {}),
-    },
-  );
-  const deployments = new Informer<V1Deployment>(
-    kube,
-    objects,
-    { apiVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
-    managedOnly,
-  );
-  const applier = new Applier(kube, objects);
-  // Our other children, cached (small: labelled ours, managedFields dropped) so that after a restart
-  // an unchanged child is recognised by its digest annotation instead of being applied again, and a
-  // child someone deleted is put back.
-  const children = CHILD_TYPES.map(
-    (type) => new Informer<KubernetesObject>(kube, objects, type, managedOnly),
+  const client = KubeClient.for(options.kube);
+  const onError = (error: unknown, retry: number) =>
+    options.log?.error({ err: error, retry }, 'watch failed; retrying');
+  // Cluster-wide: one informer per kind. Namespaced: one per kind and namespace.
+  const watch = <T extends KubernetesObject>(
+    type: ResourceType,
+    extra: InformerOptions<T> = {},
+  ): Watcher<T> =>
+    namespaces.length === 0
+      ? new Informer<T>(client, type, { ...extra, onError })
+      : new InformerGroup(
+          namespaces.map((namespace) => new Informer<T>(client, type, { ...extra, namespace, onError })),
+        );
+  const managedOnly = { labelSelector: `app.kubernetes.io/managed-by=${MANAGED_BY}` };
+  const servers = watch<McpServer>(MCP_SERVER, { transform: forServerCache });
+  const policies = watch<ToolPolicy>(TOOL_POLICY, { transform: forServerCache });
+  // Only their annotations (kill switches) matter. Namespaced, each is read by name: a Role in that
+  // namespace can grant it, where listing Namespaces needs a ClusterRole.
+  const namespaceWatcher: Watcher<V1Namespace> =
+    namespaces.length === 0
+      ? new Informer<V1Namespace>(client, NAMESPACE, { metadataOnly: true, onError })
+      : new InformerGroup(
+          namespaces.map(
+            (name) => new Informer<V1Namespace>(client, NAMESPACE, { name, metadataOnly: true, onError }),
+          ),
+        );
+  const deployments = watch<V1Deployment>(DEPLOYMENT, { ...managedOnly, transform: forDeploymentCache });
+  const applier = new Applier(client);
+  // Our other children, metadata only (labelled ours): after a restart an unchanged child is recognised
+  // by its digest annotation instead of being applied again, and a child someone deleted is put back.
+  const children = CHILD_TYPES.map((type) =>
+    watch<KubernetesObject>(type, { ...managedOnly, metadataOnly: true }),
   );
   const kindOf = (key: string) => key.slice(0, key.indexOf(':'));
   const queue = new WorkQueue({
@@ -126,7 +115,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const server of [...serversTargetedBy(previous), ...serversTargetedBy(policy)])
       enqueueServer(server);
   });
-  namespaces.onEvent((_type, ns, previous) => {
+  namespaceWatcher.onEvent((_type, ns, previous) => {
     if (
       JSON.stringify(ns.metadata?.annotations ?? {}) === JSON.stringify(previous?.metadata?.annotations ?? {})
     )
@@ -134,7 +123,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     for (const server of servers.list())
       if (server.metadata.namespace === ns.metadata?.name) enqueueServer(server);
   });
-  for (const child of [...children, deployments] as Informer<KubernetesObject>[]) {
+  for (const child of [...children, deployments] as Watcher<KubernetesObject>[]) {
     child.onEvent((type, object) => {
       if (type !== 'deleted') return applier.seed(object);
       const key = Applier.key(object);
@@ -151,16 +140,17 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   });
 
   // Children first, so their digests are seeded before the first reconcile.
-  const informers = [...children, deployments, namespaces, policies, servers];
+  const informers = [...children, deployments, namespaceWatcher, policies, servers];
   for (const informer of informers) informer.start();
   await Promise.all(informers.map((i) => i.synced()));
 
-  const events = eventRecorder(kube, 'portcullis-operator', clock);
+  const events = eventRecorder(client, 'portcullis-operator', clock);
   // The sidecars report through the audit collector; a server whose reports changed is reconciled.
   const reports = settings.collector
     ? new SidecarReports({
         collectorUrl: settings.collector.url,
-        kube,
+        client,
+        ...(namespaces.length > 0 ? { namespaces } : {}),
         ...(settings.collector.tokenFile ? { tokenFile: settings.collector.tokenFile } : {}),
         intervalMs: settings.collector.reportIntervalSeconds * 1000,
         onChange: (key) => queue.add(`${SERVER}${key}`),
@@ -171,7 +161,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
   const serverDeps = {
     servers,
     policies,
-    namespaces,
+    namespaces: namespaceWatcher,
     deployments,
     applier,
     settings,
@@ -184,7 +174,10 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     if (key.startsWith(SERVER)) return reconcileMcpServer(key.slice(SERVER.length), serverDeps);
     if (key.startsWith(POLICY)) return reconcileToolPolicy(key.slice(POLICY.length), policyDeps);
   });
-  options.log?.info({ namespace: namespace ?? '(all)', servers: servers.list().length }, 'operator started');
+  options.log?.info(
+    { namespaces: namespaces.length > 0 ? namespaces : '(all)', servers: servers.list().length },
+    'operator started',
+  );
 
   return {
     queue,

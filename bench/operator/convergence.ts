@@ -33,6 +33,8 @@ export interface ConvergenceOptions {
   readonly workers: number;
   readonly createConcurrency: number;
   readonly timeoutMs: number;
+  /** NODE_OPTIONS of the operator process: what the Helm chart's Deployment sets (see main.ts). */
+  readonly nodeOptions: string;
 }
 
 interface OperatorProcess {
@@ -42,7 +44,11 @@ interface OperatorProcess {
   stop(): Promise<void>;
 }
 
-async function startOperatorProcess(kubeconfig: string, workers: number): Promise<OperatorProcess> {
+async function startOperatorProcess(
+  kubeconfig: string,
+  workers: number,
+  nodeOptions: string,
+): Promise<OperatorProcess> {
   const port = await freePort();
   const proc = spawn(
     process.execPath,
@@ -62,6 +68,7 @@ async function startOperatorProcess(kubeconfig: string, workers: number): Promis
     ],
     {
       cwd: root,
+      env: { ...process.env, NODE_OPTIONS: nodeOptions },
       stdio: [
         'ignore',
         process.env['BENCH_OPERATOR_LOG'] ? openSync(process.env['BENCH_OPERATOR_LOG'], 'a') : 'ignore',
@@ -191,7 +198,7 @@ export async function convergencePhase(options: ConvergenceOptions): Promise<Rec
 
   // 1. The operator, its own process, then SERVERS McpServers created as fast as the API server takes them.
   const started = performance.now();
-  const first = await startOperatorProcess(options.adminKubeconfigPath, options.workers);
+  const first = await startOperatorProcess(options.adminKubeconfigPath, options.workers, options.nodeOptions);
   for (let i = 0; i < 200 && (await scrape(first.metricsUrl)) === undefined; i++) await sleep(50);
   const operatorUpMs = performance.now() - started;
   const rssSamples: number[] = [];
@@ -237,7 +244,11 @@ export async function convergencePhase(options: ConvergenceOptions): Promise<Rec
   // 3. Restart against the converged objects: a full resync. Scrape reconciles until the count stops
   //    growing with an empty queue (bounded).
   const restartedAt = performance.now();
-  const second = await startOperatorProcess(options.adminKubeconfigPath, options.workers);
+  const second = await startOperatorProcess(
+    options.adminKubeconfigPath,
+    options.workers,
+    options.nodeOptions,
+  );
   const series: { atMs: number; reconciles: number; depth: number }[] = [];
   let firstReconcileAt: number | undefined;
   let lastChangeAt: number | undefined;
@@ -272,6 +283,7 @@ export async function convergencePhase(options: ConvergenceOptions): Promise<Rec
     servers,
     namespaces: options.namespaces,
     workers: options.workers,
+    operatorNodeOptions: options.nodeOptions,
     createConcurrency: options.createConcurrency,
     operatorStartMs: Math.round(operatorUpMs),
     createAllMs: Math.round(createdMs),

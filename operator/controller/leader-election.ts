@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, kubeRequest } from '../../kube/rest.ts';
+import { ApiError, KubeClient } from '../../kube/client.ts';
 
 /**
  * Lease-based leader election (coordination.k8s.io/v1), as kube-controller-manager does it: the holder
@@ -9,7 +9,7 @@ import { ApiError, kubeRequest } from '../../kube/rest.ts';
  * shuts down releases the Lease so a standby takes over at once.
  */
 export interface LeaderElectionOptions {
-  readonly kube: KubeConfig;
+  readonly kube: KubeConfig | KubeClient;
   readonly namespace: string;
   readonly name: string;
   readonly identity: string;
@@ -48,12 +48,18 @@ function microTime(ms: number): string {
 
 export function startLeaderElection(options: LeaderElectionOptions): LeaderElector {
   const collection = `/apis/coordination.k8s.io/v1/namespaces/${options.namespace}/leases`;
-  const read = () => kubeRequest(options.kube, 'GET', `${collection}/${options.name}`) as Promise<Lease>;
-  const replace = (lease: Lease) => kubeRequest(options.kube, 'PUT', `${collection}/${options.name}`, lease);
+  const client = KubeClient.for(options.kube);
+  const read = () => client.request<Lease>('GET', `${collection}/${options.name}`);
+  const replace = (lease: Lease) => client.send('PUT', `${collection}/${options.name}`, { body: lease });
   const clock = options.clock ?? Date.now;
   const duration = options.leaseDurationSeconds ?? 15;
   const renewDeadline = options.renewDeadlineMs ?? 10_000;
   const retry = options.retryPeriodMs ?? 2_000;
+  // A leader must stop before its Lease can expire under it, and get more than one try before that.
+  if (!(retry < renewDeadline && renewDeadline < duration * 1000))
+    throw new RangeError(
+      `leader election needs retry period (${retry} ms) < renew deadline (${renewDeadline} ms) < lease duration (${duration} s)`,
+    );
   const { namespace, name, identity } = options;
   let leader = false;
   let stopped = false;
@@ -67,16 +73,18 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       lease = await read();
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 404) throw error;
-      await kubeRequest(options.kube, 'POST', collection, {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata: { name, namespace },
-        spec: {
-          holderIdentity: identity,
-          leaseDurationSeconds: duration,
-          acquireTime: now,
-          renewTime: now,
-          leaseTransitions: 0,
+      await client.send('POST', collection, {
+        body: {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name, namespace },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: duration,
+            acquireTime: now,
+            renewTime: now,
+            leaseTransitions: 0,
+          },
         },
       });
       return true;

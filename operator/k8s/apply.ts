@@ -1,24 +1,26 @@
-import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
-import { PatchStrategy } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { canonicalJson, contentHash } from '../../policy/hash.ts';
 import { FIELD_MANAGER } from '../builders/names.ts';
-import { kubeRequest } from '../../kube/rest.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { objectPath } from '../../kube/resource.ts';
+import { resourceTypeOf } from './kinds.ts';
 
 /**
  * Server-side apply with our own field manager, written only when what we want changed since our last
  * apply (the API server would also treat an identical apply as a no-op, but skipping saves the round
- * trip on every resync of a thousand objects).
+ * trip on every resync of a thousand objects). What we remember per object is its digest, never the
+ * object: a thousand servers' children would otherwise stay in memory twice.
  */
 export const APPLIED_DIGEST = 'portcullis.dev/applied-digest';
+const APPLY_PATCH = 'application/apply-patch+yaml';
+const APPLY_QUERY = `fieldManager=${FIELD_MANAGER}&force=true`;
 
 export class Applier {
-  readonly #objects: KubernetesObjectApi;
-  readonly #kube: KubeConfig;
+  readonly #client: KubeClient;
   readonly #applied = new Map<string, string>();
 
-  constructor(kube: KubeConfig, objects: KubernetesObjectApi) {
-    this.#kube = kube;
-    this.#objects = objects;
+  constructor(client: KubeClient) {
+    this.#client = client;
   }
 
   static key(object: KubernetesObject): string {
@@ -30,6 +32,12 @@ export class Applier {
     const key = Applier.key(object);
     const digest = contentHash(object);
     if (this.#applied.get(key) === digest) return false;
+    const type = resourceTypeOf(object);
+    const name = object.metadata?.name;
+    if (type === undefined || name === undefined)
+      throw new Error(
+        `cannot apply ${object.apiVersion} ${object.kind} ${name ?? '(no name)'}: unknown kind`,
+      );
     // The digest travels on the object, so after a restart a child we already applied is recognised
     // from the informer cache (seed) instead of being applied again.
     const annotated = {
@@ -39,14 +47,11 @@ export class Applier {
         annotations: { ...object.metadata?.annotations, [APPLIED_DIGEST]: digest },
       },
     };
-    await this.#objects.patch(
-      annotated,
-      undefined,
-      undefined,
-      FIELD_MANAGER,
-      true,
-      PatchStrategy.ServerSideApply,
-    );
+    // The answer (the whole object, managedFields and all) is read and dropped: nothing here needs it.
+    await this.#client.send('PATCH', `${objectPath(type, name, object.metadata?.namespace)}?${APPLY_QUERY}`, {
+      body: annotated,
+      contentType: APPLY_PATCH,
+    });
     this.#applied.set(key, digest);
     return true;
   }
@@ -67,20 +72,17 @@ export class Applier {
       return false;
     }
     const namespace = object.metadata.namespace ?? 'default';
-    const path = `/apis/${object.apiVersion}/namespaces/${namespace}/${plural}/${object.metadata.name}/status?fieldManager=${FIELD_MANAGER}&force=true`;
+    const path = `/apis/${object.apiVersion}/namespaces/${namespace}/${plural}/${object.metadata.name}/status?${APPLY_QUERY}`;
     const body = {
       apiVersion: object.apiVersion,
       kind: object.kind,
       metadata: { name: object.metadata.name, namespace },
       status,
     };
-    await kubeRequest(
-      this.#kube,
-      'PATCH',
-      path,
-      JSON.parse(canonicalJson(body)),
-      PatchStrategy.ServerSideApply,
-    );
+    await this.#client.send('PATCH', path, {
+      body: JSON.parse(canonicalJson(body)),
+      contentType: APPLY_PATCH,
+    });
     this.#applied.set(key, digest);
     return true;
   }

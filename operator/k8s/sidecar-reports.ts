@@ -1,16 +1,20 @@
 import { readFile } from 'node:fs/promises';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeClient } from '../../kube/client.ts';
 import type { SidecarReport } from '../status/fleet.ts';
 
 /**
  * The sidecars' own reports (policy hash served, tools observed), read from the audit collector's
  * `GET /v1/sidecars` every few seconds. A server whose reports changed is handed to `onChange` so its
  * status is recomputed; reports that did not change cost nothing. The operator authenticates as itself:
- * its token must be allowed `get` on `mcpservers/audit` cluster-wide (the chart grants it).
+ * its token must be allowed `get` on `mcpservers/audit` cluster-wide, or, when it watches a list of
+ * namespaces, in each of them (it then asks once per namespace).
  */
 export interface SidecarReportsOptions {
   readonly collectorUrl: string;
-  readonly kube: KubeConfig;
+  /** Whose token to show the collector (the operator's own). */
+  readonly client: KubeClient;
+  /** Ask only about these namespaces (one request each); all when undefined. */
+  readonly namespaces?: readonly string[];
   /** A file holding the bearer token to use instead of the kubeconfig's (re-read on every poll). */
   readonly tokenFile?: string;
   readonly intervalMs?: number;
@@ -54,14 +58,10 @@ export class SidecarReports {
   }
 
   async poll(): Promise<void> {
-    const response = await fetch(new URL('/v1/sidecars', this.#options.collectorUrl), {
-      headers: { authorization: await this.#authorization() },
-      signal: AbortSignal.timeout(10_000),
-    });
-    const text = await response.text();
-    if (response.status !== 200)
-      throw new Error(`the collector answered ${response.status}: ${text.slice(0, 300)}`);
-    const { sidecars } = JSON.parse(text) as { sidecars: CollectorSidecar[] };
+    const authorization = await this.#authorization();
+    const scopes = this.#options.namespaces ?? [undefined];
+    const sidecars: CollectorSidecar[] = [];
+    for (const namespace of scopes) sidecars.push(...(await this.#read(authorization, namespace)));
     const byServer = new Map<string, SidecarReport[]>();
     for (const s of sidecars) {
       const key = `${s.namespace}/${s.server}`;
@@ -85,11 +85,22 @@ export class SidecarReports {
     }
   }
 
+  async #read(authorization: string, namespace: string | undefined): Promise<CollectorSidecar[]> {
+    const url = new URL('/v1/sidecars', this.#options.collectorUrl);
+    if (namespace !== undefined) url.searchParams.set('namespace', namespace);
+    const response = await fetch(url, {
+      headers: { authorization },
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await response.text();
+    if (response.status !== 200)
+      throw new Error(`the collector answered ${response.status}: ${text.slice(0, 300)}`);
+    return (JSON.parse(text) as { sidecars: CollectorSidecar[] }).sidecars;
+  }
+
   async #authorization(): Promise<string> {
     if (this.#options.tokenFile) return `Bearer ${(await readFile(this.#options.tokenFile, 'utf8')).trim()}`;
-    const options: { headers: Record<string, string> } = { headers: {} };
-    await this.#options.kube.applyToHTTPSOptions(options);
-    const header = options.headers['Authorization'] ?? options.headers['authorization'];
+    const header = (await this.#options.client.headers())['authorization'];
     if (header === undefined)
       throw new Error(
         'the operator has no bearer token to show the collector (client certificates do not work there)',

@@ -4,7 +4,7 @@ import { compile } from '../../policy/compile.ts';
 import { buildChildren } from '../builders/index.ts';
 import { childName } from '../builders/names.ts';
 import { endpointUrl } from '../builders/service.ts';
-import type { Informer } from '../../kube/informer.ts';
+import type { ObjectCache } from '../../kube/informer.ts';
 import { TerminalError, type ReconcileResult } from '../controller/workqueue.ts';
 import type { Applier } from '../k8s/apply.ts';
 import type { OperatorSettings } from '../settings.ts';
@@ -14,10 +14,10 @@ import { conditionEvents } from '../status/transitions.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 
 export interface McpServerReconcilerDeps {
-  readonly servers: Informer<McpServer>;
-  readonly policies: Informer<ToolPolicy>;
-  readonly namespaces: Informer<V1Namespace>;
-  readonly deployments: Informer<V1Deployment>;
+  readonly servers: ObjectCache<McpServer>;
+  readonly policies: ObjectCache<ToolPolicy>;
+  readonly namespaces: ObjectCache<V1Namespace>;
+  readonly deployments: ObjectCache<V1Deployment>;
   readonly applier: Applier;
   readonly events?: EventRecorder;
   readonly settings: OperatorSettings;

@@ -1,13 +1,13 @@
 import { toolPolicy, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
 import { targets, validatePolicy } from '../../policy/compile.ts';
-import type { Informer } from '../../kube/informer.ts';
+import type { ObjectCache } from '../../kube/informer.ts';
 import { TerminalError } from '../controller/workqueue.ts';
 import type { Applier } from '../k8s/apply.ts';
 import { setConditions } from '../status/conditions.ts';
 
 export interface ToolPolicyReconcilerDeps {
-  readonly servers: Informer<McpServer>;
-  readonly policies: Informer<ToolPolicy>;
+  readonly servers: ObjectCache<McpServer>;
+  readonly policies: ObjectCache<ToolPolicy>;
   readonly applier: Applier;
   readonly clock: () => number;
 }

@@ -18,14 +18,15 @@ import { parseSamples } from '../harness/prometheus-text.ts';
 import { startSupervised, type SupervisedProcess } from '../harness/supervised-process.ts';
 
 /**
- * Two replicas of `portcullis operator` (the real command, as two processes, leader election on with its
- * default timings: 15 s lease, 2 s retry): exactly one reconciles; SIGKILL it, and the other takes over
- * and reconciles a change within lease duration + retry.
+ * Two replicas of `portcullis operator` (the real command, as two processes, leader election on with
+ * short timings from its flags: 4 s lease, 3 s renew deadline, 1 s retry): exactly one reconciles;
+ * SIGKILL it, and the other takes over and reconciles a change within lease duration + retry.
  */
 const root = join(import.meta.dirname, '../..');
 const namespace = `of-${randomBytes(3).toString('hex')}`;
-const LEASE_MS = 15_000;
-const RETRY_MS = 2_000;
+const LEASE_MS = 4_000;
+const RENEW_DEADLINE_MS = 3_000;
+const RETRY_MS = 1_000;
 
 interface Replica {
   readonly name: string;
@@ -72,6 +73,12 @@ describe('operator: two replicas with leader election', () => {
           namespace,
           '--lease-namespace',
           namespace,
+          '--lease-duration',
+          `${LEASE_MS / 1000}s`,
+          '--lease-renew-deadline',
+          `${RENEW_DEADLINE_MS}ms`,
+          '--lease-retry-period',
+          `${RETRY_MS}ms`,
           '--metrics-listen',
           `127.0.0.1:${ports[name]}`,
           '--workers',
@@ -132,6 +139,14 @@ describe('operator: two replicas with leader election', () => {
     signalProcess(leader.process.pid, 'SIGKILL');
     const killed = Date.now();
     await leader.process.exited;
+    // The standby's leader gauge, polled from now on: the takeover itself.
+    const tookOver = waitFor(
+      'the standby to take the Lease',
+      () => metrics(standby),
+      (m) => m.leader === 1,
+      LEASE_MS + RETRY_MS + 2000,
+      50,
+    ).then(() => Date.now() - killed);
     await admin.makeApiClient(CustomObjectsApi).patchNamespacedCustomObject(
       {
         group: 'portcullis.dev',
@@ -154,11 +169,17 @@ describe('operator: two replicas with leader election', () => {
       throw new Error(`${error.message}\n${logs()}`);
     });
     const took = Date.now() - killed;
+    const takeover = await tookOver;
     expect(recompiled.kill.server).toEqual([{ source: 'McpServer', name: 'billing' }]);
+    // The Lease was last renewed before the kill; the standby tries every retry period after it expires.
+    // 200 ms: the gauge's polling interval and the scrape.
+    expect(takeover).toBeLessThan(LEASE_MS + RETRY_MS + 200);
     expect(took).toBeLessThan(LEASE_MS + RETRY_MS + slack);
     const now = await metrics(standby);
     expect(now.leader).toBe(1);
     expect(now.reconciles).toBeGreaterThan(0);
-    console.info(`failover: the standby reconciled the change ${took} ms after the leader was killed`);
-  }, 40_000);
+    console.info(
+      `failover: the standby took the Lease ${takeover} ms and reconciled the change ${took} ms after the leader was killed`,
+    );
+  }, 20_000);
 });
