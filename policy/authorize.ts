@@ -1,5 +1,5 @@
 import type { Allow, Decision, Denial, Verdict } from './decision.ts';
-import type { ConditionInput } from './cel.ts';
+import { conditionInput, valueAt, withValueAt, type Args } from './call-arguments.ts';
 import type { Binding, LoadedPolicy, LoadedRule } from './load.ts';
 import type { Principal } from './principal.ts';
 
@@ -13,8 +13,6 @@ export interface Call {
   readonly tool: string;
   readonly args: Readonly<Record<string, unknown>>;
 }
-
-type Args = Readonly<Record<string, unknown>>;
 
 export function subjectMatches(rule: LoadedRule, principal: Principal): boolean {
   const s = rule.subjects;
@@ -44,32 +42,6 @@ export function identityValue(principal: Principal, from: string): unknown {
   }
 }
 
-function valueAt(args: Args, path: readonly string[]): unknown {
-  let current: unknown = args;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
-
-/** A copy of args with value at path; defineProperty so a `__proto__` segment is a plain key. */
-function withValueAt(args: Args, path: readonly string[], value: unknown): Args {
-  const [head, ...rest] = path;
-  const copy = { ...args };
-  const child = Object.hasOwn(args, head!) ? args[head!] : undefined;
-  const next =
-    rest.length === 0
-      ? value
-      : withValueAt(
-          child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as Args) : {},
-          rest,
-          value,
-        );
-  Object.defineProperty(copy, head!, { value: next, enumerable: true, writable: true, configurable: true });
-  return copy;
-}
-
 type BindingOutcome = { readonly args: Args } | { readonly failure: string };
 
 function applyBindings(bindings: readonly Binding[], principal: Principal, args: Args): BindingOutcome {
@@ -86,21 +58,6 @@ function applyBindings(bindings: readonly Binding[], principal: Principal, args:
     }
   }
   return { args: bound };
-}
-
-function conditionInput(call: Call, args: Args): ConditionInput {
-  const { principal } = call;
-  return {
-    claims: principal.claims,
-    principal: {
-      user: principal.user,
-      agent: principal.agent,
-      tenant: principal.tenant ?? '',
-      groups: principal.groups,
-    },
-    tool: call.tool,
-    args,
-  };
 }
 
 const ref = (rule: LoadedRule) => ({ policy: rule.policy, rule: rule.rule });
@@ -142,7 +99,9 @@ function evaluate(policy: LoadedPolicy, call: Call, includeShadow: boolean): Dec
 
   for (const rule of policy.denyRules) {
     if (!applies(rule)) continue;
-    const holds = rule.condition ? rule.condition(conditionInput(call, call.args)) : true;
+    const holds = rule.condition
+      ? rule.condition(conditionInput(call.principal, call.tool, call.args))
+      : true;
     if (holds === false) continue;
     return deny(policy.hash, {
       code: 'denied_by_rule',
@@ -178,7 +137,9 @@ function evaluate(policy: LoadedPolicy, call: Call, includeShadow: boolean): Dec
       });
       continue;
     }
-    const holds = rule.condition ? rule.condition(conditionInput(call, bound.args)) : true;
+    const holds = rule.condition
+      ? rule.condition(conditionInput(call.principal, call.tool, bound.args))
+      : true;
     if (holds === true) {
       const allow: Allow = {
         allowed: true,

@@ -116,7 +116,7 @@ describe('filters and namespaces', () => {
     [['--limit', '100001'], 'limit'],
     [['--limit', 'ten'], 'limit'],
     [['--order', 'newest'], 'order'],
-    [['-o', 'yaml'], 'output'],
+    [['-o', 'xml'], 'output'],
     [['--collector', 'ftp://collector'], 'collector'],
     [['--collector', 'not a url'], 'collector'],
   ])('refuses %j', (args, field) => expect(usageMessage(args)).toContain(field));

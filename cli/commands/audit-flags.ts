@@ -30,7 +30,7 @@ export const AUDIT_FLAGS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'jsonl'] as const;
+export const OUTPUT_FORMATS = ['table', 'wide', 'json', 'jsonl', 'yaml'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
 
 /** Results are fetched in pages of at most this many; --limit caps the total. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import type { AuditEvent } from '../../api/audit/v1/event.ts';
 import { testEvent } from '../../collector/store/test-events.ts';
 import { resultPrinter, sanitize, shortTime, streamPrinter, truncate } from './audit-format.ts';
@@ -13,7 +14,7 @@ const event = (seq: number, overrides: Partial<AuditEvent> = {}) =>
     ...overrides,
   });
 
-function print(format: 'table' | 'wide' | 'json' | 'jsonl', pages: AuditEvent[][]): string {
+function print(format: 'table' | 'wide' | 'json' | 'jsonl' | 'yaml', pages: AuditEvent[][]): string {
   let text = '';
   const printer = resultPrinter(format, (chunk) => (text += chunk));
   for (const page of pages) printer.add(page);
@@ -122,5 +123,22 @@ describe('json and jsonl', () => {
         .map((line) => (JSON.parse(line) as AuditEvent).seq),
     ).toEqual([1, 2, 3]);
     expect(print('jsonl', [])).toBe('');
+  });
+});
+
+describe('yaml', () => {
+  it('writes one sequence over all pages that parses back to the events, [] when nothing matched', () => {
+    const hostile = event(2, { user: 'alice\n- injected: true', tool: 'yes' });
+    const text = print('yaml', [[event(1)], [hostile, event(3)]]);
+    expect(parseYaml(text)).toEqual([event(1), hostile, event(3)]);
+    expect(print('yaml', [])).toBe('[]\n');
+  });
+
+  it('streams under --follow as the same growing sequence', () => {
+    let text = '';
+    const printer = streamPrinter('yaml', (chunk) => (text += chunk));
+    printer.add([event(1)]);
+    printer.add([event(2)]);
+    expect((parseYaml(text) as AuditEvent[]).map((e) => e.seq)).toEqual([1, 2]);
   });
 });

@@ -1,3 +1,4 @@
+import { stringify as toYaml } from 'yaml';
 import type { AuditEvent } from '../../api/audit/v1/event.ts';
 import { renderRow, sanitize, truncate } from '../table.ts';
 import type { OutputFormat } from './audit-flags.ts';
@@ -78,6 +79,7 @@ export function fitWidths(columns: readonly Column[], rows: readonly (readonly s
 export function resultPrinter(format: OutputFormat, out: (text: string) => void): EventPrinter {
   if (format === 'json') return jsonArrayPrinter(out);
   if (format === 'jsonl') return jsonLinesPrinter(out);
+  if (format === 'yaml') return yamlSequencePrinter(out);
   const columns = columnsFor(format);
   // Rows are cut strings, not events: a 100,000-row table holds a few tens of megabytes at most.
   const rows: string[][] = [];
@@ -105,6 +107,7 @@ export function streamPrinter(
   out: (text: string) => void,
 ): EventPrinter {
   if (format === 'jsonl') return jsonLinesPrinter(out);
+  if (format === 'yaml') return yamlSequencePrinter(out);
   const columns = columnsFor(format);
   const widths = columns.map((c) => c.cap);
   let count = 0;
@@ -136,6 +139,27 @@ function jsonLinesPrinter(out: (text: string) => void): EventPrinter {
       count += events.length;
     },
     finish() {},
+    get count() {
+      return count;
+    },
+  };
+}
+
+/**
+ * One YAML sequence of events, written page by page (each page's items append to it, so it also streams
+ * under --follow): `[]` when nothing matched.
+ */
+function yamlSequencePrinter(out: (text: string) => void): EventPrinter {
+  let count = 0;
+  return {
+    add(events) {
+      if (events.length === 0) return;
+      out(toYaml(events, { lineWidth: 0 }));
+      count += events.length;
+    },
+    finish: () => {
+      if (count === 0) out('[]\n');
+    },
     get count() {
       return count;
     },

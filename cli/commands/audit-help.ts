@@ -29,7 +29,8 @@ Filters (exact matches; all given must hold):
 Output:
   -o, --output FORMAT     table (default): TIME (UTC), NAMESPACE/SERVER, TOOL, USER, AGENT, TENANT,
                           DECISION, CODE/REASON, long values cut with "…"; wide: also REQUEST, POLICY
-                          HASH, SEQ; json: one array of events as stored; jsonl: one event per line
+                          HASH, SEQ; json: one array of events as stored; jsonl: one event per line;
+                          yaml: one sequence of events as stored
   --limit N               at most N events, 1 to ${MAX_LIMIT} (default 100; fetched in pages)
   --order desc|asc        newest first (default) or oldest first
   -f, --follow            print matching events as they arrive, oldest first, from --since (default:

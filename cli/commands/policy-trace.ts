@@ -1,6 +1,6 @@
 import { identityValue, isKilled, subjectMatches } from '../../policy/authorize.ts';
 import type { BundleRule } from '../../policy/bundle.ts';
-import type { ConditionInput } from '../../policy/cel.ts';
+import { conditionInput, valueAt, withValueAt, type Args } from '../../policy/call-arguments.ts';
 import type { LoadedPolicy, LoadedRule } from '../../policy/load.ts';
 import type { Principal } from '../../policy/principal.ts';
 
@@ -29,8 +29,6 @@ export interface Trace {
   readonly decidingRule?: string;
   readonly allowed: boolean;
 }
-
-type Args = Readonly<Record<string, unknown>>;
 
 export function bundleRule(policy: LoadedPolicy, rule: LoadedRule): BundleRule | undefined {
   return policy.bundle.policies.find((p) => p.name === rule.policy)?.rules.find((r) => r.name === rule.rule);
@@ -76,45 +74,6 @@ function subjectSteps(rule: BundleRule, principal: Principal): string {
     );
   }
   return `subjects: ${parts.join('; ')}`;
-}
-
-function valueAt(args: Args, path: readonly string[]): unknown {
-  let current: unknown = args;
-  for (const key of path) {
-    if (current === null || typeof current !== 'object' || !Object.hasOwn(current, key)) return undefined;
-    current = (current as Record<string, unknown>)[key];
-  }
-  return current;
-}
-
-function withValueAt(args: Args, path: readonly string[], value: unknown): Args {
-  const [head, ...rest] = path;
-  const copy = { ...args };
-  const child = Object.hasOwn(args, head!) ? args[head!] : undefined;
-  const next =
-    rest.length === 0
-      ? value
-      : withValueAt(
-          child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as Args) : {},
-          rest,
-          value,
-        );
-  Object.defineProperty(copy, head!, { value: next, enumerable: true, writable: true, configurable: true });
-  return copy;
-}
-
-function conditionInput(principal: Principal, tool: string, args: Args): ConditionInput {
-  return {
-    claims: principal.claims,
-    principal: {
-      user: principal.user,
-      agent: principal.agent,
-      tenant: principal.tenant ?? '',
-      groups: principal.groups,
-    },
-    tool,
-    args,
-  };
 }
 
 function traceRule(
