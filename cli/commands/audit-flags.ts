@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.ts';
 import { z } from 'zod';
 import { auditDecision, auditKind } from '../../api/audit/v1/event.ts';
 import { parseDuration } from '../../collector/duration.ts';
@@ -75,8 +75,6 @@ export interface AuditOptions {
     readonly context?: string;
   };
 }
-
-type FlagValues = ReturnType<typeof parseArgs<{ options: typeof AUDIT_FLAGS }>>['values'];
 
 const text = (max: number) => z.string().min(1, 'must not be empty').max(max).optional();
 
@@ -168,17 +166,7 @@ export function parseAuditArgs(
   env: Readonly<Record<string, string | undefined>>,
   nowMs: number,
 ): AuditOptions | 'help' {
-  let values: FlagValues;
-  try {
-    ({ values } = parseArgs({
-      args: [...args],
-      options: AUDIT_FLAGS,
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (error) {
-    throw usageError((error as Error).message);
-  }
+  const { values } = parseFlags(args, AUDIT_FLAGS, false, usageError);
   if (values.help) return 'help';
   // Flags win over the environment; an empty variable counts as unset, as in a shell `X= cmd`.
   const collector = values.collector ?? (env['PORTCULLIS_COLLECTOR_URL'] || undefined);

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.ts';
 import type { KubeconfigFlags } from '../kubeconfig.ts';
 import { usageError } from '../errors.ts';
 import { parseKillTarget, type KillTarget } from './kill-target.ts';
@@ -31,12 +31,7 @@ export interface SwitchOptions {
 
 /** Arguments of `kill` or `release` as options, 'help' for -h; a usage CliError (exit 2) otherwise. */
 export function parseSwitchArgs(action: SwitchAction, args: readonly string[]): SwitchOptions | 'help' {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof SWITCH_FLAGS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: [...args], options: SWITCH_FLAGS, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw usageError((error as Error).message);
-  }
+  const parsed = parseFlags(args, SWITCH_FLAGS, true);
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length !== 1) {

@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.ts';
 import { isToolVisible } from '../../policy/visibility.ts';
 import { loadBundle, type LoadedPolicy } from '../../policy/load.ts';
 import { canonicalJson } from '../../policy/hash.ts';
@@ -62,12 +62,7 @@ Exit codes: 0 explained, 2 invalid input (flags, manifests that do not validate 
 `;
 
 export async function runPolicyExplain(args: readonly string[], io: CliIo): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
-  try {
-    ({ values } = parseArgs({ args: [...args], options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw usageError((error as Error).message);
-  }
+  const { values } = parseFlags(args, FLAGS);
   if (values.help) {
     io.out(POLICY_EXPLAIN_HELP);
     return EXIT.ok;

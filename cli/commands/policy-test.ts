@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.ts';
 import { loadBundle } from '../../policy/load.ts';
 import { EXIT, type CliIo } from '../io.ts';
 import { usageError } from '../errors.ts';
@@ -55,12 +55,7 @@ do not validate or compile, a malformed calls file: the message names the file a
 `;
 
 export async function runPolicyTest(args: readonly string[], io: CliIo): Promise<number> {
-  let values: ReturnType<typeof parseArgs<{ options: typeof FLAGS }>>['values'];
-  try {
-    ({ values } = parseArgs({ args: [...args], options: FLAGS, strict: true, allowPositionals: false }));
-  } catch (error) {
-    throw usageError((error as Error).message);
-  }
+  const { values } = parseFlags(args, FLAGS);
   if (values.help) {
     io.out(POLICY_TEST_HELP);
     return EXIT.ok;

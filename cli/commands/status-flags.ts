@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { parseFlags } from '../flags.ts';
 import { usageError } from '../errors.ts';
 import type { KubeconfigFlags } from '../kubeconfig.ts';
 
@@ -29,12 +29,7 @@ export interface StatusOptions {
 const LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 export function parseStatusArgs(args: readonly string[]): StatusOptions | 'help' {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof STATUS_FLAGS; allowPositionals: true }>>;
-  try {
-    parsed = parseArgs({ args: [...args], options: STATUS_FLAGS, strict: true, allowPositionals: true });
-  } catch (error) {
-    throw usageError((error as Error).message);
-  }
+  const parsed = parseFlags(args, STATUS_FLAGS, true);
   const { values, positionals } = parsed;
   if (values.help) return 'help';
   if (positionals.length > 1) throw usageError(`at most one NAME, got ${positionals.join(' ')}`);

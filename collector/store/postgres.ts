@@ -9,7 +9,14 @@ import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } f
 import { postgresMigrations } from './postgres-schema.ts';
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
 import type { SeqRange } from './sequence-ranges.ts';
-import { checkedHeartbeat, gapsOf, sidecarState, type LostRow, type SidecarRow } from './sidecar-rows.ts';
+import {
+  checkedHeartbeat,
+  gapsOf,
+  heartbeatParams,
+  sidecarState,
+  type LostRow,
+  type SidecarRow,
+} from './sidecar-rows.ts';
 import type { AuditPage, AuditStore, Gap, InsertResult, PendingExport, SidecarState } from './store.ts';
 import { storeTime } from './time.ts';
 
@@ -145,17 +152,7 @@ export class PostgresAuditStore implements AuditStore {
          ON CONFLICT (sidecar) DO UPDATE SET
            reported_seq = GREATEST(sidecars.reported_seq, EXCLUDED.reported_seq),
            ${['namespace', 'server', 'pod', 'policy_hash', 'tools', 'last_heartbeat'].map(latest).join(', ')}`,
-        [
-          beat.sidecar,
-          beat.server.namespace,
-          beat.server.name,
-          beat.pod ?? null,
-          now,
-          time,
-          beat.lastSeq,
-          beat.policyHash ?? null,
-          beat.tools === undefined ? null : JSON.stringify(beat.tools),
-        ],
+        [...heartbeatParams(beat, now, time)],
       );
       if (lost.length === 0) return;
       await client.query(

@@ -52,6 +52,24 @@ export function checkedHeartbeat(beat: Heartbeat): { time: string; lost: Heartbe
   return { time: storeTime(beat.time), lost };
 }
 
+/**
+ * The heartbeat statement's parameters, in the order both stores' upsert declares them:
+ * sidecar, namespace, server, pod, first seen (now), last heartbeat, reported seq, policy hash, tools.
+ */
+export function heartbeatParams(beat: Heartbeat, now: string, time: string) {
+  return [
+    beat.sidecar,
+    beat.server.namespace,
+    beat.server.name,
+    beat.pod ?? null,
+    now,
+    time,
+    beat.lastSeq,
+    beat.policyHash ?? null,
+    beat.tools === undefined ? null : JSON.stringify(beat.tools),
+  ] as const;
+}
+
 export interface LostRow {
   readonly sidecar: string;
   readonly from_seq: number | string;

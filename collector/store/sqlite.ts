@@ -9,7 +9,14 @@ import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } f
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
 import { nearbySpan, planGroup } from './insert-plan.ts';
 import type { SeqRange } from './sequence-ranges.ts';
-import { checkedHeartbeat, gapsOf, sidecarState, type LostRow, type SidecarRow } from './sidecar-rows.ts';
+import {
+  checkedHeartbeat,
+  gapsOf,
+  heartbeatParams,
+  sidecarState,
+  type LostRow,
+  type SidecarRow,
+} from './sidecar-rows.ts';
 import { sqliteMigrations } from './sqlite-schema.ts';
 import type { AuditPage, AuditStore, Gap, InsertResult, PendingExport, SidecarState } from './store.ts';
 import { epochMicros, storeTime } from './time.ts';
@@ -212,17 +219,7 @@ export class SqliteAuditStore implements AuditStore {
     this.#transaction(() => {
       const s = this.#statements;
       const now = this.#now();
-      s.heartbeat.run(
-        beat.sidecar,
-        beat.server.namespace,
-        beat.server.name,
-        beat.pod ?? null,
-        now,
-        time,
-        beat.lastSeq,
-        beat.policyHash ?? null,
-        beat.tools === undefined ? null : JSON.stringify(beat.tools),
-      );
+      s.heartbeat.run(...heartbeatParams(beat, now, time));
       for (const range of lost) s.recordLost.run(beat.sidecar, range.fromSeq, range.toSeq, range.reason, now);
     });
   }

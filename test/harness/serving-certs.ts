@@ -3,7 +3,6 @@ import { generateKeyPair } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { PkiError } from './pki.ts';
 
 const run = promisify(execFile);
 const generate = promisify(generateKeyPair);
@@ -29,12 +28,33 @@ export interface ServingCert {
   readonly keyPem: string;
 }
 
-export async function createCa(dir: string, name: string): Promise<TestCa> {
+export class PkiError extends Error {
+  constructor(step: string, cause: unknown) {
+    const detail = (cause as { stderr?: string }).stderr?.trim() || (cause as Error).message;
+    super(`could not ${step} with openssl (is the openssl CLI installed?): ${detail}`, { cause });
+    this.name = 'PkiError';
+  }
+}
+
+/** Days of validity: short for per-test material, long for a control plane `make k8s-up` keeps running. */
+export async function createCa(dir: string, name: string, days = 30): Promise<TestCa> {
   const keyFile = join(dir, `${name}.key`);
   const certFile = join(dir, `${name}.crt`);
   await writeFile(keyFile, await ecKey(), { mode: 0o600 });
   await openssl(`create CA ${name}`, [
-    ...['req', '-x509', '-new', '-key', keyFile, '-out', certFile, '-subj', `/CN=${name}`, '-days', '30'],
+    ...[
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      keyFile,
+      '-out',
+      certFile,
+      '-subj',
+      `/CN=${name}`,
+      '-days',
+      String(days),
+    ],
     ...['-addext', 'basicConstraints=critical,CA:TRUE'],
     ...['-addext', 'keyUsage=critical,keyCertSign,cRLSign'],
   ]);
@@ -47,6 +67,7 @@ export async function issueServingCert(
   dir: string,
   name: string,
   sans: readonly string[] = ['IP:127.0.0.1', 'DNS:localhost'],
+  days = 7,
 ): Promise<ServingCert> {
   const keyFile = join(dir, `${name}.key`);
   const certFile = join(dir, `${name}.crt`);
@@ -54,7 +75,7 @@ export async function issueServingCert(
   await writeFile(keyFile, keyPem, { mode: 0o600 });
   await openssl(`issue ${name}`, [
     ...['req', '-x509', '-new', '-key', keyFile, '-out', certFile, '-CA', ca.certFile, '-CAkey', ca.keyFile],
-    ...['-subj', `/CN=${name}`, '-days', '7'],
+    ...['-subj', `/CN=${name}`, '-days', String(days)],
     ...['-addext', 'basicConstraints=critical,CA:FALSE'],
     ...['-addext', 'keyUsage=critical,digitalSignature'],
     ...['-addext', 'extendedKeyUsage=serverAuth'],

@@ -1,3 +1,4 @@
+import { auditedBillingYaml } from '../fixtures/audited-billing.ts';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -28,21 +29,7 @@ const ISSUER = 'https://id.example.com/realms/pressure';
 const AUDIENCE = 'https://billing.pressure.example.com/mcp';
 
 function policyYaml(namespace: string): string {
-  return `apiVersion: portcullis.dev/v1alpha1
-kind: McpServer
-metadata: { name: billing, namespace: ${namespace} }
-spec:
-  workload: { image: registry.example.com/billing:1 }
-  auth: { issuer: ${ISSUER}, publicUrl: ${AUDIENCE}, algorithms: [ES256] }
-  audit: { durability: Strict, arguments: Full }
----
-apiVersion: portcullis.dev/v1alpha1
-kind: ToolPolicy
-metadata: { name: pressure, namespace: ${namespace} }
-spec:
-  targets: { servers: [billing] }
-  rules: [{ name: read, tools: [read_invoice] }]
-`;
+  return auditedBillingYaml({ namespace, issuer: ISSUER, audience: AUDIENCE, policyName: 'pressure' });
 }
 
 interface Rig {

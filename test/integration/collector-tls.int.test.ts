@@ -1,3 +1,4 @@
+import { auditedBillingYaml } from '../fixtures/audited-billing.ts';
 import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,21 +33,7 @@ const ISSUER = 'https://id.example.com/realms/tls';
 const AUDIENCE = 'https://billing.tls.example.com/mcp';
 
 function policyYaml(namespace: string): string {
-  return `apiVersion: portcullis.dev/v1alpha1
-kind: McpServer
-metadata: { name: billing, namespace: ${namespace} }
-spec:
-  workload: { image: registry.example.com/billing:1 }
-  auth: { issuer: ${ISSUER}, publicUrl: ${AUDIENCE}, algorithms: [ES256] }
-  audit: { durability: Strict, arguments: Full }
----
-apiVersion: portcullis.dev/v1alpha1
-kind: ToolPolicy
-metadata: { name: tls, namespace: ${namespace} }
-spec:
-  targets: { servers: [billing] }
-  rules: [{ name: read, tools: [read_invoice] }]
-`;
+  return auditedBillingYaml({ namespace, issuer: ISSUER, audience: AUDIENCE, policyName: 'tls' });
 }
 
 /** The leaf certificate a fresh TLS connection to `url` is served (trusting `ca`). */
