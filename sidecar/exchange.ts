@@ -65,8 +65,6 @@ export interface Exchange {
   slots?: { release(): void };
   /** The response is an event stream (already started): late errors go on it as events. */
   eventStream?: boolean;
-  /** A binding changed an argument: the body must be re-serialised before forwarding. */
-  rewritten: boolean;
   rejection?: Rejection;
   /** The audit event of a refused request without tool calls is written. */
   recorded?: boolean;
@@ -91,6 +89,5 @@ export function newExchange(
     messages: [],
     isBatch: false,
     calls: [],
-    rewritten: false,
   };
 }

@@ -1,4 +1,5 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { answerClientError } from './client-error.ts';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { canonicalJson } from '../policy/hash.ts';
@@ -259,6 +260,9 @@ export async function startSidecar(
     }
     void handleRequest(context, request, response);
   });
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) =>
+    answerClientError(error, socket, metrics.refusals),
+  );
   const admin = createServer((request, response) => void serveAdmin(context, request.url ?? '/', response));
 
   const address = await listen(server, config.listen.host, config.listen.port);

@@ -32,7 +32,6 @@ export function authorizeCalls(exchange: Exchange, _context: SidecarContext): St
         ...view,
         message: { ...view.message, params: { ...params, arguments: decision.args } },
       };
-      exchange.rewritten = true;
     }
   }
   if (refusal && exchange.isBatch && exchange.calls.length > 1) {

@@ -24,13 +24,16 @@ function timeoutMs(exchange: Exchange): number | undefined {
   return seconds * 1000;
 }
 
-function forwardedBody(exchange: Exchange): Buffer | string | undefined {
-  if (exchange.body === undefined) return undefined;
-  // Tool calls are forwarded as decided: re-serialised from the parsed value, so the server cannot read
-  // the bytes differently from how policy read them (e.g. integers beyond 2^53).
-  if (!exchange.rewritten && exchange.calls.length === 0) return exchange.body;
+/**
+ * The body the server receives: built from the parsed, checked and authorized messages (with bound
+ * arguments), one canonical UTF-8 serialization, never the client's bytes. Whatever the server executes,
+ * the authorizer read in exactly this form; charsets, escapes, duplicate keys, number spellings and
+ * framing the client chose do not travel.
+ */
+function forwardedBody(exchange: Exchange): Buffer | undefined {
+  if (exchange.method !== 'POST') return undefined;
   const messages = exchange.messages.map((m) => m.message);
-  return JSON.stringify(exchange.isBatch ? messages : messages[0]);
+  return Buffer.from(JSON.stringify(exchange.isBatch ? messages : messages[0]), 'utf8');
 }
 
 function answerOnStream(
@@ -77,13 +80,8 @@ function cancelOnUpstream(
     const {
       'mcp-method': _method,
       'mcp-name': _name,
-      ...inherited
+      ...headers
     } = upstreamHeaders(exchange, Buffer.byteLength(body));
-    const headers = {
-      ...inherited,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-    };
     // A credential of its own, without tool scopes (Minted, TokenExchange): the call's may have expired.
     Promise.resolve(context.upstreamIdentity.credentialFor(exchange, 'session'))
       .then((credential) => {
@@ -145,7 +143,7 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
   try {
     let upstream: UpstreamResponse;
     try {
-      const headers = upstreamHeaders(exchange, body === undefined ? undefined : Buffer.byteLength(body));
+      const headers = upstreamHeaders(exchange, body?.length);
       if (credential.authorization !== undefined) headers['authorization'] = credential.authorization;
       upstream = await context.upstream.send({
         method: exchange.method as 'POST' | 'GET' | 'DELETE',

@@ -9,6 +9,10 @@ import type { AddressInfo } from 'node:net';
  */
 export interface RecordedRequest {
   readonly headers: IncomingHttpHeaders;
+  /** Every header line as it arrived, name and value alternating (Node's rawHeaders). */
+  readonly rawHeaders: readonly string[];
+  /** The body's bytes as they arrived. */
+  readonly raw: Buffer;
   readonly body: unknown;
 }
 
@@ -61,9 +65,10 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
+      const raw = Buffer.concat(chunks);
+      const text = raw.toString('utf8');
       const body: unknown = text === '' ? undefined : JSON.parse(text);
-      requests.push({ headers: request.headers, body });
+      requests.push({ headers: request.headers, rawHeaders: request.rawHeaders, raw, body });
       const messages = (Array.isArray(body) ? body : [body]) as Message[];
       const answers = messages.filter((m) => m?.id !== undefined).map(answer);
       if (answers.length === 0) {

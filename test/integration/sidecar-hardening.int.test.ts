@@ -1,6 +1,6 @@
-import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHttpFixture, type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
+import { rawRequest as raw, type RawResponse } from '../harness/raw-http.ts';
 import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
 /** Hostile requests at the HTTP and JSON-RPC layers: each gets a typed JSON-RPC refusal, never HTML. */
@@ -12,43 +12,6 @@ const support = {
   groups: ['support'],
   scope: 'billing billing:invoices:read',
 };
-
-interface RawResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function raw(
-  url: string,
-  options: { method?: string; path?: string; headers?: Record<string, string>; body?: string | Buffer },
-): Promise<RawResponse> {
-  const target = new URL(url);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: target.hostname,
-        port: target.port,
-        method: options.method ?? 'POST',
-        path: options.path ?? target.pathname,
-        headers: options.headers,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: Buffer.concat(chunks).toString('utf8'),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
 
 describe('sidecar hardening', () => {
   let upstream: HttpFixture;
