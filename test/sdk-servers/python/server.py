@@ -26,8 +26,8 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def compact_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def compact_json(value: Any, ascii_only: bool = False) -> str:
+    return json.dumps(value, ensure_ascii=ascii_only, separators=(",", ":"))
 
 
 def execution_recorder(log_path: str):
@@ -35,7 +35,9 @@ def execution_recorder(log_path: str):
     harness never reads a log that lags behind the results the client has seen."""
 
     def record(tool: str, arguments: dict[str, Any]) -> None:
-        line = compact_json({"sdk": SDK_NAME, "tool": tool, "arguments": arguments})
+        # ASCII with \u escapes: a lone surrogate the client sent (valid JSON, invalid UTF-8) is
+        # still logged, where encoding it to UTF-8 would fail after the tool had run.
+        line = compact_json({"sdk": SDK_NAME, "tool": tool, "arguments": arguments}, ascii_only=True)
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(line + "\n")
             log.flush()
