@@ -65,7 +65,12 @@ export async function startSdkServer(
   });
   closeSync(stderr); // the child has its own copy
   child.stdin?.on('error', () => {}); // EPIPE once the server is gone; `exited` tells.
-  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  // 'exit', not only 'close': a grandchild that inherited stdout would hold 'close' back forever. A
+  // command that could not be spawned emits 'close' but no 'exit'.
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('close', () => resolve());
+  });
 
   const url = `http://127.0.0.1:${port}/mcp`;
   try {
