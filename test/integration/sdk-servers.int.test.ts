@@ -19,6 +19,12 @@ const BUILD_TIMEOUT_MS = 15 * 60_000;
 const invoice = { customer_id: 'acme', invoice_id: 'INV-1001' };
 const email = { to: 'ops@example.com', body: 'Grüße ✓ "quoted" \\ back\nslash' };
 
+/** Whether a reply refused the call: a JSON-RPC error, or a tool result flagged isError. */
+function refused(messages: readonly unknown[]): boolean {
+  const [reply] = messages as { error?: unknown; result?: { isError?: boolean } }[];
+  return reply === undefined || reply.error !== undefined || reply.result?.isError === true;
+}
+
 function toolCall(id: number, name: string, args: Record<string, unknown>): string {
   return JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 }
@@ -91,13 +97,28 @@ describe.each(SDK_SERVER_SPECS)('the $name SDK server', (spec) => {
     expect(await server.executions()).toEqual([{ sdk: spec.name, tool: 'get_invoice', arguments: invoice }]);
   });
 
-  it('logs nothing for tools/list, an unknown tool or arguments its SDK refuses', async () => {
+  it('logs nothing for tools/list or an unknown tool', async () => {
     const list = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
     expect((await postRawMcp(server.url, list)).status).toBe(200);
-    await postRawMcp(server.url, toolCall(2, 'delete_everything', {}));
-    await postRawMcp(server.url, toolCall(3, 'send_email', { to: 'ops@example.com' }));
-    await postRawMcp(server.url, toolCall(4, 'echo', { text: 42 }));
+    const unknown = await postRawMcp(server.url, toolCall(2, 'delete_everything', {}));
+    expect(refused(unknown.messages), unknown.body).toBe(true);
     expect(await server.executions()).toEqual([]);
+  });
+
+  // SDKs differ on these (refuse, coerce, drop the extra property); the contract only says the log
+  // holds real executions, so a call is logged exactly when it was answered with a result.
+  it.each([
+    ['a missing required property', 'send_email', { to: 'ops@example.com' }],
+    ['a number for a string', 'echo', { text: 42 }],
+    ['a property the schema does not name', 'echo', { text: 'hi', extra: true }],
+  ])('logs a call with %s exactly when it answers with a result', async (_case, tool, args) => {
+    await server.clearExecutions();
+    const reply = await postRawMcp(server.url, toolCall(3, tool, args));
+    const executions = await server.executions();
+    expect(executions.length, `${reply.body}\n${JSON.stringify(executions)}`).toBe(
+      refused(reply.messages) ? 0 : 1,
+    );
+    expect(executions.every((execution) => execution.tool === tool)).toBe(true);
   });
 });
 

@@ -35,8 +35,8 @@ def execution_recorder(log_path: str):
     harness never reads a log that lags behind the results the client has seen."""
 
     def record(tool: str, arguments: dict[str, Any]) -> None:
-        # ASCII with \u escapes: a lone surrogate the client sent (valid JSON, invalid UTF-8) is
-        # still logged, where encoding it to UTF-8 would fail after the tool had run.
+        # ASCII with \u escapes: should a lone surrogate (valid JSON, not encodable as UTF-8) ever
+        # reach a tool, it is still logged; mcp 2.3.0's parser happens to refuse it before that.
         line = compact_json({"sdk": SDK_NAME, "tool": tool, "arguments": arguments}, ascii_only=True)
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(line + "\n")
