@@ -11,7 +11,7 @@ endif
 export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 
-.PHONY: help install demo controlplane otelcol postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down build bench bench-sidecar bench-operator bench-audit clean
+.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down build bench bench-sidecar bench-operator bench-audit clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -31,19 +31,22 @@ controlplane: ## Build and cache kube-apiserver, etcd and helm from the Go modul
 otelcol: ## Build and cache the OpenTelemetry Collector the audit export tests send to (Go module proxy)
 	test/otelcol/build.sh >/dev/null
 
+sdk-servers: ## Build and cache the differential fuzzer's MCP servers on the official SDKs (Python venv, Go binary)
+	for build in test/sdk-servers/*/build.sh; do "$$build" >/dev/null; done
+
 postgres: ## Install PostgreSQL from Debian's packages when missing (the PostgreSQL store's tests run a real server)
 	scripts/ensure-postgres.sh >/dev/null
 
 iptables: ## Install iptables from Debian's packages when missing (the egress-lock test runs the real iptables-restore)
 	scripts/ensure-iptables.sh
 
-test: install controlplane otelcol postgres iptables lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
+test: install controlplane otelcol sdk-servers postgres iptables lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
 	npx vitest run
 
 test-unit: install ## Unit tests only (no control plane)
 	npx vitest run --project unit
 
-test-integration: install controlplane otelcol postgres iptables ## Integration tests against a real kube-apiserver + etcd
+test-integration: install controlplane otelcol sdk-servers postgres iptables ## Integration tests against a real kube-apiserver + etcd
 	npx vitest run --project integration
 
 lint: install ## Type-check, lint (including import boundaries) and check formatting
