@@ -3,6 +3,7 @@ package portcullis.fuzz;
 import io.modelcontextprotocol.json.McpJsonDefaults;
 import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.server.McpServer;
+import io.modelcontextprotocol.server.transport.DefaultServerTransportSecurityValidator;
 import io.modelcontextprotocol.server.transport.HttpServletStatelessServerTransport;
 import io.modelcontextprotocol.spec.McpSchema.ServerCapabilities;
 import java.io.IOException;
@@ -10,6 +11,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
+import java.util.List;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
@@ -32,15 +34,23 @@ public final class FuzzServer {
 	}
 
 	public static void main(String[] args) throws Exception {
-		Flags flags = Flags.parse(args);
+		// The SDK logs every initialize at INFO; before its first logger exists, keep stderr to warnings.
+		System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
 		TOMCAT_LOG.setLevel(Level.WARNING);
+		Flags flags = Flags.parse(args);
 		McpJsonMapper json = McpJsonDefaults.getMapper();
 		ExecutionLog log = new ExecutionLog(json, flags.log());
 
 		// The SDK's stateless transport: each POST is one JSON-RPC exchange, no session or initialize.
+		// Its default validator checks nothing; the SDK's own one, limited to loopback hosts and origins,
+		// guards against DNS rebinding as rmcp does by default.
 		HttpServletStatelessServerTransport transport = HttpServletStatelessServerTransport.builder()
 			.jsonMapper(json)
 			.messageEndpoint("/mcp")
+			.securityValidator(DefaultServerTransportSecurityValidator.builder()
+				.allowedHosts(List.of("127.0.0.1:*", "localhost:*"))
+				.allowedOrigins(List.of("http://127.0.0.1:*", "http://localhost:*"))
+				.build())
 			.build();
 		McpServer.sync(transport)
 			.serverInfo("portcullis-fuzz-java", "0")
