@@ -12,6 +12,9 @@ mcp_version=$(sed -n 's|^ *<mcp.version>\(.*\)</mcp.version>$|\1|p' "$here/pom.x
 cache=${PORTCULLIS_CACHE:-$HOME/.cache/portcullis}
 out="$cache/sdk-servers/java-${mcp_version}"
 mkdir -p "$cache/sdk-servers"
+# One build at a time: a second one would replace the directory under the first (and its servers).
+exec {lock}>"$out.lock"
+flock "$lock"
 
 digest=$(cd "$here" && cat pom.xml $(find src -type f | sort) | sha256sum | cut -d' ' -f1)
 if [ -f "$out/server.jar" ] && [ "$(cat "$out/sources.sha256" 2>/dev/null)" == "$digest" ]; then

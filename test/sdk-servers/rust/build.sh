@@ -13,6 +13,9 @@ cache=${PORTCULLIS_CACHE:-$HOME/.cache/portcullis}
 out="$cache/sdk-servers/rust-${rmcp_version}"
 bin="$out/mcp-fuzz-server"
 mkdir -p "$out"
+# One build at a time (cargo locks its target directory, but not our stamp and copy).
+exec {lock}>"$out.lock"
+flock "$lock"
 
 # The stamp names the sources the binary was built from, so an edited server is never served stale.
 digest=$(cd "$here" && cat Cargo.toml Cargo.lock src/*.rs | sha256sum | cut -d' ' -f1)
