@@ -127,8 +127,14 @@ describe.each([rustSpec, javaSpec])('the $name SDK server of the differential fu
 
   it('exits when its stdin closes, and on SIGTERM', async () => {
     const other = await startSdkServer(spec, argv, join(dir, 'other.jsonl'));
-    expect(await other.endBy((child) => child.kill('SIGTERM'))).not.toBe('timeout');
+    try {
+      expect(await other.endBy((child) => child.kill('SIGTERM'))).not.toBe('timeout');
+    } finally {
+      await other.stop();
+    }
     expect(await server.endBy((child) => child.stdin.end())).toEqual({ code: 0, signal: null });
+    // The ready line was the only thing on stdout, from start to exit.
+    expect(server.laterStdout()).toBe('');
   });
 });
 
@@ -169,6 +175,8 @@ interface ProcessExit {
 interface SdkServerProcess {
   readonly url: string;
   readonly port: number;
+  /** What the server printed on stdout after its ready line. */
+  laterStdout(): string;
   /** Does `end` to the process and waits (bounded) for it to exit; 'timeout' if it did not. */
   endBy(end: (child: ServerChild) => void): Promise<ProcessExit | 'timeout'>;
   /** Closes stdin, then SIGKILL if it has not exited in a few seconds. Idempotent. */
@@ -184,6 +192,7 @@ async function startSdkServer(
   if (command === undefined) throw new Error(`${spec.name}: prepare() returned an empty argv`);
   const { port } = await freeLoopbackPorts(['port']);
   writeFileSync(logPath, '');
+  const started = Date.now();
   const child: ServerChild = spawn(command, [...args, '--port', String(port), '--log', logPath], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -192,7 +201,8 @@ async function startSdkServer(
   const exited = new Promise<ProcessExit>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const started = Date.now();
+  let stdout = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   const readyLine = await firstLine(child, exited, readyTimeoutMs).catch((error: unknown) => {
     child.kill('SIGKILL');
     throw new Error(`${spec.name} server (${argv.join(' ')}) did not get ready: ${String(error)}\n${stderr}`);
@@ -207,6 +217,7 @@ async function startSdkServer(
   return {
     url,
     port,
+    laterStdout: () => stdout.slice(readyLine.length + 1),
     endBy,
     async stop() {
       if ((await endBy((running) => running.stdin.end())) === 'timeout') {
@@ -221,7 +232,7 @@ async function startSdkServer(
 function firstLine(child: ServerChild, exited: Promise<ProcessExit>, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let buffered = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+    child.stdout.on('data', (chunk: string) => {
       buffered += chunk;
       const end = buffered.indexOf('\n');
       if (end >= 0) resolve(buffered.slice(0, end));
