@@ -60,8 +60,14 @@ public final class FuzzServer {
 
 		Tomcat tomcat = embeddedTomcat(flags.port(), transport);
 		tomcat.start();
+		// Tomcat only logs a failed bind and carries on; with no port there must be no ready line.
+		int port = tomcat.getConnector().getLocalPort();
+		if (port <= 0) {
+			System.err.println("mcp-fuzz-server: cannot listen on 127.0.0.1:" + flags.port());
+			System.exit(1);
+		}
 		// The bound port, not the flag: build.sh's class-archive training run passes --port 0.
-		System.out.println("{\"url\":\"http://127.0.0.1:" + tomcat.getConnector().getLocalPort() + "/mcp\"}");
+		System.out.println("{\"url\":\"http://127.0.0.1:" + port + "/mcp\"}");
 		System.out.flush();
 		exitWhenStdinCloses();
 		tomcat.getServer().await();
