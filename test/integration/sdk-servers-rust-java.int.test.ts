@@ -24,13 +24,16 @@ const prepareTimeoutMs = 25 * 60_000;
 const readyTimeoutMs = 60_000;
 
 describe.each([rustSpec, javaSpec])('the $name SDK server of the differential fuzzer', (spec) => {
-  const dir = mkdtempSync(join(tmpdir(), `portcullis-sdk-${spec.name}-`));
-  const logPath = join(dir, 'executions.jsonl');
+  let dir: string;
+  let logPath: string;
   let argv: readonly string[];
   let server: SdkServerProcess;
   let client: Client;
 
+  // In a hook, not at collection: a run that skips these tests must leave no directory behind.
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), `portcullis-sdk-${spec.name}-`));
+    logPath = join(dir, 'executions.jsonl');
     argv = await spec.prepare(cacheRoot);
     server = await startSdkServer(spec, argv, logPath);
     client = await connectHttpClient(server.url);
@@ -38,7 +41,7 @@ describe.each([rustSpec, javaSpec])('the $name SDK server of the differential fu
   afterAll(async () => {
     await client?.close();
     await server?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
   // The harness may truncate the log between cases; the server appends, so it must keep working.
   beforeEach(() => truncateSync(logPath));
