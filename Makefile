@@ -31,7 +31,7 @@ controlplane: ## Build and cache kube-apiserver, etcd and helm from the Go modul
 otelcol: ## Build and cache the OpenTelemetry Collector the audit export tests send to (Go module proxy)
 	test/otelcol/build.sh >/dev/null
 
-sdk-servers: ## Build and cache the differential fuzzer's MCP servers on the official SDKs (Python venv, Go binary)
+sdk-servers: ## Build and cache the differential fuzzer's MCP servers on the official SDKs (Python venv, Go, Rust, Java)
 	for build in test/sdk-servers/*/build.sh; do "$$build" >/dev/null; done
 
 postgres: ## Install PostgreSQL from Debian's packages when missing (the PostgreSQL store's tests run a real server)

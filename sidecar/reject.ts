@@ -26,6 +26,7 @@ export type RejectCode =
   | 'policy_unavailable'
   | 'upstream_unavailable'
   | 'upstream_timeout'
+  | 'upstream_refused'
   | 'upstream_identity_unavailable'
   | 'rate_limited'
   | 'concurrency_limited'
@@ -72,6 +73,9 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
   // Upstream
   upstream_unavailable: { httpStatus: 502, jsonRpcCode: -31040, retryable: true },
   upstream_timeout: { httpStatus: 504, jsonRpcCode: -31041, retryable: true },
+  // The server answered without JSON-RPC (a text/plain 400, an HTML page): the client gets this instead,
+  // with the server's own status when it refused (4xx/5xx), else 502.
+  upstream_refused: { httpStatus: 502, jsonRpcCode: -31043, retryable: false },
   // No upstream token (signing key missing, identity provider down or refusing): fail closed.
   upstream_identity_unavailable: { httpStatus: 503, jsonRpcCode: -31042, retryable: true },
   // Limits (sidecar/limits/). A rate is the caller's to respect: 429 + Retry-After. A concurrency cap is

@@ -4,6 +4,7 @@ import type { Exchange } from './exchange.ts';
 import { maxResponseBytes } from './limits/response-size.ts';
 import { createSseParser, formatSseEvent, KEEP_ALIVE_COMMENT } from './protocol/sse.ts';
 import { handleReply, pendingReplies } from './reply-handlers.ts';
+import { isJsonRpcAnswer, nonJsonRpcAnswer } from './upstream-answer.ts';
 import type { UpstreamResponse } from './transports/upstream.ts';
 
 /**
@@ -63,6 +64,20 @@ export async function relay(
     chunks.push(buffer);
   }
   let body = Buffer.concat(chunks, size);
+  if (!isJsonRpcAnswer(upstream.status, contentType, body)) {
+    const answer = nonJsonRpcAnswer(upstream.status, exchange.requestId);
+    context.log.warn(
+      { requestId: exchange.requestId, status: upstream.status, contentType: contentType.slice(0, 64) },
+      'the MCP server answered without JSON-RPC',
+    );
+    response.writeHead(answer.status, {
+      ...headers,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(answer.body)),
+    });
+    response.end(answer.body);
+    return 'complete';
+  }
   if (contentType.startsWith('application/json') && pending.size > 0 && size > 0) {
     const parsed: unknown = safeParse(body.toString('utf8'));
     const replaced = Array.isArray(parsed)
