@@ -78,38 +78,51 @@ const key = await signingKey('ES256', 'bench');
 const jwks = await startJsonServer();
 jwks.serve('/jwks', jwksOf(key));
 
-const port = await freePort();
-const adminPort = await freePort();
-const sidecar = spawn(
-  process.execPath,
-  [
-    // The compiled artefact an image ships (make build), unless told otherwise.
-    process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
-    'sidecar',
-    '--policy',
-    policyDir,
-    '--upstream',
-    `http://127.0.0.1:${upstreamPort}/mcp`,
-    '--listen',
-    `127.0.0.1:${port}`,
-    '--admin-listen',
-    `127.0.0.1:${adminPort}`,
-    '--egress-listen',
-    '127.0.0.1:0',
-    '--jwks-uri',
-    `${jwks.origin}/jwks`,
-    '--log-level',
-    'warn',
-  ],
-  { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-);
-
 const { token, body, headers } = await echoCall(key);
-const url = `http://127.0.0.1:${port}/mcp`;
 const callHeaders = { ...headers, authorization: `Bearer ${token}` };
 
+interface Sidecar {
+  readonly url: string;
+  stop(): void;
+}
+
+async function startSidecar(policy: string): Promise<Sidecar> {
+  const port = await freePort();
+  const adminPort = await freePort();
+  const proc = spawn(
+    process.execPath,
+    [
+      // The compiled artefact an image ships (make build), unless told otherwise.
+      process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
+      'sidecar',
+      '--policy',
+      policy,
+      '--upstream',
+      `http://127.0.0.1:${upstreamPort}/mcp`,
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--admin-listen',
+      `127.0.0.1:${adminPort}`,
+      '--egress-listen',
+      '127.0.0.1:0',
+      '--jwks-uri',
+      `${jwks.origin}/jwks`,
+      '--log-level',
+      'warn',
+    ],
+    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  try {
+    await waitReady(`http://127.0.0.1:${adminPort}/readyz`);
+  } catch (error) {
+    proc.kill('SIGTERM');
+    throw error;
+  }
+  return { url: `http://127.0.0.1:${port}/mcp`, stop: () => proc.kill('SIGTERM') };
+}
+
 /** One tools/call; 'killed' only for the kill switch's own refusal code. */
-async function call(): Promise<'allowed' | 'killed' | 'other'> {
+async function call(url: string): Promise<'allowed' | 'killed' | 'other'> {
   const response = await fetch(url, { method: 'POST', headers: callHeaders, body });
   const text = await response.text();
   if (response.status === 200) return 'allowed';
@@ -119,39 +132,70 @@ async function call(): Promise<'allowed' | 'killed' | 'other'> {
 }
 
 /** Writes, then calls back to back until the wanted answer: ms from just before the write, or undefined. */
-async function timeTo(method: Method, text: string, want: 'allowed' | 'killed'): Promise<number | undefined> {
+async function timeTo(
+  url: string,
+  method: Method,
+  text: string,
+  want: 'allowed' | 'killed',
+): Promise<number | undefined> {
   const started = performance.now();
   write(method, text);
   while (performance.now() - started < TRIAL_TIMEOUT_MS) {
-    if ((await call()) === want) return performance.now() - started;
+    if ((await call(url)) === want) return performance.now() - started;
   }
   return undefined;
 }
 
-const results: Record<Method, { engage: number[]; release: number[]; missed: number }> = {
-  inPlace: { engage: [], release: [], missed: 0 },
-  rename: { engage: [], release: [], missed: 0 },
-};
-try {
-  await waitReady(`http://127.0.0.1:${adminPort}/readyz`);
-  // Warm up (JIT, connection pool, token cache) before the first trial.
-  for (let i = 0; i < 200; i++) if ((await call()) !== 'allowed') throw new Error('warm-up call refused');
-  for (let trial = 0; trial < TRIALS; trial++) {
-    for (const method of ['inPlace', 'rename'] as const) {
-      const outcome = results[method];
-      const engage = await timeTo(method, killedText, 'killed');
-      if (engage === undefined) outcome.missed++;
-      else outcome.engage.push(engage);
-      const release = await timeTo(method, base, 'allowed');
-      if (release === undefined) outcome.missed++;
-      else outcome.release.push(release);
-      // Spread the writes over the 2 s safety poll's phase, so a poll cannot hide a missed watch event in
-      // every trial alike: 50-350 ms between trials.
-      await sleep(50 + Math.random() * 300);
+type Outcome = { engage: number[]; release: number[]; missed: number };
+
+/** TRIALS engage/release rounds per write method against one sidecar process. */
+async function measure(policy: string): Promise<Record<Method, Outcome>> {
+  const results: Record<Method, Outcome> = {
+    inPlace: { engage: [], release: [], missed: 0 },
+    rename: { engage: [], release: [], missed: 0 },
+  };
+  await writeFile(policyFile, base);
+  const sidecar = await startSidecar(policy);
+  try {
+    // Warm up (JIT, connection pool, token cache) before the first trial.
+    for (let i = 0; i < 200; i++) {
+      if ((await call(sidecar.url)) !== 'allowed') throw new Error('warm-up call refused');
     }
+    for (let trial = 0; trial < TRIALS; trial++) {
+      for (const method of ['inPlace', 'rename'] as const) {
+        const outcome = results[method];
+        const engage = await timeTo(sidecar.url, method, killedText, 'killed');
+        if (engage === undefined) outcome.missed++;
+        else outcome.engage.push(engage);
+        const release = await timeTo(sidecar.url, method, base, 'allowed');
+        if (release === undefined) outcome.missed++;
+        else outcome.release.push(release);
+        // Spread the writes over the 2 s safety poll's phase, so the poll cannot pass for the watch in
+        // every trial alike: 50-350 ms between trials.
+        await sleep(50 + Math.random() * 300);
+      }
+    }
+  } finally {
+    sidecar.stop();
   }
+  return results;
+}
+
+const summarise = (results: Record<Method, Outcome>) =>
+  Object.fromEntries(
+    Object.entries(results).map(([method, outcome]) => [
+      method,
+      { engage: summary(outcome.engage), release: summary(outcome.release), missed: outcome.missed },
+    ]),
+  );
+
+// `--policy <dir>` (how the chart and `portcullis dev` configure it) and `--policy <dir>/bench.yaml`
+// (one file, the case a watch on the file itself loses at the first rename).
+const configurations: Record<string, unknown> = {};
+try {
+  configurations['directory'] = summarise(await measure(policyDir));
+  configurations['file'] = summarise(await measure(policyFile));
 } finally {
-  sidecar.kill('SIGTERM');
   upstream.kill('SIGTERM');
   await jwks.close();
   await rm(dir, { recursive: true, force: true });
@@ -173,16 +217,7 @@ const report = {
   trials: TRIALS,
   targetP99Ms: TARGET_P99_MS,
   sidecar: process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
-  inPlace: {
-    engage: summary(results.inPlace.engage),
-    release: summary(results.inPlace.release),
-    missed: results.inPlace.missed,
-  },
-  rename: {
-    engage: summary(results.rename.engage),
-    release: summary(results.rename.release),
-    missed: results.rename.missed,
-  },
+  ...configurations,
 };
 await mkdir(join(root, 'bench/results'), { recursive: true });
 await writeFile(join(root, 'bench/results/policy-file.json'), `${JSON.stringify(report, null, 2)}\n`);
