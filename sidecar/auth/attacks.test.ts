@@ -302,13 +302,13 @@ const cases: AttackCase[] = [
     name: 'aud array naming another resource besides ours (replayable there and here)',
     authorization: async () => bearer(await valid({ aud: ['https://a.example.com', AUDIENCE] })),
     expected: 'invalid_token',
-    reason: /"aud" names other audiences.*allowSharedAudience/,
+    reason: /"aud" must name this resource alone.*allowSharedAudience/,
   },
   {
     name: 'aud array naming ours twice',
     authorization: async () => bearer(await valid({ aud: [AUDIENCE, AUDIENCE] })),
     expected: 'invalid_token',
-    reason: /"aud" names other audiences/,
+    reason: /"aud" must name this resource alone/,
   },
   {
     name: 'aud array of exactly ours',

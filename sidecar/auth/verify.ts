@@ -79,7 +79,7 @@ function futureIssue(payload: JWTPayload, nowSeconds: number, skewSeconds: numbe
 function sharedAudience(payload: JWTPayload, audience: string): string | undefined {
   const { aud } = payload;
   if (!Array.isArray(aud) || (aud.length === 1 && aud[0] === audience)) return undefined;
-  return 'token claims rejected: "aud" names other audiences besides this resource (spec.auth.allowSharedAudience is off)';
+  return 'token claims rejected: "aud" must name this resource alone (spec.auth.allowSharedAudience is off)';
 }
 
 /**
