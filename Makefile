@@ -11,7 +11,7 @@ endif
 export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 
-.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down build bench bench-sidecar bench-operator bench-audit clean
+.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down build fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -66,7 +66,10 @@ k8s-up: install controlplane ## Start a local etcd + kube-apiserver in the backg
 k8s-down: install ## Stop the control plane started by k8s-up
 	@node test/harness/k8s-up.ts stop --state $(K8S_STATE)
 
-bench: bench-sidecar bench-operator bench-audit ## Run every benchmark (JSON results in bench/results/)
+fuzz: install sdk-servers ## Long differential-fuzzer run against the SDK servers (FUZZ_CASES, FUZZ_SECONDS, FUZZ_SEED) -> bench/results/fuzz.json
+	node test/fuzz/main.ts --cases $(or $(FUZZ_CASES),200000) --seconds $(or $(FUZZ_SECONDS),900) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+
+bench: bench-sidecar bench-operator bench-audit bench-policy-file ## Run every benchmark (JSON results in bench/results/)
 
 build: install ## Compile to dist/ (what an image ships; development runs the .ts sources directly)
 	rm -rf dist
@@ -80,6 +83,9 @@ bench-operator: build controlplane ## Kill-switch propagation (100 watchers + a 
 
 bench-audit: build postgres ## Audit cost on the sidecar hot path (log sink vs WAL Batched/Strict), collector ingest per core (SQLite, PostgreSQL) -> bench/results/audit.json
 	PORTCULLIS_MAIN=dist/cli/main.js node bench/audit/main.ts >/dev/null
+
+bench-policy-file: build ## File-mode kill switch: write (in place, and by rename) to the sidecar's first refused call, 20 each -> bench/results/policy-file.json
+	SIDECAR_MAIN=dist/cli/main.js node bench/policy-file/main.ts >/dev/null
 
 clean: ## Remove build output (the binary cache in $(PORTCULLIS_CACHE) is kept)
 	rm -rf dist coverage node_modules

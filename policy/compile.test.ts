@@ -54,6 +54,21 @@ describe('compile', () => {
     expect(fewer.hash).not.toBe(base);
   });
 
+  it('carries spec.auth.allowSharedAudience into the bundle: off by default, and a change changes the hash', () => {
+    const strict = mustCompile({ server, policies: billing.policies });
+    expect(strict.spec.auth.allowSharedAudience).toBe(false);
+    const shared = mustCompile({
+      server: {
+        ...server,
+        spec: { ...server.spec, auth: { ...server.spec.auth, allowSharedAudience: true } },
+      },
+      policies: billing.policies,
+    });
+    expect(shared.spec.auth.allowSharedAudience).toBe(true);
+    expect(shared.hash).not.toBe(strict.hash);
+    expect(bundleSchema.parse(shared)).toEqual(shared);
+  });
+
   it('collects kill switches from the server, its tools, its namespace and its policies', () => {
     const bundle = mustCompile({
       server: withAnnotations(server, {

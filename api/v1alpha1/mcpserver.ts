@@ -174,7 +174,7 @@ const auth = z.strictObject({
   ),
   audience: doc(
     z.string().min(1).max(2048).optional(),
-    'Canonical resource URI (RFC 8707) tokens must be issued for. Default: publicUrl. Tokens for any other audience are refused.',
+    'Canonical resource URI (RFC 8707) tokens must be issued for. Default: publicUrl. Tokens for any other audience are refused, and so are tokens whose aud array also names other resources (see allowSharedAudience).',
   ),
   algorithms: doc(
     z
@@ -187,7 +187,14 @@ const auth = z.strictObject({
     'Signature algorithms accepted. Symmetric algorithms and none are never accepted.',
     { listSet: true },
   ),
-  clockSkewSeconds: doc(z.int().min(0).max(300).default(30), 'Tolerated clock skew for exp and nbf.'),
+  allowSharedAudience: doc(
+    z.boolean().default(false),
+    'Accept tokens whose aud array names other resources besides this one. Off by default: such a token is valid at every server it names, so whoever runs one of them can replay it here. Turn on only when the authorization server cannot issue single-audience tokens.',
+  ),
+  clockSkewSeconds: doc(
+    z.int().min(0).max(300).default(30),
+    'Tolerated clock skew for exp, nbf and iat (a token issued further in the future is refused).',
+  ),
   requiredScopes: doc(
     z.array(z.string().min(1).max(256)).max(32).optional(),
     'Scopes every call needs; per-tool scopes come from ToolPolicy rules.',

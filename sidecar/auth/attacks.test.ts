@@ -299,9 +299,27 @@ const cases: AttackCase[] = [
     reason: /"aud"/,
   },
   {
-    name: 'aud array containing ours',
+    name: 'aud array naming another resource besides ours (replayable there and here)',
     authorization: async () => bearer(await valid({ aud: ['https://a.example.com', AUDIENCE] })),
+    expected: 'invalid_token',
+    reason: /"aud" must name this resource alone.*allowSharedAudience/,
+  },
+  {
+    name: 'aud array naming ours twice',
+    authorization: async () => bearer(await valid({ aud: [AUDIENCE, AUDIENCE] })),
+    expected: 'invalid_token',
+    reason: /"aud" must name this resource alone/,
+  },
+  {
+    name: 'aud array of exactly ours',
+    authorization: async () => bearer(await valid({ aud: [AUDIENCE] })),
     expected: 'ok',
+  },
+  {
+    name: 'empty aud array',
+    authorization: async () => bearer(await valid({ aud: [] })),
+    expected: 'invalid_token',
+    reason: /"aud"/,
   },
   {
     name: 'missing aud',
@@ -394,6 +412,29 @@ const cases: AttackCase[] = [
     name: 'nbf exactly at the skew edge',
     authorization: async () => bearer(await valid({ nbf: nowS + SKEW })),
     expected: 'ok',
+  },
+  {
+    name: 'iat in the future beyond the skew',
+    authorization: async () => bearer(await valid({ iat: nowS + SKEW + 1 })),
+    expected: 'invalid_token',
+    reason: /"iat" is in the future/,
+  },
+  {
+    name: 'iat far in the future (a token that outlives its stated lifetime)',
+    authorization: async () => bearer(await valid({ iat: nowS + 86_400, exp: nowS + 86_400 + 600 })),
+    expected: 'invalid_token',
+    reason: /"iat" is in the future/,
+  },
+  {
+    name: 'iat exactly at the skew edge',
+    authorization: async () => bearer(await valid({ iat: nowS + SKEW })),
+    expected: 'ok',
+  },
+  {
+    name: 'iat as a string',
+    authorization: async () => bearer(await valid({ iat: String(nowS) as unknown as number })),
+    expected: 'invalid_token',
+    reason: /"iat"/,
   },
   {
     name: 'nbf in the future within the skew',
@@ -606,13 +647,95 @@ const cases: AttackCase[] = [
     expected: 'insufficient_scope',
   },
   {
-    name: '__proto__ claim does not pollute prototypes',
+    name: '__proto__ claim is refused and does not pollute prototypes',
     authorization: async () =>
       bearer(
         signRaw(ec, header.ec(), JSON.stringify(claims()).replace(/^\{/, '{"__proto__":{"polluted":true},')),
       ),
-    expected: 'ok',
+    expected: 'invalid_token',
+    reason: /payload is not strict JSON \(forbidden key\)/,
     check: () => expect(({} as Record<string, unknown>).polluted).toBeUndefined(),
+  },
+
+  // ---- JSON that two readers could read differently (signed, so only the parser can catch it)
+  {
+    name: 'duplicate tenant claim (JSON.parse keeps the last, others the first)',
+    authorization: () =>
+      bearer(signRaw(ec, header.ec(), withMembers(claims(), '"tenant":"acme","tenant":"evil"'))),
+    expected: 'invalid_token',
+    reason: /payload repeats a member name/,
+  },
+  {
+    name: 'duplicate sub claim',
+    authorization: () => bearer(signRaw(ec, header.ec(), withMembers(claims(), '"sub":"admin"'))),
+    expected: 'invalid_token',
+    reason: /payload repeats a member name/,
+  },
+  {
+    name: 'duplicate claim spelled with an escape ("s\\u0075b")',
+    authorization: () => bearer(signRaw(ec, header.ec(), withMembers(claims(), '"s\\u0075b":"admin"'))),
+    expected: 'invalid_token',
+    reason: /payload repeats a member name/,
+  },
+  {
+    name: 'duplicate member inside a nested claim (act.sub twice)',
+    authorization: () =>
+      bearer(signRaw(ec, header.ec(), withMembers(claims(), '"act":{"sub":"agent-a","sub":"agent-b"}'))),
+    expected: 'invalid_token',
+    reason: /payload repeats a member name/,
+  },
+  {
+    name: 'duplicate alg in the header',
+    authorization: () =>
+      bearer(
+        signRaw(ec, '{"alg":"none","kid":"ec-1","typ":"at+jwt","alg":"ES256"}', JSON.stringify(claims())),
+      ),
+    expected: 'invalid_token',
+    reason: /header repeats a member name/,
+  },
+  {
+    name: 'duplicate typ in the header',
+    authorization: () =>
+      bearer(
+        signRaw(ec, '{"alg":"ES256","kid":"ec-1","typ":"dpop+jwt","typ":"at+jwt"}', JSON.stringify(claims())),
+      ),
+    expected: 'invalid_token',
+    reason: /header repeats a member name/,
+  },
+  {
+    name: 'claims that are not UTF-8 (a lenient decoder makes U+FFFD)',
+    authorization: () =>
+      bearer(
+        signRaw(
+          ec,
+          header.ec(),
+          Buffer.concat([
+            Buffer.from(withMembers(claims(), '"tenant":"').slice(0, -1)),
+            Buffer.from([0xff, 0x22, 0x7d]),
+          ]),
+        ),
+      ),
+    expected: 'invalid_token',
+    reason: /payload is not UTF-8/,
+  },
+  {
+    name: 'lone surrogate escaped in a claim',
+    authorization: () => bearer(signRaw(ec, header.ec(), withMembers(claims(), '"tenant":"\\ud800"'))),
+    expected: 'invalid_token',
+    reason: /payload is not strict JSON/,
+  },
+  {
+    name: 'number beyond the double range in a claim',
+    authorization: () => bearer(signRaw(ec, header.ec(), withMembers(claims(), '"level":1e400'))),
+    expected: 'invalid_token',
+    reason: /payload is not strict JSON/,
+  },
+  {
+    name: 'nesting deeper than any real claim',
+    authorization: () =>
+      bearer(signRaw(ec, header.ec(), withMembers(claims(), `"deep":${'['.repeat(40)}${']'.repeat(40)}`))),
+    expected: 'invalid_token',
+    reason: /payload is not strict JSON \(too deep\)/,
   },
 ];
 
@@ -644,6 +767,11 @@ async function publicKeyOf(key: SigningKey) {
 function swapHeader(token: string, newHeader: object): string {
   const [, payload, signature] = token.split('.');
   return `${b64url(newHeader)}.${payload}.${signature}`;
+}
+
+/** The claims as JSON text with extra members appended verbatim (duplicates, escapes, raw numbers). */
+function withMembers(payload: object, members: string): string {
+  return JSON.stringify(payload).replace(/\}$/, `,${members}}`);
 }
 
 function swapPayload(token: string, payload: object): string {

@@ -170,20 +170,33 @@ describe('createAuthenticator with a JWKS served over HTTP', () => {
     expect(expectOk(result).principal.scopes).toEqual(['a', 'b']);
   });
 
-  it('accepts an audience array containing our resource, and a configured audience instead of publicUrl', async () => {
+  it('accepts a configured audience instead of publicUrl, alone or as a one-element array', async () => {
     const auth = createAuthenticator(
       authSettings({ issuer, jwksUri: `${server.origin}/jwks`, audience: 'urn:acme:billing' }),
-      {
-        clock: () => NOW,
-      },
+      { clock: () => NOW },
     );
-    expectOk(
-      await auth.authenticate(
-        `Bearer ${await signToken(key('ES256'), claims({ aud: ['other', 'urn:acme:billing'] }))}`,
-      ),
-    );
+    for (const aud of ['urn:acme:billing', ['urn:acme:billing']]) {
+      expectOk(await auth.authenticate(`Bearer ${await signToken(key('ES256'), claims({ aud }))}`));
+    }
     const publicUrlOnly = await auth.authenticate(`Bearer ${await signToken(key('ES256'), claims())}`);
     expect(publicUrlOnly).toMatchObject({ ok: false, failure: { code: 'invalid_token' } });
+  });
+
+  it('refuses an audience array naming other resources too, unless allowSharedAudience is on', async () => {
+    const token = await signToken(key('ES256'), claims({ aud: ['other', 'urn:acme:billing'] }));
+    const settings = { issuer, jwksUri: `${server.origin}/jwks`, audience: 'urn:acme:billing' };
+    const strict = createAuthenticator(authSettings(settings), { clock: () => NOW });
+    expect(await strict.authenticate(`Bearer ${token}`)).toMatchObject({
+      ok: false,
+      failure: { code: 'invalid_token', reason: expect.stringMatching(/allowSharedAudience/) },
+    });
+    const shared = createAuthenticator(authSettings({ ...settings, allowSharedAudience: true }), {
+      clock: () => NOW,
+    });
+    expectOk(await shared.authenticate(`Bearer ${token}`));
+    // Opting in never accepts an array without ours.
+    const without = await signToken(key('ES256'), claims({ aud: ['other', 'another'] }));
+    expect(await shared.authenticate(`Bearer ${without}`)).toMatchObject({ ok: false });
   });
 
   it('freezes results, so a later stage cannot change what the cache serves to others', async () => {

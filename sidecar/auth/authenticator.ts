@@ -74,6 +74,7 @@ export function createAuthenticator(
   const verify = createTokenVerifier({
     issuer: settings.issuer,
     audience: expectedAudience(settings),
+    allowSharedAudience: settings.allowSharedAudience,
     algorithms: pinnedAlgorithms(settings.algorithms),
     clockSkewSeconds: settings.clockSkewSeconds,
     keys: withHeaderPolicy(keys),

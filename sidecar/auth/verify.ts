@@ -2,10 +2,13 @@ import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { invalidToken, type AuthFailure } from './failure.ts';
 import { KeysUnavailable } from './remote-key-set.ts';
 import { RefusedHeader } from './header-policy.ts';
+import { strictTokenJsonFault } from './token-json.ts';
 
 export interface TokenVerifierOptions {
   readonly issuer: string;
   readonly audience: string;
+  /** Accept an aud array that names other resources besides ours (spec.auth.allowSharedAudience). */
+  readonly allowSharedAudience: boolean;
   readonly algorithms: readonly string[];
   readonly clockSkewSeconds: number;
   /** Must already include the header policy (see withHeaderPolicy). */
@@ -18,13 +21,20 @@ export type Verification =
   | { readonly ok: true; readonly claims: VerifiedClaims }
   | { readonly ok: false; readonly failure: AuthFailure };
 
-/** Checks signature, issuer, audience, algorithm and time of a JWT access token. Never throws. */
+/**
+ * Checks the JSON of header and claims (strict), then signature, issuer, audience, algorithm and time of a
+ * JWT access token. Never throws.
+ */
 export type TokenVerifier = (token: string) => Promise<Verification>;
 
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const { issuer, audience, keys, clock } = options;
   const algorithms = [...options.algorithms];
+  const skewSeconds = options.clockSkewSeconds;
   return async (token) => {
+    // Before any key lookup: a token that two JSON readers could read differently is never verified.
+    const fault = strictTokenJsonFault(token);
+    if (fault !== undefined) return { ok: false, failure: invalidToken(fault) };
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer,
@@ -35,11 +45,41 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         // An access token without an expiry would be valid forever; iss and aud are required by the options above.
         requiredClaims: ['exp'],
       });
+      const refused =
+        futureIssue(payload, clock() / 1000, skewSeconds) ??
+        (options.allowSharedAudience ? undefined : sharedAudience(payload, audience));
+      if (refused !== undefined) return { ok: false, failure: invalidToken(refused) };
       return { ok: true, claims: payload as VerifiedClaims };
     } catch (error) {
       return { ok: false, failure: invalidToken(reasonFor(error)) };
     }
   };
+}
+
+/**
+ * jose checks iat only when a maximum token age is set. A token issued in the future beyond the skew was
+ * minted by a clock (or a forger) we should not trust, and would outlive its stated lifetime here; the
+ * bound is the same as for nbf (equal to now + skew is still accepted).
+ */
+function futureIssue(payload: JWTPayload, nowSeconds: number, skewSeconds: number): string | undefined {
+  const { iat } = payload;
+  if (iat === undefined) return undefined;
+  // jose has already refused a non-number iat; kept here so this check stands on its own.
+  if (typeof iat !== 'number' || !Number.isFinite(iat)) return 'token claims rejected: "iat" is not a number';
+  return iat > nowSeconds + skewSeconds
+    ? 'token claims rejected: "iat" is in the future beyond the allowed clock skew'
+    : undefined;
+}
+
+/**
+ * jose accepts an aud array that contains ours among others. Such a token is valid at every resource it
+ * names by design, so any of them (or whoever compromises one) can replay it here: refused unless the
+ * server opts in. The only accepted shapes are our audience itself and an array of exactly it.
+ */
+function sharedAudience(payload: JWTPayload, audience: string): string | undefined {
+  const { aud } = payload;
+  if (!Array.isArray(aud) || (aud.length === 1 && aud[0] === audience)) return undefined;
+  return 'token claims rejected: "aud" must name this resource alone (spec.auth.allowSharedAudience is off)';
 }
 
 /**

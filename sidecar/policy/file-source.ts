@@ -1,10 +1,11 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { compile } from '../../policy/compile.ts';
 import { loadBundle } from '../../policy/load.ts';
 import type { PolicyHolder } from './policy-holder.ts';
 import { parsePolicyObjects } from './objects.ts';
+import { watchPaths } from './watch-paths.ts';
 
 /**
  * Policy from YAML files (dev and file mode): the same objects one would `kubectl apply`, compiled by
@@ -17,8 +18,13 @@ export interface FileSourceOptions {
   /** `namespace/name` or `name` of the McpServer to serve; optional when the files hold exactly one. */
   readonly server?: string;
   readonly holder: PolicyHolder;
-  /** Re-read at least this often, to confirm freshness and catch missed watch events. */
+  /**
+   * Re-read at least this often, to confirm freshness: a safety net for missed watch events (file
+   * systems without them, such as some network mounts), not the way changes normally arrive. Default 2 s.
+   */
   readonly pollIntervalMs?: number;
+  /** How long a watch event waits for the rest of its burst (editors write in several steps). Default 10 ms. */
+  readonly debounceMs?: number;
   readonly onError?: (message: string) => void;
   readonly onLoad?: (hash: string) => void;
 }
@@ -64,28 +70,22 @@ export function startFileSource(options: FileSourceOptions): PolicySource {
     options.onError?.(message);
   };
 
-  // What the files looked like at the last full read. Polling compares this first, so an unchanged
-  // policy costs a few stat calls, not a YAML parse and a compile on the sidecar's event loop.
-  let lastFingerprint = '';
+  // The content of the files at the last good load. Compared by content, not by mtime and size: a
+  // rewrite within the same millisecond, or a rename of a file with an older mtime over the current one,
+  // changes neither. Reading a few small files is cheap; parsing and compiling them is what we skip.
+  let lastGoodDigest = '';
 
   async function reload(): Promise<void> {
+    watcher.rearm();
     let files: { name: string; text: string }[];
     try {
       const paths = (await Promise.all(options.paths.map(yamlFiles))).flat();
-      const stats = await Promise.all(paths.map((name) => stat(name)));
-      const fingerprint = paths.map((name, i) => `${name}:${stats[i]!.mtimeMs}:${stats[i]!.size}`).join('|');
-      if (
-        fingerprint === lastFingerprint &&
-        holder.current !== undefined &&
-        holder.status().lastError === undefined
-      ) {
-        return holder.confirm();
-      }
       files = await Promise.all(paths.map(async (name) => ({ name, text: await readFile(name, 'utf8') })));
-      lastFingerprint = fingerprint;
     } catch (error) {
       return report(`cannot read policy files: ${(error as Error).message}`);
     }
+    const digest = contentDigest(files);
+    if (digest === lastGoodDigest && holder.current !== undefined) return holder.confirm();
     const parsed = parsePolicyObjects(files);
     if (!parsed.ok) return report(`invalid policy objects: ${parsed.errors.join(' | ')}`);
     const server = selectServer(parsed.objects.servers, options.server);
@@ -100,29 +100,27 @@ export function startFileSource(options: FileSourceOptions): PolicySource {
         `policy does not compile: ${result.errors.map((e) => `${e.policy} ${e.field}: ${e.message}`).join(' | ')}`,
       );
     }
+    lastGoodDigest = digest;
     if (holder.current?.hash === result.bundle.hash) return holder.confirm();
     holder.install(loadBundle(result.bundle));
     options.onLoad?.(result.bundle.hash);
   }
 
-  // Coalesce bursts of watch events (editors write in several steps) into one reload.
+  // Coalesce a burst of watch events into one read. The first event arms the timer and later ones ride
+  // on it, so a steady stream of events cannot postpone the read forever; an event that arrives after
+  // the timer fired arms it again, so the last write is always followed by a read.
+  const debounceMs = options.debounceMs ?? 10;
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
   const schedule = () => {
-    clearTimeout(timer);
+    if (timer !== undefined) return;
     timer = setTimeout(() => {
+      timer = undefined;
       running = running.then(reload);
-    }, 25);
+    }, debounceMs);
   };
+  const watcher = watchPaths(options.paths, schedule, (message) => options.onError?.(message));
 
-  const watchers: FSWatcher[] = [];
-  for (const path of options.paths) {
-    try {
-      watchers.push(watch(path, schedule));
-    } catch (error) {
-      options.onError?.(`cannot watch ${path}: ${(error as Error).message}; relying on polling`);
-    }
-  }
   const poll = setInterval(() => {
     running = running.then(reload);
   }, options.pollIntervalMs ?? 2000);
@@ -135,7 +133,13 @@ export function startFileSource(options: FileSourceOptions): PolicySource {
     stop() {
       clearTimeout(timer);
       clearInterval(poll);
-      for (const w of watchers) w.close();
+      watcher.close();
     },
   };
+}
+
+function contentDigest(files: readonly { name: string; text: string }[]): string {
+  const hash = createHash('sha256');
+  for (const { name, text } of files) hash.update(`${name}\0${text.length}\0${text}\0`);
+  return hash.digest('hex');
 }

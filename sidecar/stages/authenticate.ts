@@ -1,3 +1,4 @@
+import { checkCredentialLocation } from '../auth/credential-location.ts';
 import type { SidecarContext } from '../context.ts';
 import type { Exchange } from '../exchange.ts';
 import { reject } from '../reject.ts';
@@ -12,6 +13,9 @@ import type { StageResult } from './stage.ts';
 export async function authenticate(exchange: Exchange, context: SidecarContext): Promise<StageResult> {
   const policy = context.policy.current;
   if (policy === undefined) return context.policy.gate() as StageResult;
+  // One token, in one place: a second Authorization header or a query token is refused before either is read.
+  const location = checkCredentialLocation(exchange.request.rawHeaders, exchange.request.url ?? '/');
+  if (!location.ok) return reject(location.code, location.reason);
   const result = await context.authenticatorFor(policy).authenticate(exchange.headers.authorization);
   if (!result.ok) {
     const { failure } = result;

@@ -22,6 +22,8 @@ export interface SidecarUnderTest {
   readonly audit: MemoryAuditSink;
   /** The JWKS the client tokens are signed with (an identity provider trusting this issuer fetches it). */
   readonly jwksUri: string;
+  /** The key client tokens are signed with, for tests that hand-craft token text (signRaw). */
+  readonly signingKey: SigningKey;
   /** Every log line the sidecar wrote. */
   readonly logs: string[];
   token(claims: Record<string, unknown>): Promise<string>;
@@ -84,6 +86,7 @@ export async function startSidecarUnderTest(options: {
     policyDir,
     audit,
     jwksUri: `${jwks.origin}/jwks`,
+    signingKey: key,
     logs,
     token: (claims) =>
       signToken(key, { iss: ISSUER, aud: options.audience, iat: now(), exp: now() + 300, ...claims }),
