@@ -75,8 +75,8 @@ build: install ## Compile to dist/ (what an image ships; development runs the .t
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
 
-bench-sidecar: build ## Sidecar added latency (proxied vs direct), throughput and RSS -> bench/results/sidecar.json
-	SIDECAR_MAIN=dist/cli/main.js node bench/sidecar/main.ts
+bench-sidecar: build ## Sidecar added latency (proxied vs direct), throughput and RSS -> bench/results/sidecar.json (BASELINE=<rev> adds that build, same run)
+	SIDECAR_MAIN=dist/cli/main.js $(if $(BASELINE),SIDECAR_BASELINE_MAIN=$$(bench/sidecar/build-baseline.sh $(BASELINE))) node bench/sidecar/main.ts
 
 bench-operator: build controlplane ## Kill-switch propagation (100 watchers + a sidecar) and 1,000-server convergence -> bench/results/operator.json
 	OPERATOR_MAIN=dist/cli/main.js node bench/operator/main.ts >/dev/null

@@ -72,6 +72,8 @@ jwks.serve('/jwks', jwksOf(key));
  * and a token minted per call.
  */
 interface Configuration {
+  /** The sidecar build to run; SIDECAR_MAIN (default dist/cli/main.js) unless set. */
+  readonly main?: string;
   readonly nodeFlags: string[];
   readonly policyDir: string;
   readonly extraArgs: string[];
@@ -121,6 +123,11 @@ const CONFIGURATIONS: Record<string, Configuration> = {
   },
   'everything-on': { nodeFlags: [], policyDir: everything.dir, extraArgs: everything.args },
 };
+// Before and after in one run: the same default configuration on an earlier build (BASELINE=<rev>).
+const baselineMain = process.env['SIDECAR_BASELINE_MAIN'];
+if (baselineMain) {
+  CONFIGURATIONS['baseline'] = { ...CONFIGURATIONS['default']!, main: baselineMain };
+}
 
 async function startSidecarProcess(
   configuration: Configuration,
@@ -132,7 +139,7 @@ async function startSidecarProcess(
     [
       ...configuration.nodeFlags,
       // The compiled artefact an image ships (make build), unless told otherwise.
-      process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
+      configuration.main ?? process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
       'sidecar',
       '--policy',
       configuration.policyDir,
@@ -205,6 +212,7 @@ for (const [name, configuration] of Object.entries(CONFIGURATIONS)) {
   const added = (q: 'p50Ms' | 'p99Ms' | 'p999Ms') =>
     Math.round((proxiedLatency[q] - directRun[q]) * 1000) / 1000;
   runs[name] = {
+    ...(configuration.main ? { main: configuration.main } : {}),
     nodeFlags: configuration.nodeFlags,
     ...(stages ? { stageMeanMicroseconds: stages } : {}),
     direct: directRun,

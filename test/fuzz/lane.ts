@@ -29,6 +29,8 @@ const CALLERS: Readonly<Record<Caller, Record<string, unknown>>> = {
   mallory: { sub: 'mallory', azp: 'fuzz-agent', tenant_id: 'globex', groups: [] },
 };
 
+const TOKEN_REFRESH_MS = 120_000;
+
 /** Long enough for a server to act on a notification it answered 202 before running. */
 const SETTLE_MS = 25;
 
@@ -45,11 +47,18 @@ export async function startLane(target: FuzzTarget): Promise<Lane> {
     policyFixture: 'fuzz',
     upstream: { upstreamUrl: target.url },
     audience: FUZZ_AUDIENCE,
+    // Hours of cases: keep errors (an exception is a finding anyway), not a debug line per request.
+    logLevel: 'error',
   });
-  const tokens = {
-    alice: await gate.token(CALLERS.alice),
-    mallory: await gate.token(CALLERS.mallory),
+  // Tokens live 300 s; a long run signs new ones well before, or every later case would be a plain 401.
+  const tokens = { alice: '', mallory: '', signedAt: 0 };
+  const refreshTokens = async () => {
+    if (performance.now() - tokens.signedAt < TOKEN_REFRESH_MS && tokens.signedAt !== 0) return;
+    tokens.alice = await gate.token(CALLERS.alice);
+    tokens.mallory = await gate.token(CALLERS.mallory);
+    tokens.signedAt = performance.now();
   };
+  await refreshTokens();
   const context: RequestContext = {
     host: new URL(gate.url).host,
     token: (caller) => tokens[caller],
@@ -60,6 +69,7 @@ export async function startLane(target: FuzzTarget): Promise<Lane> {
     name: target.name,
     counts,
     async run(fuzz) {
+      await refreshTokens();
       gate.audit.events.splice(0);
       await target.clearExecutions();
       const smuggled = fuzz.http.smuggle === 'pipelined-call';

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
-import { readFile, truncate } from 'node:fs/promises';
+import { closeSync, fstatSync, ftruncateSync, mkdtempSync, openSync, readSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -83,12 +82,18 @@ export async function startSdkServer(
   }
 
   let stopping: Promise<void> | undefined;
+  // One descriptor for the whole run: the fuzzer reads and truncates the log after every case, and an
+  // fstat of an empty log is the common answer.
+  const log = openSync(logPath, 'r+');
   return {
     name: spec.name,
     url,
-    executions: () => readExecutions(logPath),
-    clearExecutions: () => truncate(logPath, 0),
-    stop: () => (stopping ??= stopChild(child, exited)),
+    executions: () => Promise.resolve(readExecutions(log)),
+    clearExecutions: () => Promise.resolve(ftruncateSync(log, 0)),
+    stop: () =>
+      (stopping ??= stopChild(child, exited).finally(() => {
+        closeSync(log);
+      })),
   };
 }
 
@@ -131,9 +136,13 @@ function waitForReadyLine(name: string, child: ChildProcess, url: string, timeou
   });
 }
 
-async function readExecutions(logPath: string): Promise<Execution[]> {
-  const text = await readFile(logPath, 'utf8');
-  return text
+function readExecutions(log: number): Execution[] {
+  const size = fstatSync(log).size;
+  if (size === 0) return [];
+  const bytes = Buffer.alloc(size);
+  const read = readSync(log, bytes, 0, size, 0);
+  return bytes
+    .toString('utf8', 0, read)
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => {

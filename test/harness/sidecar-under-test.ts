@@ -43,6 +43,8 @@ export async function startSidecarUnderTest(options: {
   readonly egress?: StartOptions['egress'];
   /** The sidecar's wall clock (policy staleness, token expiry, sessions); tokens are signed in real time. */
   readonly clock?: () => number;
+  /** The least level captured in `logs`: 'debug' (default) keeps everything; long runs keep only errors. */
+  readonly logLevel?: 'debug' | 'error';
 }): Promise<SidecarUnderTest> {
   const policyDir = await mkdtemp(join(tmpdir(), 'portcullis-policy-'));
   await cp(join(import.meta.dirname, '../fixtures/policies', options.policyFixture), policyDir, {
@@ -53,7 +55,7 @@ export async function startSidecarUnderTest(options: {
   jwks.serve('/jwks', jwksOf(key));
   const logs: string[] = [];
   const log = pino(
-    { level: 'debug' },
+    { level: options.logLevel ?? 'debug' },
     new Writable({
       write(chunk: Buffer, _encoding, done) {
         logs.push(chunk.toString('utf8'));
