@@ -19,4 +19,6 @@ if [ ! -f "$out/dist/cli/main.js" ]; then
   (cd "$tmp/src" && npx tsc -p tsconfig.build.json)
   mkdir -p "$out" && rm -rf "$out/dist" && mv "$tmp/src/dist" "$out/dist"
 fi
+# The build resolves its packages from this checkout's node_modules (same lock, checked above).
+ln -sfn "$root/node_modules" "$out/node_modules"
 echo "$out/dist/cli/main.js"
