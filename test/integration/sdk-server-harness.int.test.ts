@@ -28,7 +28,8 @@ it('rejects with the reason when the command cannot be started at all', async ()
 });
 
 it('rejects a first line on stdout that is not the ready line for its port', async () => {
-  const spec = shellServer('chatty', 'echo "listening on $2"; echo "started" >&2; sleep 30');
+  // stderr first: the file holds "started" before the stdout line the harness reacts to exists.
+  const spec = shellServer('chatty', 'echo "started" >&2; echo "listening on $2"; sleep 30');
   await expect(startSdkServer(spec, { workDir: inject('scratchDir') })).rejects.toThrow(
     /chatty's first line on stdout is not the ready line \{"url":"http:\/\/127\.0\.0\.1:\d+\/mcp"\}: listening on \d+.*started/s,
   );
