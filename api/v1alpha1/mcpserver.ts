@@ -307,6 +307,18 @@ const tools = z.strictObject({
   pins: doc(z.array(toolPin).max(256).optional(), 'Reviewed tool definitions.', { listMapKeys: ['name'] }),
 });
 
+// ---- protocol -------------------------------------------------------------------------------------
+
+const protocol = z.strictObject({
+  extensionMethods: doc(
+    z.enum(['Forward', 'Refuse']).default('Forward'),
+    'JSON-RPC methods outside the ones MCP defines and outside its namespaces (e.g. acme.example/reindex). ' +
+      'Forward: passed to the server as written (it implements them or answers method not found). ' +
+      'Refuse: answered 400 by the sidecar. Methods in MCP namespaces that MCP does not define, and look-alikes ' +
+      'of defined ones (case, Unicode compatibility forms), are refused either way.',
+  ),
+});
+
 // ---- limits, egress, resilience, audit ------------------------------------------------------------
 
 export const rateLimit = doc(
@@ -436,6 +448,10 @@ export const mcpServerSpec = doc(
       'How the server container learns who is calling.',
     ),
     tools: doc(tools.optional(), 'Tool pinning.'),
+    protocol: doc(
+      protocol.default({ extensionMethods: 'Forward' }),
+      'What the sidecar forwards beyond the methods MCP defines.',
+    ),
     limits: doc(
       limits.default({ maxConcurrency: 64, maxQueue: 64, queueTimeoutSeconds: 5, callTimeoutSeconds: 30 }),
       'Server-wide limits, enforced per pod.',

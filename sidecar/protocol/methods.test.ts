@@ -58,6 +58,13 @@ describe('checkClientMethod', () => {
     expect(checkClientMethod(method, 'request')).toEqual({ ok: true }),
   );
 
+  it('refuses extension methods when the server forwards none (spec.protocol.extensionMethods: Refuse)', () => {
+    expect(checkClientMethod('acme.example/reindex', 'request', 'Refuse').ok).toBe(false);
+    expect(checkClientMethod('acme.example/changed', 'notification', 'Refuse').ok).toBe(false);
+    expect(checkClientMethod('tools/call', 'request', 'Refuse')).toEqual({ ok: true });
+    expect(checkClientMethod('notifications/initialized', 'notification', 'Refuse')).toEqual({ ok: true });
+  });
+
   it('never accepts a method that folds to a known one unless it is that method', () => {
     const known = ['tools/call', 'tools/list', 'resources/read', 'prompts/get', 'initialize'];
     fc.assert(

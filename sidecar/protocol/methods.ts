@@ -12,12 +12,16 @@
  *    after NFKC normalization and case folding, must be exactly a method of the table: `Tools/Call`,
  *    `tools/call ` or `tools/ｃａｌｌ` never reach a server that might normalize them.
  * 3. Method names are visible ASCII. Anything else (an extension method such as `acme.com/reindex`) is
- *    forwarded as written, where every SDK answers "method not found" unless the server implements it;
- *    the differential fuzzer checks that no server executes a tool for such a message.
+ *    forwarded as written when the server's `spec.protocol.extensionMethods` is Forward (the default), where
+ *    every SDK answers "method not found" unless the server implements it (the differential fuzzer checks
+ *    that no server executes a tool for such a message), and refused when it is Refuse.
  */
 import { quoteForMessage } from './quote.ts';
 
 export type MessageKind = 'request' | 'notification';
+
+/** spec.protocol.extensionMethods: what becomes of methods outside MCP's table and namespaces. */
+export type ExtensionMethods = 'Forward' | 'Refuse';
 
 /** Client-to-server requests across every published revision (2024-11-05 .. 2026-07-28). */
 const CLIENT_REQUESTS: ReadonlySet<string> = new Set([
@@ -90,7 +94,11 @@ export type MethodCheck = { readonly ok: true } | { readonly ok: false; readonly
 const ACCEPTED: MethodCheck = Object.freeze({ ok: true });
 
 /** Whether a client may send `method` to a server as a message of this kind. */
-export function checkClientMethod(method: string, kind: MessageKind): MethodCheck {
+export function checkClientMethod(
+  method: string,
+  kind: MessageKind,
+  extensions: ExtensionMethods = 'Forward',
+): MethodCheck {
   if (CLIENT_REQUESTS.has(method)) {
     return kind === 'request'
       ? ACCEPTED
@@ -107,6 +115,10 @@ export function checkClientMethod(method: string, kind: MessageKind): MethodChec
     return refused(`method ${quoteForMessage(method)} is not ${lookalike}; names are exact`);
   if (folded === 'initialize' || folded === 'ping' || MCP_NAMESPACES.some((ns) => folded.startsWith(ns)))
     return refused(`method ${quoteForMessage(method)} is in MCP's namespace but not a method MCP defines`);
+  if (extensions === 'Refuse')
+    return refused(
+      `method ${quoteForMessage(method)} is not an MCP method, and this server forwards none other`,
+    );
   return ACCEPTED;
 }
 

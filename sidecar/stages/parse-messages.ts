@@ -17,8 +17,10 @@ const MAX_BATCH = 64;
  * Anything the sidecar cannot read one way only is refused here, before authentication costs anything;
  * what survives is what `forward` re-serializes for the server.
  */
-export function parseMessages(exchange: Exchange, _context: SidecarContext): StageResult {
+export function parseMessages(exchange: Exchange, context: SidecarContext): StageResult {
   if (exchange.method !== 'POST') return undefined;
+  // No policy yet: Forward here, and gate-policy refuses the request anyway (failurePolicy).
+  const extensions = context.policy.current?.bundle.spec.protocol.extensionMethods ?? 'Forward';
   const body = exchange.body ?? Buffer.alloc(0);
   if (!isUtf8(body)) return reject('parse_error', 'request body is not valid UTF-8');
   if (body.length >= 3 && body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf)
@@ -44,7 +46,8 @@ export function parseMessages(exchange: Exchange, _context: SidecarContext): Sta
       ...(typeof message['method'] === 'string' ? { method: message['method'] } : {}),
     };
     if (view.method !== undefined) {
-      const method = checkClientMethod(view.method, view.kind === 'request' ? 'request' : 'notification');
+      const kind = view.kind === 'request' ? 'request' : 'notification';
+      const method = checkClientMethod(view.method, kind, extensions);
       if (!method.ok) return reject('invalid_request', `message ${index}: ${method.reason}`);
     }
     exchange.messages.push(view);

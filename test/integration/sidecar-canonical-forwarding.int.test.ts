@@ -1,7 +1,9 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseRawResponse, rawExchange, rawRequest, type RawResponse } from '../harness/raw-http.ts';
 import { startRecordingUpstream, type RecordingUpstream } from '../harness/recording-upstream.ts';
-import { BILLING_AUDIENCE, portcullisCode, supportAgent } from '../harness/sidecar-clients.ts';
+import { BILLING_AUDIENCE, eventually, portcullisCode, supportAgent } from '../harness/sidecar-clients.ts';
 import { startSidecarUnderTest, type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
 /**
@@ -257,6 +259,31 @@ describe('canonical forwarding', () => {
       const response = parseRawResponse(await rawExchange(gate.url, request));
       expect(response.status).toBe(400);
       expect(upstream.requests).toHaveLength(0);
+    });
+
+    it('refuses extension methods once the server says it forwards none', async () => {
+      const file = join(gate.policyDir, 'server.yaml');
+      const original = await readFile(file, 'utf8');
+      const body = JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'acme.example/reindex', params: {} });
+      try {
+        await writeFile(
+          file,
+          original.replace(/^spec:\n/m, 'spec:\n  protocol:\n    extensionMethods: Refuse\n'),
+        );
+        const refused = await eventually(
+          () => post(body),
+          (r) => r.status === 400,
+        );
+        refusedWith(refused, 400, 'invalid_request');
+        expect(upstream.requests).toHaveLength(0);
+      } finally {
+        await writeFile(file, original);
+      }
+      const forwarded = await eventually(
+        () => post(body),
+        (r) => r.status === 200,
+      );
+      expect(forwarded.status).toBe(200);
     });
 
     it('forwards an extension method outside MCP namespaces as written', async () => {
