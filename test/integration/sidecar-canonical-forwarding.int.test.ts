@@ -275,6 +275,8 @@ describe('canonical forwarding', () => {
           (r) => r.status === 400,
         );
         refusedWith(refused, 400, 'invalid_request');
+        upstream.requests.length = 0; // probes sent before the reload were forwarded
+        refusedWith(await post(body), 400, 'invalid_request');
         expect(upstream.requests).toHaveLength(0);
       } finally {
         await writeFile(file, original);
