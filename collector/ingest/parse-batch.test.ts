@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { CollectorError } from '../errors.ts';
 import { testEvent, testEvents } from '../store/test-events.ts';
+import { MAX_AUDIT_EVENT_BYTES, MAX_AUDIT_EVENT_DEPTH } from '../../lib/json-limits.ts';
 import { parseBatch } from './parse-batch.ts';
 
 const ndjson = (values: readonly unknown[]) =>
   Buffer.from(values.map((v) => JSON.stringify(v)).join('\n') + '\n');
 
-function refusal(run: () => unknown): { code: string; message: string } {
+function refusal(run: () => unknown): { code: string; message: string; seq?: number } {
   try {
     run();
   } catch (error) {
-    if (error instanceof CollectorError) return { code: error.code, message: error.message };
+    if (error instanceof CollectorError) {
+      return { code: error.code, message: error.message, ...(error.seq ? { seq: error.seq } : {}) };
+    }
     throw error;
   }
   throw new Error('expected a refusal');
@@ -115,5 +118,31 @@ describe('parseBatch', () => {
 
   it('accepts ascending seqs with holes (the store reports the holes)', () => {
     expect(parseBatch(ndjson([testEvent('sc-1', 1), testEvent('sc-1', 5)]), 'sc-1')).toHaveLength(2);
+  });
+
+  describe('events that can never be stored', () => {
+    const nested = (seq: number, arrays: number) =>
+      `${JSON.stringify(testEvent('sc-1', seq)).slice(0, -1)},"arguments":${'['.repeat(arrays)}${']'.repeat(arrays)}}`;
+
+    it('accepts an event exactly as deep as the shared bound', () => {
+      expect(parseBatch(Buffer.from(nested(1, MAX_AUDIT_EVENT_DEPTH - 1)), 'sc-1')).toHaveLength(1);
+    });
+
+    it('refuses one level deeper as unstorable_event, naming its seq', () => {
+      const body = [JSON.stringify(testEvent('sc-1', 1)), nested(2, MAX_AUDIT_EVENT_DEPTH)].join('\n');
+      expect(refusal(() => parseBatch(Buffer.from(body), 'sc-1'))).toMatchObject({
+        code: 'unstorable_event',
+        seq: 2,
+        message: expect.stringMatching(/^line 2: event seq 2 nests deeper than/),
+      });
+    });
+
+    it('refuses an event larger than the shared bound as unstorable_event', () => {
+      const big = JSON.stringify({ ...testEvent('sc-1', 7), padding: 'x'.repeat(MAX_AUDIT_EVENT_BYTES) });
+      expect(refusal(() => parseBatch(Buffer.from(big), 'sc-1'))).toMatchObject({
+        code: 'unstorable_event',
+        seq: 7,
+      });
+    });
   });
 });

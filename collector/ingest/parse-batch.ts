@@ -1,4 +1,6 @@
 import { auditEvent, sidecarId, type AuditEvent } from '../../api/audit/v1/event.ts';
+import { jsonDepth } from '../../lib/json-depth.ts';
+import { MAX_AUDIT_EVENT_BYTES, MAX_AUDIT_EVENT_DEPTH } from '../../lib/json-limits.ts';
 import { CollectorError } from '../errors.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -9,6 +11,11 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * strictly ascending. Any violation refuses the whole batch with an error naming the line, so nothing of
  * a malformed batch is stored. Events are returned as received (unknown fields kept: the schema is
  * additive, and the store keeps the event whole).
+ *
+ * An event that is valid but can never be stored, deeper than MAX_AUDIT_EVENT_DEPTH or larger than
+ * MAX_AUDIT_EVENT_BYTES (lib/json-limits.ts), refuses the batch as unstorable_event naming its seq: no
+ * retry would ever succeed, so the shipper records that seq as lost and ships the rest. Before this bound
+ * such an event made the store's JSON.stringify throw, answered as a retryable 503, forever.
  */
 export function parseBatch(body: Uint8Array, sidecarHeader: string | undefined): AuditEvent[] {
   if (sidecarHeader === undefined || !sidecarId.safeParse(sidecarHeader).success) {
@@ -44,6 +51,7 @@ export function parseBatch(body: Uint8Array, sidecarHeader: string | undefined):
       );
     }
     previousSeq = event.seq;
+    checkStorable(line, lineNumber, event);
     events.push(event);
   }
   return events;
@@ -68,4 +76,21 @@ function parseLine(line: string, lineNumber: number): AuditEvent {
   }
   // The value as received, not zod's copy: unknown (newer, additive) fields are kept.
   return value as AuditEvent;
+}
+
+/** Refuses an event of this batch's sidecar that can never be stored, naming its seq. */
+function checkStorable(line: string, lineNumber: number, event: AuditEvent): void {
+  let problem: string | undefined;
+  // Measured on the text: a recursive walk of a hostile value could itself exhaust the stack.
+  if (jsonDepth(line, MAX_AUDIT_EVENT_DEPTH) > MAX_AUDIT_EVENT_DEPTH) {
+    problem = `nests deeper than ${MAX_AUDIT_EVENT_DEPTH} levels`;
+  } else if (line.length > MAX_AUDIT_EVENT_BYTES / 3 && Buffer.byteLength(line) > MAX_AUDIT_EVENT_BYTES) {
+    problem = `is larger than ${MAX_AUDIT_EVENT_BYTES} bytes`;
+  }
+  if (problem === undefined) return;
+  throw new CollectorError(
+    'unstorable_event',
+    `line ${lineNumber}: event seq ${event.seq} ${problem}; it can never be stored (record it as lost)`,
+    { seq: event.seq },
+  );
 }
