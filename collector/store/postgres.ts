@@ -7,6 +7,7 @@ import { eventSelect } from './event-query.ts';
 import { nearbySpan, planGroup, type GroupPlan } from './insert-plan.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { postgresMigrations } from './postgres-schema.ts';
+import { checkOwner } from './sidecar-owner.ts';
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
 import type { SeqRange } from './sequence-ranges.ts';
 import {
@@ -97,10 +98,20 @@ export class PostgresAuditStore implements AuditStore {
          ON CONFLICT DO NOTHING`,
         [sidecars, groups.map((g) => g[0]!.namespace), groups.map((g) => g[0]!.server), now],
       );
-      // The lock that makes the ranges read below the truth until commit.
-      await client.query('SELECT 1 FROM sidecars WHERE sidecar = ANY($1) ORDER BY sidecar FOR UPDATE', [
-        sidecars,
-      ]);
+      // The lock that makes the ranges read below the truth until commit. The owners it reads are the
+      // claims that committed first (INSERT ... DO NOTHING waited for them) or this batch's own.
+      const owners = await client.query<{ sidecar: string; namespace: string; server: string }>(
+        'SELECT sidecar, namespace, server FROM sidecars WHERE sidecar = ANY($1) ORDER BY sidecar FOR UPDATE',
+        [sidecars],
+      );
+      for (const group of groups) {
+        const sidecar = group[0]!.sidecar;
+        checkOwner(
+          sidecar,
+          owners.rows.find((row) => row.sidecar === sidecar),
+          group,
+        );
+      }
       const spans = groups.map(nearbySpan);
       const nearby = await client.query<{
         sidecar: string;
@@ -146,12 +157,24 @@ export class PostgresAuditStore implements AuditStore {
       `${column} = CASE WHEN ${newer} THEN EXCLUDED.${column} ELSE sidecars.${column} END`;
     await this.#transaction(async (client) => {
       const now = this.#now();
+      const claimant = { namespace: beat.server.namespace, server: beat.server.name };
+      await client.query(
+        `INSERT INTO sidecars (sidecar, namespace, server, first_seen) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [beat.sidecar, claimant.namespace, claimant.server, now],
+      );
+      const owner = await client.query<{ namespace: string; server: string }>(
+        'SELECT namespace, server FROM sidecars WHERE sidecar = $1 FOR UPDATE',
+        [beat.sidecar],
+      );
+      checkOwner(beat.sidecar, owner.rows[0], [claimant]);
+      // The owner (namespace, server) is claimed once, never updated (sidecar-owner.ts).
       await client.query(
         `INSERT INTO sidecars (sidecar, namespace, server, pod, first_seen, last_heartbeat, reported_seq, policy_hash, tools)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (sidecar) DO UPDATE SET
            reported_seq = GREATEST(sidecars.reported_seq, EXCLUDED.reported_seq),
-           ${['namespace', 'server', 'pod', 'policy_hash', 'tools', 'last_heartbeat'].map(latest).join(', ')}`,
+           ${['pod', 'policy_hash', 'tools', 'last_heartbeat'].map(latest).join(', ')}`,
         [...heartbeatParams(beat, now, time)],
       );
       if (lost.length === 0) return;

@@ -17,6 +17,7 @@ import {
   type LostRow,
   type SidecarRow,
 } from './sidecar-rows.ts';
+import { checkOwner, type SidecarOwner } from './sidecar-owner.ts';
 import { sqliteMigrations } from './sqlite-schema.ts';
 import type { AuditPage, AuditStore, Gap, InsertResult, PendingExport, SidecarState } from './store.ts';
 import { epochMicros, storeTime } from './time.ts';
@@ -187,6 +188,8 @@ export class SqliteAuditStore implements AuditStore {
     const s = this.#statements;
     const first = rows[0] as EventRow;
     s.ensureSidecar.run(first.sidecar, first.namespace, first.server, now);
+    // Under the write lock: the owner read here is the one that committed first, or this batch's claim.
+    checkOwner(first.sidecar, s.owner.get(first.sidecar) as SidecarOwner | undefined, rows);
     const span = nearbySpan(rows);
     const plan = planGroup(rows, s.nearbyRanges.all(first.sidecar, span.low, span.high).map(toRange), now);
     const { fresh } = plan;
@@ -219,6 +222,9 @@ export class SqliteAuditStore implements AuditStore {
     this.#transaction(() => {
       const s = this.#statements;
       const now = this.#now();
+      const claimant = { namespace: beat.server.namespace, server: beat.server.name };
+      s.ensureSidecar.run(beat.sidecar, claimant.namespace, claimant.server, now);
+      checkOwner(beat.sidecar, s.owner.get(beat.sidecar) as SidecarOwner | undefined, [claimant]);
       s.heartbeat.run(...heartbeatParams(beat, now, time));
       for (const range of lost) s.recordLost.run(beat.sidecar, range.fromSeq, range.toSeq, range.reason, now);
     });
@@ -346,6 +352,7 @@ function prepare(db: DatabaseSync) {
     ensureSidecar: statement(
       'INSERT INTO sidecars (sidecar, namespace, server, first_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
+    owner: statement('SELECT namespace, server FROM sidecars WHERE sidecar = ?'),
     nearbyRanges: statement(
       'SELECT from_seq, to_seq, stored_at FROM seq_ranges WHERE sidecar = ? AND to_seq >= ? AND from_seq <= ?',
     ),
@@ -365,13 +372,12 @@ function prepare(db: DatabaseSync) {
        WHERE sidecar = ?`,
     ),
     // Heartbeats may arrive out of order (retries, two replicas): the newest one describes the sidecar.
+    // Never its owner (namespace, server): that is claimed once and compared (sidecar-owner.ts).
     heartbeat: statement(
       `INSERT INTO sidecars (sidecar, namespace, server, pod, first_seen, last_heartbeat, reported_seq, policy_hash, tools)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sidecar) DO UPDATE SET
          reported_seq = max(reported_seq, excluded.reported_seq),
-         namespace = iif(newer, excluded.namespace, namespace),
-         server = iif(newer, excluded.server, server),
          pod = iif(newer, excluded.pod, pod),
          policy_hash = iif(newer, excluded.policy_hash, policy_hash),
          tools = iif(newer, excluded.tools, tools),

@@ -286,14 +286,20 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         for (const sc of ['sc-a', 'sc-b', 'sc-c']) {
           for (let seq = 1; seq <= 8; seq++) {
             const n = seq + (sc === 'sc-b' ? 8 : sc === 'sc-c' ? 16 : 0);
+            const server = {
+              namespace: n % 5 === 0 ? 'team-b' : 'team-a',
+              name: n % 3 === 0 ? 'wiki' : 'docs',
+            };
             events.push(
               testEvent(sc, seq, {
+                // A sidecar id belongs to one server: one id per (sidecar, server) of the corpus.
+                sidecar: `${sc}.${server.namespace}.${server.name}`,
                 time: new Date(T0 + (n >= 9 && n <= 16 ? 9 : n) * 1000).toISOString(),
                 user: users[n % 3],
                 agent: n % 2 === 0 ? 'copilot' : 'cursor',
                 tenant: n % 4 === 0 ? 'globex' : 'acme',
                 tool: tools[n % 2],
-                server: { namespace: n % 5 === 0 ? 'team-b' : 'team-a', name: n % 3 === 0 ? 'wiki' : 'docs' },
+                server,
                 decision: n % 3 === 0 ? 'denied' : 'allowed',
                 kind: n === 24 ? 'policy' : 'call',
               }),
@@ -313,12 +319,15 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         const { store } = await fresh();
         const events = corpus();
         // Inserted sidecar by sidecar, so arrival order differs from time order for the shared timestamp.
-        for (const sc of ['sc-c', 'sc-a', 'sc-b']) await store.insert(events.filter((e) => e.sidecar === sc));
-        const arrival = [
-          ...events.filter((e) => e.sidecar === 'sc-c'),
-          ...events.filter((e) => e.sidecar === 'sc-a'),
-          ...events.filter((e) => e.sidecar === 'sc-b'),
-        ];
+        const arrival: AuditEvent[] = [];
+        for (const sc of ['sc-c', 'sc-a', 'sc-b']) {
+          const ids = new Set(events.filter((e) => e.sidecar.startsWith(`${sc}.`)).map((e) => e.sidecar));
+          for (const id of ids) {
+            const batch = events.filter((e) => e.sidecar === id);
+            await store.insert(batch);
+            arrival.push(...batch);
+          }
+        }
         return { store, events: arrival };
       }
 
@@ -546,6 +555,48 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
       }).toEqual(before);
       await reopened.insert(testEvents('sc-a', 4, 5));
       expect(await sidecar(reopened, 'sc-a')).toMatchObject({ contiguousThrough: 6 });
+    });
+
+    describe('sidecar id ownership', () => {
+      const of = (name: string) => ({ server: { namespace: 'team-a', name } });
+
+      it('refuses a batch or heartbeat under an id another server owns, storing none of it', async () => {
+        const { store } = await fresh();
+        await store.insert([testEvent('sc-a', 1, of('docs'))]);
+        const foreign = [testEvent('sc-a', 2, of('billing')), testEvent('sc-a', 1, of('billing'))];
+        await expect(store.insert(foreign)).rejects.toMatchObject({ code: 'foreign_sidecar' });
+        // A batch mixing the owner's events with a foreign one is refused whole.
+        const mixed = [testEvent('sc-a', 3, of('docs')), testEvent('sc-a', 4, of('billing'))];
+        await expect(store.insert(mixed)).rejects.toMatchObject({ code: 'foreign_sidecar' });
+        await expect(
+          store.heartbeat(beat({ sidecar: 'sc-a', server: { namespace: 'team-a', name: 'billing' } })),
+        ).rejects.toMatchObject({ code: 'foreign_sidecar' });
+        expect(keys(await all(store))).toEqual(['sc-a/1']);
+        expect(await sidecar(store, 'sc-a')).toMatchObject({ server: 'docs', highestSeq: 1 });
+      });
+
+      it('gives a new id to exactly one of many servers using it at once, on several replicas', async () => {
+        const { store: one, database } = await fresh();
+        const replicas = [one, await openOn(database), await openOn(database)];
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const id = `sc-race-${attempt}`;
+          // Eight servers, the same new id and the same seq: the case where a loser was acknowledged
+          // as a "duplicate" of the winner's event.
+          const results = await Promise.allSettled(
+            Array.from({ length: 8 }, (_, i) =>
+              replicas[i % replicas.length]!.insert([testEvent(id, 1, of(`server-${i}`))]),
+            ),
+          );
+          const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+          expect(won).toHaveLength(1);
+          for (const result of results) {
+            if (result.status === 'rejected')
+              expect(result.reason).toMatchObject({ code: 'foreign_sidecar' });
+          }
+          const stored = (await all(one)).filter((event) => event.sidecar === id);
+          expect(stored.map((event) => event.server.name)).toEqual([`server-${won[0]}`]);
+        }
+      });
     });
 
     it('stores each event once when two replicas insert overlapping batches at once', async () => {
