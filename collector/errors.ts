@@ -29,8 +29,6 @@ export const COLLECTOR_ERRORS = {
   invalid_token: 401,
   identity_mismatch: 403,
   forbidden: 403,
-  // The event id is already stored under another (sidecar, seq): a sidecar bug or a forgery.
-  conflicting_event: 409,
   // Dependencies
   auth_unavailable: 503,
   store_unavailable: 503,

@@ -48,7 +48,7 @@ Query authorization:
                              namespace queried, cluster-wide without a namespace filter. none: anyone
                              (development only; refused unless --listen is on loopback)
 
-Export (SIEM; at least once, the event id is the idempotency key):
+Export (SIEM; at least once, the idempotency key is sidecar/seq, not the event id):
   --export LIST              comma-separated: stdout (JSON lines; logs then go to stderr), otlp
   --otlp-endpoint URL        OTLP/HTTP base URL; logs are POSTed as JSON to URL/v1/logs
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditEvent, type AuditEvent } from '../../api/audit/v1/event.ts';
+import { auditEvent, auditEventKey, type AuditEvent } from '../../api/audit/v1/event.ts';
 import { heartbeat as heartbeatSchema, type Heartbeat } from '../../api/audit/v1/ingest.ts';
 import { auditQuery, type AuditQueryInput } from '../../api/audit/v1/query.ts';
 import { AuditStoreError } from './errors.ts';
@@ -146,16 +146,25 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         expect(await store.insert(testEvents('sc-a', 3, 4))).toEqual({ accepted: 2, duplicates: 0 });
       });
 
-      it('refuses a batch in which two events share an id, storing none of it', async () => {
+      it('keeps one event per (sidecar, seq), whatever its id: ids are not an identity', async () => {
         const { store } = await fresh();
-        const clash = testEvent('sc-b', 1, { id: testEvent('sc-a', 1).id });
-        await expect(store.insert([testEvent('sc-a', 1), clash])).rejects.toMatchObject({
-          code: 'conflicting_event',
+        const id = testEvent('sc-a', 1).id;
+        // In one batch and across batches, a repeated id under a new (sidecar, seq) is another event.
+        expect(await store.insert([testEvent('sc-a', 1), testEvent('sc-b', 1, { id })])).toEqual({
+          accepted: 2,
+          duplicates: 0,
         });
-        expect(await all(store)).toEqual([]);
-        // Across batches the id is not compared (no index on a random key): the event is stored.
-        await store.insert([testEvent('sc-a', 1)]);
-        expect(await store.insert([clash])).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.insert([testEvent('sc-a', 2, { id })])).toEqual({ accepted: 1, duplicates: 0 });
+        // The same (sidecar, seq) under another id is the stored event again: a duplicate.
+        const again = testEvent('sc-a', 2, { id: testEvent('sc-z', 9).id });
+        expect(await store.insert([again])).toEqual({ accepted: 0, duplicates: 1 });
+        expect(keys(await all(store, { order: 'asc' })).sort()).toEqual(['sc-a/1', 'sc-a/2', 'sc-b/1']);
+        const exported = await store.pendingExport('otlp', 10);
+        expect(exported.map((entry) => auditEventKey(entry.event)).sort()).toEqual([
+          'sc-a/1',
+          'sc-a/2',
+          'sc-b/1',
+        ]);
       });
 
       it('refuses a batch with an event it cannot keep, storing none of it', async () => {
