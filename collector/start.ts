@@ -133,6 +133,8 @@ export async function startCollector(
       }),
       metrics,
       maxBatchBytes: config.maxBatchBytes,
+      retentionMs: config.retentionMs,
+      clock,
       onStored: () => pumps.forEach((pump) => pump.wake()),
     },
     query: { store, authorizer: queryAuthorizer, metrics },

@@ -9,6 +9,7 @@ import type { CollectorMetrics } from '../metrics.ts';
 import { storeCall } from '../store-call.ts';
 import type { AuditStore } from '../store/store.ts';
 import { parseBatch } from './parse-batch.ts';
+import { MAX_AHEAD_MS } from './time-bounds.ts';
 import type { SidecarOwners } from './sidecar-owners.ts';
 
 export interface IngestContext {
@@ -18,6 +19,9 @@ export interface IngestContext {
   readonly owners: SidecarOwners;
   readonly metrics: CollectorMetrics;
   readonly maxBatchBytes: number;
+  /** How far back an event's time may be: the retention period. */
+  readonly retentionMs: number;
+  readonly clock: () => number;
   /** Called after a batch stored new events (wakes the exporters). */
   readonly onStored: () => void;
 }
@@ -43,7 +47,11 @@ export async function handleIngest(
   }
   refuseEncoded(request);
   const body = await readBody(request, context.maxBatchBytes);
-  const events = parseBatch(body, header(request, SIDECAR_HEADER));
+  const events = parseBatch(body, header(request, SIDECAR_HEADER), {
+    now: context.clock(),
+    maxAheadMs: MAX_AHEAD_MS,
+    maxBehindMs: context.retentionMs,
+  });
   for (const [index, event] of events.entries()) checkBinding(user, event.server, `line ${index + 1}`);
   const first = events[0]!;
   // One sidecar per batch (parseBatch), so its first event's server speaks for the ownership check.

@@ -146,3 +146,32 @@ describe('parseBatch', () => {
     });
   });
 });
+
+describe('parseBatch with time bounds', () => {
+  const now = Date.UTC(2026, 5, 1);
+  const bounds = { now, maxAheadMs: 3_600_000, maxBehindMs: 24 * 3_600_000 };
+  const at = (seq: number, ms: number) => testEvent('sc-1', seq, { time: new Date(ms).toISOString() });
+  const body = (events: unknown[]) => Buffer.from(events.map((e) => JSON.stringify(e)).join('\n'));
+
+  it('accepts times from the retention period back to the skew ahead', () => {
+    const events = [at(1, now - 24 * 3_600_000), at(2, now), at(3, now + 3_600_000)];
+    expect(parseBatch(body(events), 'sc-1', bounds)).toHaveLength(3);
+  });
+
+  it.each([
+    ['ahead of the allowed skew', now + 3_600_001, /ahead of the collector's clock/],
+    ['dated 2099', Date.UTC(2099, 0, 1), /ahead of the collector's clock/],
+    ['older than retention', now - 24 * 3_600_000 - 1, /older than the retention period/],
+  ])('refuses an event %s as unstorable_event naming its seq', (_name, ms, message) => {
+    const error = (() => {
+      try {
+        parseBatch(body([at(1, now), at(2, ms)]), 'sc-1', bounds);
+      } catch (e) {
+        return e as CollectorError;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect({ code: error.code, seq: error.seq }).toEqual({ code: 'unstorable_event', seq: 2 });
+    expect(error.message).toMatch(message);
+  });
+});

@@ -4,6 +4,7 @@ import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
 import type { AuditQuery } from '../../api/audit/v1/query.ts';
 import { AuditStoreError } from './errors.ts';
 import { eventSelect } from './event-query.ts';
+import { ingestPage } from './ingest-page.ts';
 import { nearbySpan, planGroup, type GroupPlan } from './insert-plan.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { postgresMigrations } from './postgres-schema.ts';
@@ -30,6 +31,8 @@ export interface PostgresAuditStoreOptions extends AuditStoreOptions {
 /** Key of the advisory lock that serializes migrations across replicas (any fixed bigint). */
 const MIGRATION_LOCK = 7_305_142_207_118_449_431n;
 const RETENTION_CHUNK = 5_000;
+/** Key of the advisory lock that orders ingest ids by commit (any fixed bigint but MIGRATION_LOCK). */
+const INGEST_ORDER_LOCK = 7_305_142_207_118_449_432n;
 
 /** A timestamptz column as storeTime text, so both stores hand out identical times and cursors. */
 const iso = (column: string): string =>
@@ -133,6 +136,10 @@ export class PostgresAuditStore implements AuditStore {
       });
       const fresh = plans.flatMap(({ plan }) => plan.fresh);
       if (fresh.length === 0) return 0;
+      // Ingest ids are drawn when rows are inserted and become visible at commit; held from here to commit,
+      // this lock makes them visible in ascending order, as followers (order=ingest) rely on. Only the tail
+      // of the transaction is serialized: the per-sidecar work above still runs concurrently.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [INGEST_ORDER_LOCK.toString()]);
       const ids = await insertEvents(client, fresh, now);
       if (ids.length !== fresh.length) {
         throw new AuditStoreError('unavailable', 'seq ranges disagree with stored events');
@@ -193,6 +200,18 @@ export class PostgresAuditStore implements AuditStore {
         `$${index}::${type === 'time' ? 'timestamptz' : type === 'int' ? 'integer' : type}`,
       time: (value) => value,
     });
+    if (query.order === 'ingest') {
+      // One snapshot for the page and the highest ingest id (ingest-page.ts).
+      return this.#transaction(async (client) => {
+        const rows = await client.query<{ ingest_id: string; body: AuditEvent }>(
+          `SELECT ingest_id, body FROM events ${select.clause}`,
+          select.params,
+        );
+        const highest = await client.query<{ id: string | null }>('SELECT max(ingest_id) AS id FROM events');
+        const events = rows.rows.map((row) => ({ ingestId: Number(row.ingest_id), event: row.body }));
+        return ingestPage(events, select.limit, Number(highest.rows[0]?.id ?? 0));
+      }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    }
     const result = await this.#run((db) =>
       db.query<{ ingest_id: string; time: string; body: AuditEvent }>(
         `SELECT ingest_id, ${iso('time')} AS time, body FROM events ${select.clause}`,

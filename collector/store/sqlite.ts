@@ -7,6 +7,7 @@ import { AuditStoreError } from './errors.ts';
 import { eventSelect } from './event-query.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
+import { ingestPage } from './ingest-page.ts';
 import { nearbySpan, planGroup } from './insert-plan.ts';
 import type { SeqRange } from './sequence-ranges.ts';
 import {
@@ -232,6 +233,24 @@ export class SqliteAuditStore implements AuditStore {
 
   async query(query: AuditQuery): Promise<AuditPage> {
     const select = eventSelect(query, { param: () => '?', time: epochMicros });
+    if (query.order === 'ingest') {
+      // One read transaction: the page and the highest ingest id of the same moment (ingest-page.ts).
+      const [rows, highest] = this.#transaction(
+        () =>
+          [
+            this.#db
+              .prepare(`SELECT ingest_id, body FROM events ${select.clause}`)
+              .all(...(select.params as SQLInputValue[])),
+            Number(this.#statements.lastIngestId.get()?.id ?? 0),
+          ] as const,
+        'BEGIN',
+      );
+      const events = rows.map((row) => ({
+        ingestId: Number(row.ingest_id),
+        event: JSON.parse(row.body as string) as AuditEvent,
+      }));
+      return ingestPage(events, select.limit, highest);
+    }
     const rows = this.#read(() =>
       this.#db
         .prepare(`SELECT ingest_id, body FROM events ${select.clause}`)

@@ -434,6 +434,33 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         );
       });
 
+      it('follows in ingest order, whatever the event times, with a cursor on every page', async () => {
+        const { store, events } = await loaded();
+        const follow = (after?: string, limit = 10) =>
+          store.query(auditQuery.parse({ order: 'ingest', limit, ...(after ? { after } : {}) }));
+        const seen: string[] = [];
+        let page = await follow();
+        while (page.events.length === 10) {
+          seen.push(...keys(page.events));
+          page = await follow(page.next);
+        }
+        seen.push(...keys(page.events));
+        expect(seen).toEqual(keys(events));
+        // Caught up: the cursor still moves on, past an event dated far ahead and to the later ones.
+        const tail = page.next;
+        expect(tail).toBeDefined();
+        await store.insert([testEvent('sc-far', 1, { time: '2099-01-01T00:00:00Z' })]);
+        await store.insert([testEvent('sc-late', 1, { time: new Date(T0).toISOString() })]);
+        const next = await follow(tail);
+        expect(keys(next.events)).toEqual(['sc-far/1', 'sc-late/1']);
+        // A filtered follow moves past what it did not match, and sees nothing twice.
+        const filtered = await store.query(
+          auditQuery.parse({ order: 'ingest', user: 'nobody', after: tail }),
+        );
+        expect(filtered.events).toEqual([]);
+        expect(keys((await follow(filtered.next)).events)).toEqual([]);
+      });
+
       it('keeps a newest-first walk stable while newer events arrive', async () => {
         const { store, events } = await loaded();
         const seen: string[] = [];

@@ -90,6 +90,22 @@ describe('an event deeper than the shared bound', () => {
   });
 });
 
+describe('event times out of bounds', () => {
+  it.each([
+    ['dated 2099', '2099-01-01T00:00:00.000Z', /ahead of the collector's clock/],
+    ['older than the retention period', '2000-01-01T00:00:00.000Z', /older than the retention period/],
+  ])('refuses an event %s for good, naming its seq', async (_name, time, message) => {
+    const sidecar = `time-${time.slice(0, 4)}`;
+    const [first, second] = sidecarEvents(sidecar, 1, 2, { namespace, name: 'docs' });
+    const result = await postBatch(collector.url, token, [first!, { ...second!, time }]);
+    expect(result).toEqual({
+      status: 422,
+      body: { error: { code: 'unstorable_event', message: expect.stringMatching(message), seq: 2 } },
+    });
+    expect(seqsOf(await storedEvents(collector.url, namespace), sidecar)).toEqual([]);
+  });
+});
+
 describe("the sidecar's shipper and a poison event in its WAL", () => {
   it('records the poison seq as lost, reports it as a gap, and ships everything behind it', async () => {
     const dir = mkdtempSync(join(inject('scratchDir'), 'poison-wal-'));
