@@ -159,6 +159,7 @@ describe("the sidecar's shipper and a poison event in its WAL", () => {
     const store = await SqliteAuditStore.open({ path: collector.sqlitePath });
     try {
       const gaps = await store.gaps(new Date(Date.now() + 3_600_000));
+      // The hole itself, and the sidecar's report of why: refused for good as unstorable.
       expect(gaps.filter((gap) => gap.sidecar === wal.sidecarId)).toEqual([
         expect.objectContaining({
           fromSeq: 3,
@@ -166,6 +167,7 @@ describe("the sidecar's shipper and a poison event in its WAL", () => {
           kind: 'lost',
           reason: expect.stringContaining('unstorable_event'),
         }),
+        { sidecar: wal.sidecarId, fromSeq: 3, toSeq: 3, kind: 'missing' },
       ]);
     } finally {
       await store.close();
