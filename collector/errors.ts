@@ -29,6 +29,8 @@ export const COLLECTOR_ERRORS = {
   invalid_token: 401,
   identity_mismatch: 403,
   forbidden: 403,
+  // Load: the in-flight byte budget is spent (http/byte-budget.ts); retry after Retry-After.
+  busy: 429,
   // Dependencies
   auth_unavailable: 503,
   store_unavailable: 503,

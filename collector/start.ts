@@ -20,6 +20,7 @@ import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';
 import { startMonitor } from './monitor/monitor.ts';
 import { openStore } from './open-store.ts';
 import { kubernetesQueryAuthorizer, openQueryAuthorizer, type QueryAuthorizer } from './query/authorize.ts';
+import { ByteBudget } from './http/byte-budget.ts';
 import { startRetention } from './retention.ts';
 import { storeCall } from './store-call.ts';
 import { loadServingCertificate, watchServingCertificate, type CertificateWatch } from './tls.ts';
@@ -123,6 +124,7 @@ export async function startCollector(
     }),
   );
 
+  const budget = new ByteBudget(config.maxInflightBytes);
   const router = new Router({
     ingest: {
       store,
@@ -133,11 +135,12 @@ export async function startCollector(
       }),
       metrics,
       maxBatchBytes: config.maxBatchBytes,
+      budget,
       retentionMs: config.retentionMs,
       clock,
       onStored: () => pumps.forEach((pump) => pump.wake()),
     },
-    query: { store, authorizer: queryAuthorizer, metrics },
+    query: { store, authorizer: queryAuthorizer, metrics, budget },
     metrics,
     log,
   });

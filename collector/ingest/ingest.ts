@@ -5,6 +5,7 @@ import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.ts';
 import { checkBinding } from '../auth/identity.ts';
 import { CollectorError, writeJson } from '../errors.ts';
 import { bearerToken, mediaType, readBody } from '../http/body.ts';
+import type { ByteBudget } from '../http/byte-budget.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { storeCall } from '../store-call.ts';
 import type { AuditStore } from '../store/store.ts';
@@ -19,6 +20,8 @@ export interface IngestContext {
   readonly owners: SidecarOwners;
   readonly metrics: CollectorMetrics;
   readonly maxBatchBytes: number;
+  /** Bytes of bodies in flight, shared with queries: the memory ceiling. */
+  readonly budget: ByteBudget;
   /** How far back an event's time may be: the retention period. */
   readonly retentionMs: number;
   readonly clock: () => number;
@@ -46,6 +49,30 @@ export async function handleIngest(
     );
   }
   refuseEncoded(request);
+  // Reserved before a byte is read: the declared length, or the most a batch may be when none is declared.
+  const declared = Number(request.headers['content-length']);
+  const share =
+    Number.isSafeInteger(declared) && declared >= 0
+      ? Math.min(declared, context.maxBatchBytes)
+      : context.maxBatchBytes;
+  if (!context.budget.tryReserve(share)) {
+    throw new CollectorError('busy', 'the collector holds as many batches as its memory allows; retry', {
+      retryAfterSeconds: 1,
+    });
+  }
+  try {
+    await ingestBody(context, request, response, user);
+  } finally {
+    context.budget.release(share);
+  }
+}
+
+async function ingestBody(
+  context: IngestContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  user: UserInfo,
+): Promise<void> {
   const body = await readBody(request, context.maxBatchBytes);
   const events = parseBatch(body, header(request, SIDECAR_HEADER), {
     now: context.clock(),

@@ -5,6 +5,7 @@ import type { AuditQuery } from '../../api/audit/v1/query.ts';
 import { AuditStoreError } from './errors.ts';
 import { eventSelect } from './event-query.ts';
 import { ingestPage } from './ingest-page.ts';
+import { PageFill } from './page-bytes.ts';
 import { nearbySpan, planGroup, type GroupPlan } from './insert-plan.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { postgresMigrations } from './postgres-schema.ts';
@@ -200,29 +201,34 @@ export class PostgresAuditStore implements AuditStore {
         `$${index}::${type === 'time' ? 'timestamptz' : type === 'int' ? 'integer' : type}`,
       time: (value) => value,
     });
-    if (query.order === 'ingest') {
-      // One snapshot for the page and the highest ingest id (ingest-page.ts).
-      return this.#transaction(async (client) => {
-        const rows = await client.query<{ ingest_id: string; body: AuditEvent }>(
-          `SELECT ingest_id, body FROM events ${select.clause}`,
-          select.params,
-        );
-        const highest = await client.query<{ id: string | null }>('SELECT max(ingest_id) AS id FROM events');
-        const events = rows.rows.map((row) => ({ ingestId: Number(row.ingest_id), event: row.body }));
-        return ingestPage(events, select.limit, Number(highest.rows[0]?.id ?? 0));
-      }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    }
-    const result = await this.#run((db) =>
-      db.query<{ ingest_id: string; time: string; body: AuditEvent }>(
-        `SELECT ingest_id, ${iso('time')} AS time, body FROM events ${select.clause}`,
+    // Two steps in one snapshot, so a page never holds more than the byte cap (page-bytes.ts) in this
+    // process: the matching rows' sizes first, then the bodies of the rows that fit.
+    return this.#transaction(async (client) => {
+      const sized = await client.query<{ ingest_id: string; time: string; size: number }>(
+        `SELECT ingest_id, ${iso('time')} AS time, octet_length(body::text) AS size FROM events ${select.clause}`,
         select.params,
-      ),
-    );
-    const page = result.rows.slice(0, select.limit);
-    const events = page.map((row) => row.body);
-    const last = page.at(-1);
-    if (result.rows.length <= select.limit || last === undefined) return { events };
-    return { events, next: encodeCursor({ time: last.time, ingestId: Number(last.ingest_id) }) };
+      );
+      const fill = new PageFill(select.limit);
+      const rows = sized.rows.filter((row) => fill.take(Number(row.size)));
+      const page = rows.slice(0, select.limit);
+      const bodies = await client.query<{ ingest_id: string; body: AuditEvent }>(
+        'SELECT ingest_id, body FROM events WHERE ingest_id = ANY($1::bigint[])',
+        [page.map((row) => row.ingest_id)],
+      );
+      const byId = new Map(bodies.rows.map((row) => [row.ingest_id, row.body]));
+      const events = page.map((row) => ({
+        ingestId: Number(row.ingest_id),
+        event: byId.get(row.ingest_id)!,
+      }));
+      if (query.order === 'ingest') {
+        const highest = await client.query<{ id: string | null }>('SELECT max(ingest_id) AS id FROM events');
+        return ingestPage(events, select.limit, Number(highest.rows[0]?.id ?? 0), fill.full);
+      }
+      const last = page.at(-1);
+      const result = { events: events.map((row) => row.event) };
+      if ((rows.length <= select.limit && !fill.full) || last === undefined) return result;
+      return { ...result, next: encodeCursor({ time: last.time, ingestId: Number(last.ingest_id) }) };
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   async sidecars(): Promise<SidecarState[]> {

@@ -8,6 +8,7 @@ import { eventSelect } from './event-query.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
 import { ingestPage } from './ingest-page.ts';
+import { PageFill } from './page-bytes.ts';
 import { nearbySpan, planGroup } from './insert-plan.ts';
 import type { SeqRange } from './sequence-ranges.ts';
 import {
@@ -233,36 +234,38 @@ export class SqliteAuditStore implements AuditStore {
 
   async query(query: AuditQuery): Promise<AuditPage> {
     const select = eventSelect(query, { param: () => '?', time: epochMicros });
+    const statement = this.#db.prepare(`SELECT ingest_id, body FROM events ${select.clause}`);
+    // Rows are read one at a time and stop at the page's byte cap, never all `limit` of them at once.
+    const read = () => {
+      const fill = new PageFill(select.limit);
+      const rows: { ingestId: number; body: string }[] = [];
+      for (const row of statement.iterate(...(select.params as SQLInputValue[]))) {
+        const body = row.body as string;
+        if (!fill.take(body.length)) break;
+        rows.push({ ingestId: Number(row.ingest_id), body });
+      }
+      return { rows, full: fill.full };
+    };
     if (query.order === 'ingest') {
       // One read transaction: the page and the highest ingest id of the same moment (ingest-page.ts).
-      const [rows, highest] = this.#transaction(
-        () =>
-          [
-            this.#db
-              .prepare(`SELECT ingest_id, body FROM events ${select.clause}`)
-              .all(...(select.params as SQLInputValue[])),
-            Number(this.#statements.lastIngestId.get()?.id ?? 0),
-          ] as const,
+      const [{ rows, full }, highest] = this.#transaction(
+        () => [read(), Number(this.#statements.lastIngestId.get()?.id ?? 0)] as const,
         'BEGIN',
       );
       const events = rows.map((row) => ({
-        ingestId: Number(row.ingest_id),
-        event: JSON.parse(row.body as string) as AuditEvent,
+        ingestId: row.ingestId,
+        event: JSON.parse(row.body) as AuditEvent,
       }));
-      return ingestPage(events, select.limit, highest);
+      return ingestPage(events, select.limit, highest, full);
     }
-    const rows = this.#read(() =>
-      this.#db
-        .prepare(`SELECT ingest_id, body FROM events ${select.clause}`)
-        .all(...(select.params as SQLInputValue[])),
-    ) as unknown as { ingest_id: number; body: string }[];
+    const { rows, full } = this.#read(read);
     const page = rows.slice(0, select.limit);
     const events = page.map((row) => JSON.parse(row.body) as AuditEvent);
     const last = page.at(-1);
-    if (rows.length <= select.limit || last === undefined) return { events };
+    if ((rows.length <= select.limit && !full) || last === undefined) return { events };
     // The time column holds what storeTime made of the event's time.
     const time = storeTime((events.at(-1) as AuditEvent).time);
-    return { events, next: encodeCursor({ time, ingestId: last.ingest_id }) };
+    return { events, next: encodeCursor({ time, ingestId: last.ingestId }) };
   }
 
   async sidecars(): Promise<SidecarState[]> {

@@ -5,6 +5,7 @@ import { heartbeat as heartbeatSchema, type Heartbeat } from '../../api/audit/v1
 import { auditQuery, type AuditQueryInput } from '../../api/audit/v1/query.ts';
 import { AuditStoreError } from './errors.ts';
 import type { AuditStoreOptions } from './options.ts';
+import { MAX_PAGE_BYTES } from './page-bytes.ts';
 import type { AuditStore } from './store.ts';
 import { testEvent, testEvents, uuidFor } from './test-events.ts';
 
@@ -459,6 +460,26 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         );
         expect(filtered.events).toEqual([]);
         expect(keys((await follow(filtered.next)).events)).toEqual([]);
+      });
+
+      it('ends a page at the byte cap as well as at the row limit, and pages on through the rest', async () => {
+        const { store } = await fresh();
+        const padding = 'x'.repeat(Math.ceil(MAX_PAGE_BYTES / 4));
+        await store.insert(testEvents('sc-big', 1, 10).map((e) => ({ ...e, padding }) as AuditEvent));
+        for (const order of ['desc', 'asc', 'ingest'] as const) {
+          const first = await store.query(auditQuery.parse({ order, limit: 100 }));
+          expect(first.events.length, order).toBeLessThan(10);
+          expect(first.events.length, order).toBeGreaterThan(0);
+          expect(first.next, order).toBeDefined();
+          const seen = [...first.events];
+          let after = first.next;
+          while (after !== undefined && seen.length < 10) {
+            const page = await store.query(auditQuery.parse({ order, limit: 100, after }));
+            seen.push(...page.events);
+            after = page.next;
+          }
+          expect(new Set(keys(seen)).size, order).toBe(10);
+        }
       });
 
       it('keeps a newest-first walk stable while newer events arrive', async () => {

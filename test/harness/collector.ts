@@ -44,6 +44,8 @@ export interface CollectorUnderTest {
   readonly mode: 'in-process' | 'child';
   /** In-process mode: the running collector (its store, metrics), while it runs. */
   readonly running: RunningCollector | undefined;
+  /** Child mode: the collector process's PID while it runs (bash execs node, so it is node's). */
+  readonly pid: number | undefined;
   /** Log lines so far (pino JSON), across restarts. */
   logs(): string[];
   /** What the stdout exporter wrote so far (one JSON event per line), across restarts. */
@@ -69,6 +71,8 @@ export interface CollectorOptions {
   readonly sqlitePath?: string;
   /** Default: collectorKubeconfig(). */
   readonly kubeconfigPath?: string;
+  /** Child mode: Node options before the script (e.g. --max-old-space-size=512, as a chart would set). */
+  readonly nodeArgs?: readonly string[];
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -129,6 +133,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
           'collector',
           stdoutPath,
           process.execPath,
+          ...(options.nodeArgs ?? []),
           join(repoRoot, 'cli/main.ts'),
           'collector',
           '--log-level',
@@ -164,6 +169,9 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     mode,
     get running() {
       return running;
+    },
+    get pid() {
+      return child?.pid;
     },
     logs: () => (mode === 'in-process' ? [...memoryLogs] : readLines(logPath)),
     exported: () =>
