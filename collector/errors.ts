@@ -31,6 +31,8 @@ export const COLLECTOR_ERRORS = {
   forbidden: 403,
   // Load: the in-flight byte budget is spent (http/byte-budget.ts); retry after Retry-After.
   busy: 429,
+  // The client closed the request before it ended (an aborted upload): counted, never answered.
+  client_aborted: 499,
   // Dependencies
   auth_unavailable: 503,
   store_unavailable: 503,

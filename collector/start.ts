@@ -76,12 +76,15 @@ export async function startCollector(
       : undefined;
   const certificate = tlsFiles ? await loadServingCertificate(tlsFiles) : undefined;
 
+  const metrics = createCollectorMetrics();
   const sidecarAuthenticator = cachedAuthenticator(
     await createSidecarAuthenticator(config, kubeConfig, clock),
     {
       ttlMs: config.authCacheMs,
       maxEntries: 10_000,
       clock,
+      requireJwt: true,
+      onVerified: (result) => metrics.tokenVerifications.inc({ purpose: 'ingest', result }),
     },
   );
   const queryAuthorizer: QueryAuthorizer =
@@ -93,6 +96,7 @@ export async function startCollector(
             ttlMs: config.authCacheMs,
             maxEntries: 4096,
             clock,
+            onVerified: (result) => metrics.tokenVerifications.inc({ purpose: 'query', result }),
           }),
           clock,
         });
@@ -111,7 +115,6 @@ export async function startCollector(
         log.error({ exporter: 'otlp', count, message }, 'export: the OTLP destination rejected records'),
     });
   });
-  const metrics = createCollectorMetrics();
   const store = options.store ?? (await openStore(config));
   const ownsStore = options.store === undefined;
   const pumps: ExportPump[] = exporters.map((exporter) =>
@@ -143,6 +146,7 @@ export async function startCollector(
     query: { store, authorizer: queryAuthorizer, metrics, budget },
     metrics,
     log,
+    clock,
   });
   const monitor = startMonitor({
     store,

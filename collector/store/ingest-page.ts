@@ -17,7 +17,7 @@ export function ingestPage(
   rows: readonly { ingestId: number; event: AuditEvent }[],
   limit: number,
   highest: number,
-  /** The page ended on bytes (page-bytes.ts): rows past the last one were not read. */
+  /** Rows past the page were left (it ended on bytes, page-bytes.ts, or the caller sliced it). */
   full = false,
 ): AuditPage {
   const page = rows.slice(0, limit);

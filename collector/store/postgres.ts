@@ -222,7 +222,13 @@ export class PostgresAuditStore implements AuditStore {
       }));
       if (query.order === 'ingest') {
         const highest = await client.query<{ id: string | null }>('SELECT max(ingest_id) AS id FROM events');
-        return ingestPage(events, select.limit, Number(highest.rows[0]?.id ?? 0), fill.full);
+        return ingestPage(
+          events,
+          select.limit,
+          Number(highest.rows[0]?.id ?? 0),
+          // `events` holds the page only: say whether rows past it were left.
+          rows.length > select.limit || fill.full,
+        );
       }
       const last = page.at(-1);
       const result = { events: events.map((row) => row.event) };

@@ -97,6 +97,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     ...Object.entries(options.flags ?? {}).flatMap(([flag, value]) => [`--${flag}`, value]),
   ];
   const logPath = join(dir, 'collector.log');
+  const logsOnStdout = !(options.flags?.['export'] ?? '').split(',').includes('stdout');
   const stdoutPath = join(dir, 'collector.stdout');
   writeFileSync(stdoutPath, '');
   const memoryLogs: string[] = [];
@@ -173,7 +174,11 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     get pid() {
       return child?.pid;
     },
-    logs: () => (mode === 'in-process' ? [...memoryLogs] : readLines(logPath)),
+    // Without the stdout exporter a child collector logs to stdout (its own file here), else to stderr.
+    logs: () =>
+      mode === 'in-process'
+        ? [...memoryLogs]
+        : [...readLines(logPath), ...(logsOnStdout ? readLines(stdoutPath) : [])],
     exported: () =>
       (mode === 'in-process' ? memoryExport.join('').split('\n').filter(Boolean) : readLines(stdoutPath)).map(
         (line) => JSON.parse(line) as AuditEvent,
