@@ -115,7 +115,8 @@ export async function startCollector(
         log.error({ exporter: 'otlp', count, message }, 'export: the OTLP destination rejected records'),
     });
   });
-  const store = options.store ?? (await openStore(config));
+  const store =
+    options.store ?? (await openStore(config, { onLockWait: () => metrics.storeLockWaits.inc() }));
   const ownsStore = options.store === undefined;
   const pumps: ExportPump[] = exporters.map((exporter) =>
     startExportPump({
