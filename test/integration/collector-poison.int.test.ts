@@ -106,71 +106,112 @@ describe('event times out of bounds', () => {
   });
 });
 
-describe("the sidecar's shipper and a poison event in its WAL", () => {
+function draft(n: number, extra: Partial<AuditEventDraft> = {}): AuditEventDraft {
+  return {
+    schema: 'portcullis.dev/audit/v1',
+    id: randomUUID(),
+    kind: 'call',
+    time: new Date().toISOString(),
+    requestId: `req-${n}`,
+    server: { namespace, name: 'docs' },
+    method: 'tools/call',
+    tool: 'search',
+    decision: 'allowed',
+    latencyMs: 1,
+    ...extra,
+  };
+}
+
+/**
+ * A real WAL holding `drafts` and the real shipper draining it to `target`, until everything is
+ * acknowledged and every lost range reported (a heartbeat clears it from the WAL). Returns the sidecar id.
+ */
+async function shipThrough(target: CollectorUnderTest, drafts: readonly AuditEventDraft[]): Promise<string> {
+  const dir = mkdtempSync(join(inject('scratchDir'), 'poison-wal-'));
+  const tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, token);
+  const log = pino({ level: 'silent' });
+  const wal = await WriteAheadLog.open({ dir: join(dir, 'wal'), syncIntervalMs: 5, log });
+  const shipper = new AuditShipper({
+    wal,
+    collectorUrl: target.url,
+    tokenFile,
+    server: () => ({ namespace, name: 'docs' }),
+    serving: () => ({}),
+    metrics: createAuditShippingMetrics(new Registry()),
+    log,
+    clock: Date.now,
+    heartbeatIntervalMs: 60_000,
+  });
+  for (const d of drafts) await wal.appendStrict(d);
+  shipper.start();
+  try {
+    await eventually(
+      async () => ({ acked: wal.ackedSeq, lost: wal.lost.length }),
+      (state) => state.acked === drafts.length && state.lost === 0,
+      30_000,
+    );
+    expect({ acked: wal.ackedSeq, lost: wal.lost }).toEqual({ acked: drafts.length, lost: [] });
+  } finally {
+    await shipper.stop();
+    await wal.close();
+  }
+  return wal.sidecarId;
+}
+
+/** The gaps the collector holds for `sidecar`, read from its own database file. */
+async function gapsOf(target: CollectorUnderTest, sidecar: string) {
+  const store = await SqliteAuditStore.open({ path: target.sqlitePath });
+  try {
+    return (await store.gaps(new Date(Date.now() + 3_600_000))).filter((gap) => gap.sidecar === sidecar);
+  } finally {
+    await store.close();
+  }
+}
+
+describe("the sidecar's shipper and events the collector can never store", () => {
   it('records the poison seq as lost, reports it as a gap, and ships everything behind it', async () => {
-    const dir = mkdtempSync(join(inject('scratchDir'), 'poison-wal-'));
-    const tokenFile = join(dir, 'token');
-    writeFileSync(tokenFile, token);
-    const log = pino({ level: 'silent' });
-    const wal = await WriteAheadLog.open({ dir: join(dir, 'wal'), syncIntervalMs: 5, log });
-    const shipper = new AuditShipper({
-      wal,
-      collectorUrl: collector.url,
-      tokenFile,
-      server: () => ({ namespace, name: 'docs' }),
-      serving: () => ({}),
-      metrics: createAuditShippingMetrics(new Registry()),
-      log,
-      clock: Date.now,
-      heartbeatIntervalMs: 60_000,
-    });
-    const draft = (n: number, extra: Partial<AuditEventDraft> = {}): AuditEventDraft => ({
-      schema: 'portcullis.dev/audit/v1',
-      id: randomUUID(),
-      kind: 'call',
-      time: new Date().toISOString(),
-      requestId: `req-${n}`,
-      server: { namespace, name: 'docs' },
-      method: 'tools/call',
-      tool: 'search',
-      decision: 'allowed',
-      latencyMs: 1,
-      ...extra,
-    });
     let deep: unknown = [];
     for (let i = 0; i < 1_000; i++) deep = [deep];
-    for (let n = 1; n <= 5; n++) await wal.appendStrict(draft(n, n === 3 ? { arguments: deep } : {}));
-    shipper.start();
+    const drafts = [1, 2, 3, 4, 5].map((n) => draft(n, n === 3 ? { arguments: deep } : {}));
+    const sidecar = await shipThrough(collector, drafts);
+    expect(seqsOf(await storedEvents(collector.url, namespace), sidecar)).toEqual([1, 2, 4, 5]);
+    // The hole itself, and the sidecar's report of why: refused for good as unstorable.
+    expect(await gapsOf(collector, sidecar)).toEqual([
+      expect.objectContaining({
+        fromSeq: 3,
+        toSeq: 3,
+        kind: 'lost',
+        reason: expect.stringContaining('unstorable_event'),
+      }),
+      { sidecar, fromSeq: 3, toSeq: 3, kind: 'missing' },
+    ]);
+  });
+
+  it('splits a batch the collector finds too large (413), and gives up only on a single event that large', async () => {
+    const small = await startCollector({
+      mode: 'child',
+      flags: { 'query-auth': 'none', 'max-batch-bytes': '8192' },
+    });
     try {
-      // The lost range is cleared from the WAL once a heartbeat reported it to the collector.
-      await eventually(
-        async () => ({ acked: wal.ackedSeq, lost: wal.lost.length }),
-        (state) => state.acked === 5 && state.lost === 0,
-        30_000,
+      // Twenty events of ~0.5 KB: one batch of ~10 KB is refused, its halves are not. Seq 21 alone is
+      // larger than the collector takes.
+      const drafts = Array.from({ length: 21 }, (_, i) =>
+        draft(i + 1, i === 20 ? { arguments: { blob: 'x'.repeat(9_000) } } : {}),
       );
-      expect({ acked: wal.ackedSeq, lost: wal.lost }).toEqual({ acked: 5, lost: [] });
-    } finally {
-      await shipper.stop();
-      await wal.close();
-    }
-    const stored = seqsOf(await storedEvents(collector.url, namespace), wal.sidecarId);
-    expect(stored).toEqual([1, 2, 4, 5]);
-    // The collector holds the loss as evidence: a `lost` gap, read from its own database file.
-    const store = await SqliteAuditStore.open({ path: collector.sqlitePath });
-    try {
-      const gaps = await store.gaps(new Date(Date.now() + 3_600_000));
-      // The hole itself, and the sidecar's report of why: refused for good as unstorable.
-      expect(gaps.filter((gap) => gap.sidecar === wal.sidecarId)).toEqual([
+      const sidecar = await shipThrough(small, drafts);
+      const expected = Array.from({ length: 20 }, (_, i) => i + 1);
+      expect(seqsOf(await storedEvents(small.url, namespace), sidecar)).toEqual(expected);
+      expect(await gapsOf(small, sidecar)).toEqual([
         expect.objectContaining({
-          fromSeq: 3,
-          toSeq: 3,
+          fromSeq: 21,
+          toSeq: 21,
           kind: 'lost',
-          reason: expect.stringContaining('unstorable_event'),
+          reason: expect.stringContaining('413'),
         }),
-        { sidecar: wal.sidecarId, fromSeq: 3, toSeq: 3, kind: 'missing' },
       ]);
     } finally {
-      await store.close();
+      await small.stop();
     }
   });
 });
