@@ -1,3 +1,6 @@
+import type { IncomingMessage } from 'node:http';
+import { CollectorError } from '../errors.ts';
+
 /**
  * Bytes the collector holds for requests in flight, bounded: the memory ceiling of ingest and query.
  * A batch of N bytes costs several N while it is parsed and stored (the body, its text, the parsed
@@ -29,5 +32,30 @@ export class ByteBudget {
 
   get reserved(): number {
     return this.#reserved;
+  }
+}
+
+/**
+ * Runs `read` (which reads and handles the request's body) with the body's share of `budget` reserved:
+ * its declared length, or `limit` (the most it may be) when none is declared. Refused with 429 busy when
+ * the share does not fit; returned however `read` ends.
+ */
+export async function withBodyReserved<T>(
+  budget: ByteBudget,
+  request: IncomingMessage,
+  limit: number,
+  read: () => Promise<T>,
+): Promise<T> {
+  const declared = Number(request.headers['content-length']);
+  const share = Number.isSafeInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
+  if (!budget.tryReserve(share)) {
+    throw new CollectorError('busy', 'the collector holds as many requests as its memory allows; retry', {
+      retryAfterSeconds: 1,
+    });
+  }
+  try {
+    return await read();
+  } finally {
+    budget.release(share);
   }
 }

@@ -5,7 +5,7 @@ import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.ts';
 import { checkBinding } from '../auth/identity.ts';
 import { CollectorError, writeJson } from '../errors.ts';
 import { bearerToken, mediaType, readBody } from '../http/body.ts';
-import type { ByteBudget } from '../http/byte-budget.ts';
+import { withBodyReserved, type ByteBudget } from '../http/byte-budget.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { storeCall } from '../store-call.ts';
 import type { AuditStore } from '../store/store.ts';
@@ -49,22 +49,10 @@ export async function handleIngest(
     );
   }
   refuseEncoded(request);
-  // Reserved before a byte is read: the declared length, or the most a batch may be when none is declared.
-  const declared = Number(request.headers['content-length']);
-  const share =
-    Number.isSafeInteger(declared) && declared >= 0
-      ? Math.min(declared, context.maxBatchBytes)
-      : context.maxBatchBytes;
-  if (!context.budget.tryReserve(share)) {
-    throw new CollectorError('busy', 'the collector holds as many batches as its memory allows; retry', {
-      retryAfterSeconds: 1,
-    });
-  }
-  try {
-    await ingestBody(context, request, response, user);
-  } finally {
-    context.budget.release(share);
-  }
+  // Reserved before a byte is read: the memory ceiling (http/byte-budget.ts).
+  await withBodyReserved(context.budget, request, context.maxBatchBytes, () =>
+    ingestBody(context, request, response, user),
+  );
 }
 
 async function ingestBody(
@@ -107,7 +95,9 @@ export async function handleHeartbeat(
     throw new CollectorError('unsupported_media_type', 'a heartbeat is application/json');
   }
   refuseEncoded(request);
-  const body = await readBody(request, MAX_HEARTBEAT_BYTES);
+  const body = await withBodyReserved(context.budget, request, MAX_HEARTBEAT_BYTES, () =>
+    readBody(request, MAX_HEARTBEAT_BYTES),
+  );
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
