@@ -72,6 +72,16 @@ export const collectorConfigSchema = z
       .min(1024)
       .max(256 * 1024 * 1024)
       .default(8 * 1024 * 1024),
+    /**
+     * Bytes of ingest bodies and query pages in flight at once (http/byte-budget.ts). A batch costs about
+     * seven times its size while parsed and stored; 32 MiB keeps a busy collector well inside the chart's
+     * 512 MiB limit.
+     */
+    maxInflightBytes: z
+      .int()
+      .min(1024 * 1024)
+      .max(4 * 1024 * 1024 * 1024)
+      .default(32 * 1024 * 1024),
     /** How long a reviewed sidecar token is reused (never past its exp). */
     authCacheMs: duration('30s', 0, 300_000),
     /** A hole younger than this may still fill (batches in flight); older ones are reported. */

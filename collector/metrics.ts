@@ -11,6 +11,8 @@ export interface CollectorMetrics {
   readonly ingestEvents: Counter<'result'>;
   /** Requests by endpoint (events, heartbeat, query, sidecars) and result code (ok or an error code). */
   readonly requests: Counter<'endpoint' | 'code'>;
+  readonly tokenVerifications: Counter<'purpose' | 'result'>;
+  readonly storeLockWaits: Counter;
   readonly storeDuration: Histogram<'operation' | 'result'>;
   readonly sidecarLag: Gauge<'namespace' | 'server' | 'sidecar'>;
   readonly gapEvents: Gauge<'namespace' | 'server'>;
@@ -33,6 +35,17 @@ export function createCollectorMetrics(options: { defaultMetrics?: boolean } = {
       name: 'portcullis_collector_ingest_events_total',
       help: 'Audit events received, by result: accepted (newly stored) or duplicate (already stored; acknowledged again).',
       labelNames: ['result'],
+      registers,
+    }),
+    storeLockWaits: new Counter({
+      name: 'portcullis_collector_store_lock_waits_total',
+      help: 'Times a SQLite write found the database locked by another connection and waited (off the event loop).',
+      registers,
+    }),
+    tokenVerifications: new Counter({
+      name: 'portcullis_collector_token_verifications_total',
+      help: 'Bearer tokens verified past the cache (TokenReviews, or JWKS signature checks), by purpose (ingest, query) and result (ok, refused, unavailable).',
+      labelNames: ['purpose', 'result'],
       registers,
     }),
     requests: new Counter({

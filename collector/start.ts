@@ -20,6 +20,7 @@ import { createCollectorMetrics, type CollectorMetrics } from './metrics.ts';
 import { startMonitor } from './monitor/monitor.ts';
 import { openStore } from './open-store.ts';
 import { kubernetesQueryAuthorizer, openQueryAuthorizer, type QueryAuthorizer } from './query/authorize.ts';
+import { ByteBudget } from './http/byte-budget.ts';
 import { startRetention } from './retention.ts';
 import { storeCall } from './store-call.ts';
 import { loadServingCertificate, watchServingCertificate, type CertificateWatch } from './tls.ts';
@@ -75,12 +76,15 @@ export async function startCollector(
       : undefined;
   const certificate = tlsFiles ? await loadServingCertificate(tlsFiles) : undefined;
 
+  const metrics = createCollectorMetrics();
   const sidecarAuthenticator = cachedAuthenticator(
     await createSidecarAuthenticator(config, kubeConfig, clock),
     {
       ttlMs: config.authCacheMs,
       maxEntries: 10_000,
       clock,
+      requireJwt: true,
+      onVerified: (result) => metrics.tokenVerifications.inc({ purpose: 'ingest', result }),
     },
   );
   const queryAuthorizer: QueryAuthorizer =
@@ -92,6 +96,7 @@ export async function startCollector(
             ttlMs: config.authCacheMs,
             maxEntries: 4096,
             clock,
+            onVerified: (result) => metrics.tokenVerifications.inc({ purpose: 'query', result }),
           }),
           clock,
         });
@@ -110,8 +115,8 @@ export async function startCollector(
         log.error({ exporter: 'otlp', count, message }, 'export: the OTLP destination rejected records'),
     });
   });
-  const metrics = createCollectorMetrics();
-  const store = options.store ?? (await openStore(config));
+  const store =
+    options.store ?? (await openStore(config, { onLockWait: () => metrics.storeLockWaits.inc() }));
   const ownsStore = options.store === undefined;
   const pumps: ExportPump[] = exporters.map((exporter) =>
     startExportPump({
@@ -123,6 +128,7 @@ export async function startCollector(
     }),
   );
 
+  const budget = new ByteBudget(config.maxInflightBytes);
   const router = new Router({
     ingest: {
       store,
@@ -133,11 +139,15 @@ export async function startCollector(
       }),
       metrics,
       maxBatchBytes: config.maxBatchBytes,
+      budget,
+      retentionMs: config.retentionMs,
+      clock,
       onStored: () => pumps.forEach((pump) => pump.wake()),
     },
-    query: { store, authorizer: queryAuthorizer, metrics },
+    query: { store, authorizer: queryAuthorizer, metrics, budget },
     metrics,
     log,
+    clock,
   });
   const monitor = startMonitor({
     store,

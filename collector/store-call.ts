@@ -12,8 +12,8 @@ export function storeFailure(error: unknown): CollectorError {
     switch (error.code) {
       case 'invalid_event':
         return new CollectorError('malformed_batch', error.message, { cause: error });
-      case 'conflicting_event':
-        return new CollectorError('conflicting_event', error.message, { cause: error });
+      case 'foreign_sidecar':
+        return new CollectorError('identity_mismatch', error.message, { cause: error });
       case 'invalid_cursor':
         return new CollectorError('invalid_query', error.message, { cause: error });
       case 'unknown_exporter':

@@ -99,10 +99,12 @@ describe('collectorClient', () => {
     expect(clusterWide.message).toContain('-A');
   });
 
-  it('marks 5xx as worth retrying and 404 as a wrong address', async () => {
+  it('marks 5xx and 429 as worth retrying and 404 as a wrong address', async () => {
     const down = await refusal(503, typed('store_unavailable', 'database locked'));
     expect(down).toMatchObject({ exitCode: 1, retryable: true });
     expect(down.message).toContain('database locked (store_unavailable)');
+    // 429 busy: the collector is at its memory ceiling; --follow waits and asks again.
+    expect(await refusal(429, typed('busy', 'retry'))).toMatchObject({ exitCode: 1, retryable: true });
     const wrong = await refusal(404, 'Not Found');
     expect(wrong).toMatchObject({ exitCode: 1, retryable: false });
     expect(wrong.message).toContain("is it the collector's address?");

@@ -105,7 +105,8 @@ export function refusal(status: number, body: string, namespace: string | undefi
   if (status === 404)
     return failure(`${url.href} has no ${EVENTS_QUERY_PATH}: is it the collector's address?`);
   const message = `the collector at ${url.href} answered ${said}`;
-  return status >= 500 ? unavailable(message) : failure(message);
+  // 429: the collector is at its memory ceiling (busy); like a 5xx it may answer later, so --follow waits.
+  return status >= 500 || status === 429 ? unavailable(message) : failure(message);
 }
 
 /** fetch says "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND, a TLS error) is in its cause. */

@@ -4,14 +4,15 @@ import type { AuditQueryInput } from '../../api/audit/v1/query.ts';
 import { testEvent } from '../../collector/store/test-events.ts';
 import type { FetchPage } from './audit-client.ts';
 import { failure, unavailable } from './audit-errors.ts';
-import { followEvents, RecentIds } from './audit-follow.ts';
+import { followEvents } from './audit-follow.ts';
 import type { EventPrinter } from './audit-format.ts';
 
 const at = (seq: number, time: string) => testEvent('sc', seq, { time });
 
 /**
- * Keyset pages over (time, arrival) as the collector's store serves them, ascending; `next` only when
- * more rows remain. `onCall(n)` runs before answering call n (1-based): to add events or stop.
+ * order=ingest pages as the collector's store serves them: arrival order, the cursor the arrival index,
+ * `next` on every page (the last row of a full page, else the newest arrival). `since` bounds event time.
+ * `onCall(n)` runs before answering call n (1-based): to add events or stop.
  */
 function fakeStore(onCall: (call: number, store: AuditEvent[]) => void) {
   const store: AuditEvent[] = [];
@@ -19,19 +20,15 @@ function fakeStore(onCall: (call: number, store: AuditEvent[]) => void) {
   const fetchPage: FetchPage = async (query) => {
     queries.push(query);
     onCall(queries.length, store);
-    const sorted = store
-      .map((event, arrival) => ({ event, arrival }))
-      .sort((a, b) => a.event.time.localeCompare(b.event.time) || a.arrival - b.arrival);
+    expect(query.order).toBe('ingest');
     const cursor = query.after === undefined ? -1 : Number(query.after);
-    const rows = sorted.filter(
-      (row) => row.event.time >= String(query.since) && (cursor < 0 || sorted.indexOf(row) > cursor),
-    );
+    const rows = store
+      .map((event, arrival) => ({ event, arrival }))
+      .filter((row) => row.arrival > cursor && (query.since === undefined || row.event.time >= query.since));
     const limit = Number(query.limit);
     const page = rows.slice(0, limit);
-    const last = page.at(-1);
-    return rows.length > limit && last
-      ? { events: page.map((r) => r.event), next: String(sorted.indexOf(last)) }
-      : { events: page.map((r) => r.event) };
+    const next = rows.length > limit ? page.at(-1)!.arrival : store.length - 1;
+    return { events: page.map((r) => r.event), next: String(next) };
   };
   return { fetchPage, queries };
 }
@@ -51,11 +48,11 @@ function recorder(): EventPrinter & { seqs: number[] } {
 const T = (second: number) => `2026-02-10T12:00:${String(second).padStart(2, '0')}.000Z`;
 
 describe('followEvents', () => {
-  it('prints what arrives, each event once, until stopped', async () => {
+  it('prints what arrives in ingest order, each event once, until stopped', async () => {
     const stop = new AbortController();
     const { fetchPage, queries } = fakeStore((call, store) => {
       if (call === 1) store.push(at(1, T(0)), at(2, T(5)), at(3, T(1))); // T(0) is before --since
-      if (call === 3) store.push(at(4, T(5)), at(5, T(6))); // one more at the newest time printed
+      if (call === 3) store.push(at(4, T(5)), at(5, T(6)));
       if (call === 5) store.push(at(6, T(7)));
       if (call === 7) stop.abort();
     });
@@ -68,10 +65,29 @@ describe('followEvents', () => {
       signal: stop.signal,
       warn: () => {},
     });
-    expect(printer.seqs).toEqual([3, 2, 4, 5, 6]);
-    expect(queries[0]).toEqual({ tool: 'read_invoice', since: T(1), order: 'asc', limit: 500 });
-    // Each poll starts at the newest time printed so far.
-    expect(queries.slice(1, 6).map((q) => q.since)).toEqual([T(5), T(5), T(6), T(6), T(7)]);
+    expect(printer.seqs).toEqual([2, 3, 4, 5, 6]);
+    expect(queries[0]).toEqual({ tool: 'read_invoice', since: T(1), order: 'ingest', limit: 500 });
+    // After the first poll the collector's cursor alone says where to go on.
+    expect(queries[1]).toEqual({ tool: 'read_invoice', after: '2', order: 'ingest', limit: 500 });
+  });
+
+  it('is not blinded by an event dated far ahead, and shows a backlog stored late with older times', async () => {
+    const stop = new AbortController();
+    const { fetchPage } = fakeStore((call, store) => {
+      if (call === 1) store.push(at(1, T(2)), testEvent('other', 1, { time: '2099-01-01T00:00:00.000Z' }));
+      if (call === 3) store.push(at(2, T(3)), at(3, T(1)));
+      if (call === 5) stop.abort();
+    });
+    const printer = recorder();
+    await followEvents({
+      fetchPage,
+      query: { since: T(0) },
+      printer,
+      intervalMs: 1,
+      signal: stop.signal,
+      warn: () => {},
+    });
+    expect(printer.seqs).toEqual([1, 1, 2, 3]);
   });
 
   it('drains full pages through the cursor without waiting', async () => {
@@ -94,6 +110,7 @@ describe('followEvents', () => {
     expect(printer.count).toBe(1200);
     expect(new Set(printer.seqs).size).toBe(1200);
     expect(queries.map((q) => q.after)).toEqual([undefined, '499', '999']);
+    expect(queries.map((q) => q.since)).toEqual([T(0), undefined, undefined]);
   });
 
   it('keeps following through a collector outage, saying so once each way', async () => {
@@ -156,16 +173,5 @@ describe('followEvents', () => {
       warn: () => {},
     });
     expect(Date.now() - started).toBeLessThan(5_000);
-  });
-});
-
-describe('RecentIds', () => {
-  it('remembers at most its capacity, forgetting the oldest', () => {
-    const ids = new RecentIds(3);
-    expect(['a', 'b', 'c', 'a'].map((id) => ids.add(id))).toEqual([true, true, true, false]);
-    expect(ids.add('d')).toBe(true);
-    expect(ids.size).toBe(3);
-    expect(ids.add('a')).toBe(true); // forgotten
-    expect(ids.add('d')).toBe(false);
   });
 });

@@ -1,17 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AuditEvent } from '../../api/audit/v1/event.ts';
 import type { AuditQueryInput } from '../../api/audit/v1/query.ts';
 import type { FetchPage } from './audit-client.ts';
 import { AuditError } from './audit-errors.ts';
 import type { EventPrinter } from './audit-format.ts';
 
 const FOLLOW_PAGE_SIZE = 500;
-/** Ids of the latest events printed, to skip them when a poll reads their timestamp again. */
-const REMEMBERED_IDS = 10_000;
 
 export interface FollowOptions {
   readonly fetchPage: FetchPage;
-  /** The filters (and namespace); `since` is where following starts. */
+  /** The filters (and namespace); `since` bounds the event time of what the first poll catches up on. */
   readonly query: Omit<AuditQueryInput, 'limit' | 'after' | 'order' | 'since'> & { readonly since: string };
   readonly printer: EventPrinter;
   readonly intervalMs: number;
@@ -22,41 +19,35 @@ export interface FollowOptions {
 }
 
 /**
- * Prints matching events as they arrive, oldest first, until the signal aborts. Full pages are drained at
- * once through the collector's cursor; the last page of a poll has none, so the next poll starts at the
- * newest event time printed and skips the ids already printed at it. Memory stays bounded: one page and
- * the last REMEMBERED_IDS ids. Reading by event time, an event that reaches the collector after newer ones
- * were printed (a sidecar shipping a backlog) and is older than them is not shown.
+ * Prints matching events as they arrive, in the order the collector stored them, until the signal aborts.
+ * Follows the collector's ingest sequence (order=ingest), never the events' own times: those are supplied
+ * by the sidecars, and when this followed the newest event time, one event dated 2099 moved the position
+ * past every event still to come, blinding the follower (issue 16). The first poll catches up on events
+ * since `since`; from then on the collector's cursor alone says where to go on, so an event stored late
+ * with an older time (a sidecar shipping a backlog) is shown too. Full pages are drained at once; memory
+ * stays one page.
  */
 export async function followEvents(options: FollowOptions): Promise<void> {
   const { fetchPage, printer, signal } = options;
-  const printed = new RecentIds(REMEMBERED_IDS);
-  let since = options.query.since;
+  const { since, ...filters } = options.query;
   let after: string | undefined;
   let failing = false;
   while (!signal.aborted) {
     try {
       const page = await fetchPage(
         {
-          ...options.query,
-          since,
-          order: 'asc',
+          ...filters,
+          ...(after === undefined ? { since } : { after }),
+          order: 'ingest',
           limit: FOLLOW_PAGE_SIZE,
-          ...(after === undefined ? {} : { after }),
         },
         signal,
       );
       if (failing) options.warn('the collector answers again\n');
       failing = false;
-      const fresh = page.events.filter((event) => printed.add(event.id));
-      printer.add(fresh);
-      const last: AuditEvent | undefined = page.events.at(-1);
-      if (page.next !== undefined && page.events.length > 0) {
-        after = page.next;
-        continue; // more are waiting: no pause
-      }
-      after = undefined;
-      if (last !== undefined) since = last.time;
+      printer.add(page.events);
+      if (page.next !== undefined) after = page.next;
+      if (page.events.length >= FOLLOW_PAGE_SIZE) continue; // more are waiting: no pause
     } catch (error) {
       if (signal.aborted) return;
       if (!(error instanceof AuditError) || !error.retryable) throw error;
@@ -68,30 +59,5 @@ export async function followEvents(options: FollowOptions): Promise<void> {
     } catch {
       return; // aborted while waiting
     }
-  }
-}
-
-/** An insertion-ordered set of at most `capacity` ids; the oldest go first. */
-export class RecentIds {
-  readonly #ids = new Set<string>();
-  readonly #capacity: number;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  /** Adds the id; false when it was already there. */
-  add(id: string): boolean {
-    if (this.#ids.has(id)) return false;
-    this.#ids.add(id);
-    if (this.#ids.size > this.#capacity) {
-      const oldest = this.#ids.values().next().value;
-      if (oldest !== undefined) this.#ids.delete(oldest);
-    }
-    return true;
-  }
-
-  get size(): number {
-    return this.#ids.size;
   }
 }

@@ -33,10 +33,10 @@ Output:
                           yaml: one sequence of events as stored
   --limit N               at most N events, 1 to ${MAX_LIMIT} (default 100; fetched in pages)
   --order desc|asc        newest first (default) or oldest first
-  -f, --follow            print matching events as they arrive, oldest first, from --since (default:
-                          now) until Ctrl-C; not with --until, --limit, --order or -o json. Events are
-                          read by event time: one reaching the collector late, older than events already
-                          printed, is not shown
+  -f, --follow            print matching events as they arrive, in the order the collector stored
+                          them, from --since (default: now) until Ctrl-C; not with --until, --limit,
+                          --order or -o json. Follows the collector's ingest sequence, not event times:
+                          an event stored late with an older time is shown too
   --interval DURATION     how often --follow asks the collector (default 2s; 100ms to 1h)
 
 Collector and credentials:

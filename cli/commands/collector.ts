@@ -48,7 +48,7 @@ Query authorization:
                              namespace queried, cluster-wide without a namespace filter. none: anyone
                              (development only; refused unless --listen is on loopback)
 
-Export (SIEM; at least once, the event id is the idempotency key):
+Export (SIEM; at least once, the idempotency key is sidecar/seq, not the event id):
   --export LIST              comma-separated: stdout (JSON lines; logs then go to stderr), otlp
   --otlp-endpoint URL        OTLP/HTTP base URL; logs are POSTed as JSON to URL/v1/logs
 
@@ -56,6 +56,8 @@ Monitoring:
   --gap-grace DURATION       a sequence hole younger than this may still fill (default 10s)
   --monitor-interval DURATION  how often gaps, lag and export backlog are checked (default 5s)
   --max-batch-bytes N        largest ingest batch accepted (default 8388608; larger: 413)
+  --max-inflight-bytes N     ingest bodies and query pages held at once, the memory ceiling (default
+                             33554432; beyond: 429 busy with Retry-After, which sidecars retry)
   --shutdown-timeout DURATION  how long SIGTERM waits for in-flight requests and exports (default 25s)
   --log-level LEVEL          fatal|error|warn|info|debug|trace|silent (default info)
   -h, --help                 show this help
@@ -89,6 +91,7 @@ const FLAGS = {
   'gap-grace': { type: 'string' },
   'monitor-interval': { type: 'string' },
   'max-batch-bytes': { type: 'string' },
+  'max-inflight-bytes': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -104,6 +107,7 @@ export function collectorConfigFromArgs(
   const pick = (flag: Exclude<keyof typeof FLAGS, 'help'>) =>
     values[flag] ?? env[`PORTCULLIS_${flag.toUpperCase().replaceAll('-', '_')}`];
   const maxBatchBytes = pick('max-batch-bytes');
+  const maxInflightBytes = pick('max-inflight-bytes');
   const input = {
     listen: pick('listen'),
     metricsListen: pick('metrics-listen'),
@@ -129,6 +133,7 @@ export function collectorConfigFromArgs(
     gapGraceMs: pick('gap-grace'),
     monitorIntervalMs: pick('monitor-interval'),
     maxBatchBytes: maxBatchBytes === undefined ? undefined : Number(maxBatchBytes),
+    maxInflightBytes: maxInflightBytes === undefined ? undefined : Number(maxInflightBytes),
     shutdownTimeoutMs: pick('shutdown-timeout'),
     logLevel: pick('log-level'),
   };

@@ -6,7 +6,8 @@ export interface EventExporter {
   readonly name: string;
   /**
    * Resolves once the destination accepted every event; throws otherwise (the pump retries the same
-   * events later, so a destination may see an event twice: the event id is the idempotency key).
+   * events later, so a destination may see an event twice: (sidecar, seq) is the idempotency key,
+   * api/audit/v1/event.ts auditEventKey, never the event id).
    */
   send(events: readonly AuditEvent[]): Promise<void>;
 }

@@ -28,6 +28,7 @@ describe('otlpLogsRequest', () => {
     });
     const attributes = Object.fromEntries(record.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
     expect(attributes).toMatchObject({
+      'portcullis.event_key': 'sc-1/7',
       'event.id': event.id,
       'portcullis.server': 'team-a/docs',
       'portcullis.tool': 'search',

@@ -1,4 +1,4 @@
-import type { AuditEvent } from '../../api/audit/v1/event.ts';
+import { auditEventKey, type AuditEvent } from '../../api/audit/v1/event.ts';
 
 /**
  * Audit events as an OTLP ExportLogsServiceRequest in the protobuf JSON encoding (OTLP/HTTP,
@@ -72,6 +72,8 @@ export function otlpLogsRequest(
 export function logRecord(event: AuditEvent, observedTimeUnixNano: string): LogRecord {
   const [severityNumber, severityText] = SEVERITY[event.decision] ?? [9, 'INFO'];
   const attributes: KeyValue[] = [
+    // The idempotency key (api/audit/v1/event.ts auditEventKey); event.id is for correlation only.
+    string('portcullis.event_key', auditEventKey(event)),
     string('event.id', event.id),
     string('portcullis.schema', event.schema),
     string('portcullis.kind', event.kind),

@@ -6,13 +6,19 @@ import { CollectorError, writeError } from '../errors.ts';
 import { handleHeartbeat, handleIngest, type IngestContext } from '../ingest/ingest.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { handleEventsQuery, handleSidecarsQuery, type QueryContext } from '../query/handler.ts';
+import { LogLimiter } from './log-limiter.ts';
 
 export interface RouterContext {
   readonly ingest: IngestContext;
   readonly query: QueryContext;
   readonly metrics: CollectorMetrics;
   readonly log: Logger;
+  /** For the refusal log's rate limit. */
+  readonly clock?: () => number;
 }
+
+/** Each kind of refusal (endpoint and code) is logged at most this often. */
+const REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 type Handler = (request: IncomingMessage, response: ServerResponse, url: URL) => Promise<void>;
 
@@ -25,10 +31,15 @@ export class Router {
   readonly #routes: ReadonlyMap<string, Readonly<Record<string, { endpoint: string; handle: Handler }>>>;
   readonly #context: RouterContext;
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #refusalLog: LogLimiter;
   #closing = false;
 
   constructor(context: RouterContext) {
     this.#context = context;
+    this.#refusalLog = new LogLimiter({
+      intervalMs: REFUSAL_LOG_INTERVAL_MS,
+      clock: context.clock ?? Date.now,
+    });
     const { ingest, query } = context;
     const table: [path: string, method: string, endpoint: string, handle: Handler][] = [
       [INGEST_PATH, 'POST', 'events', (q, s) => handleIngest(ingest, q, s)],
@@ -71,7 +82,14 @@ export class Router {
       }
       await route.handle(request, response, url);
     } catch (thrown) {
-      const error = thrown instanceof CollectorError ? thrown : internal(thrown, this.#context.log);
+      const error =
+        thrown instanceof CollectorError
+          ? thrown
+          : clientAborted(request)
+            ? new CollectorError('client_aborted', 'the client closed the request before it ended', {
+                cause: thrown,
+              })
+            : internal(thrown, this.#context.log);
       code = error.code;
       this.#logRefusal(error, endpoint);
       // An unread body must not be parsed as the next request on this connection.
@@ -81,13 +99,29 @@ export class Router {
     }
   }
 
+  /**
+   * Failures and refusals worth a look are warnings, rate-limited per endpoint and code (a flood of one
+   * bad token is one line per interval with a count, not a line per request); the rest are debug.
+   */
   #logRefusal(error: CollectorError, endpoint: string): void {
     const { log } = this.#context;
     const entry = { endpoint, code: error.code, reason: error.message };
-    if (error.status >= 500) log.warn({ ...entry, err: error.cause }, 'request failed');
-    else if (error.status === 401 || error.status === 403) log.warn(entry, 'request refused');
-    else log.debug(entry, 'request refused');
+    const warn = error.status >= 500 || error.status === 401 || error.status === 403;
+    if (!warn) {
+      log.debug(entry, 'request refused');
+      return;
+    }
+    const admitted = this.#refusalLog.admit(`${endpoint}/${error.code}`);
+    if (!admitted.log) return;
+    const held = admitted.suppressed > 0 ? { suppressedSinceLast: admitted.suppressed } : {};
+    if (error.status >= 500) log.warn({ ...entry, ...held, err: error.cause }, 'request failed');
+    else log.warn({ ...entry, ...held }, 'request refused');
   }
+}
+
+/** The client went away mid-request (an upload aborted, a connection reset): its doing, not ours. */
+function clientAborted(request: IncomingMessage): boolean {
+  return request.destroyed && !request.complete;
 }
 
 function internal(error: unknown, log: Logger): CollectorError {

@@ -5,10 +5,12 @@ import type { TokenAuthenticator, UserInfo } from '../auth/authenticator.ts';
 import { checkBinding } from '../auth/identity.ts';
 import { CollectorError, writeJson } from '../errors.ts';
 import { bearerToken, mediaType, readBody } from '../http/body.ts';
+import { withBodyReserved, type ByteBudget } from '../http/byte-budget.ts';
 import type { CollectorMetrics } from '../metrics.ts';
 import { storeCall } from '../store-call.ts';
 import type { AuditStore } from '../store/store.ts';
 import { parseBatch } from './parse-batch.ts';
+import { MAX_AHEAD_MS } from './time-bounds.ts';
 import type { SidecarOwners } from './sidecar-owners.ts';
 
 export interface IngestContext {
@@ -18,6 +20,11 @@ export interface IngestContext {
   readonly owners: SidecarOwners;
   readonly metrics: CollectorMetrics;
   readonly maxBatchBytes: number;
+  /** Bytes of bodies in flight, shared with queries: the memory ceiling. */
+  readonly budget: ByteBudget;
+  /** How far back an event's time may be: the retention period. */
+  readonly retentionMs: number;
+  readonly clock: () => number;
   /** Called after a batch stored new events (wakes the exporters). */
   readonly onStored: () => void;
 }
@@ -42,8 +49,24 @@ export async function handleIngest(
     );
   }
   refuseEncoded(request);
+  // Reserved before a byte is read: the memory ceiling (http/byte-budget.ts).
+  await withBodyReserved(context.budget, request, context.maxBatchBytes, () =>
+    ingestBody(context, request, response, user),
+  );
+}
+
+async function ingestBody(
+  context: IngestContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  user: UserInfo,
+): Promise<void> {
   const body = await readBody(request, context.maxBatchBytes);
-  const events = parseBatch(body, header(request, SIDECAR_HEADER));
+  const events = parseBatch(body, header(request, SIDECAR_HEADER), {
+    now: context.clock(),
+    maxAheadMs: MAX_AHEAD_MS,
+    maxBehindMs: context.retentionMs,
+  });
   for (const [index, event] of events.entries()) checkBinding(user, event.server, `line ${index + 1}`);
   const first = events[0]!;
   // One sidecar per batch (parseBatch), so its first event's server speaks for the ownership check.
@@ -72,7 +95,9 @@ export async function handleHeartbeat(
     throw new CollectorError('unsupported_media_type', 'a heartbeat is application/json');
   }
   refuseEncoded(request);
-  const body = await readBody(request, MAX_HEARTBEAT_BYTES);
+  const body = await withBodyReserved(context.budget, request, MAX_HEARTBEAT_BYTES, () =>
+    readBody(request, MAX_HEARTBEAT_BYTES),
+  );
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));

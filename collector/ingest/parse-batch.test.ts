@@ -1,16 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { CollectorError } from '../errors.ts';
 import { testEvent, testEvents } from '../store/test-events.ts';
+import { MAX_AUDIT_EVENT_BYTES, MAX_AUDIT_EVENT_DEPTH } from '../../lib/json-limits.ts';
 import { parseBatch } from './parse-batch.ts';
 
 const ndjson = (values: readonly unknown[]) =>
   Buffer.from(values.map((v) => JSON.stringify(v)).join('\n') + '\n');
 
-function refusal(run: () => unknown): { code: string; message: string } {
+function refusal(run: () => unknown): { code: string; message: string; seq?: number } {
   try {
     run();
   } catch (error) {
-    if (error instanceof CollectorError) return { code: error.code, message: error.message };
+    if (error instanceof CollectorError) {
+      return { code: error.code, message: error.message, ...(error.seq ? { seq: error.seq } : {}) };
+    }
     throw error;
   }
   throw new Error('expected a refusal');
@@ -115,5 +118,60 @@ describe('parseBatch', () => {
 
   it('accepts ascending seqs with holes (the store reports the holes)', () => {
     expect(parseBatch(ndjson([testEvent('sc-1', 1), testEvent('sc-1', 5)]), 'sc-1')).toHaveLength(2);
+  });
+
+  describe('events that can never be stored', () => {
+    const nested = (seq: number, arrays: number) =>
+      `${JSON.stringify(testEvent('sc-1', seq)).slice(0, -1)},"arguments":${'['.repeat(arrays)}${']'.repeat(arrays)}}`;
+
+    it('accepts an event exactly as deep as the shared bound', () => {
+      expect(parseBatch(Buffer.from(nested(1, MAX_AUDIT_EVENT_DEPTH - 1)), 'sc-1')).toHaveLength(1);
+    });
+
+    it('refuses one level deeper as unstorable_event, naming its seq', () => {
+      const body = [JSON.stringify(testEvent('sc-1', 1)), nested(2, MAX_AUDIT_EVENT_DEPTH)].join('\n');
+      expect(refusal(() => parseBatch(Buffer.from(body), 'sc-1'))).toMatchObject({
+        code: 'unstorable_event',
+        seq: 2,
+        message: expect.stringMatching(/^line 2: event seq 2 nests deeper than/),
+      });
+    });
+
+    it('refuses an event larger than the shared bound as unstorable_event', () => {
+      const big = JSON.stringify({ ...testEvent('sc-1', 7), padding: 'x'.repeat(MAX_AUDIT_EVENT_BYTES) });
+      expect(refusal(() => parseBatch(Buffer.from(big), 'sc-1'))).toMatchObject({
+        code: 'unstorable_event',
+        seq: 7,
+      });
+    });
+  });
+});
+
+describe('parseBatch with time bounds', () => {
+  const now = Date.UTC(2026, 5, 1);
+  const bounds = { now, maxAheadMs: 3_600_000, maxBehindMs: 24 * 3_600_000 };
+  const at = (seq: number, ms: number) => testEvent('sc-1', seq, { time: new Date(ms).toISOString() });
+  const body = (events: unknown[]) => Buffer.from(events.map((e) => JSON.stringify(e)).join('\n'));
+
+  it('accepts times from the retention period back to the skew ahead', () => {
+    const events = [at(1, now - 24 * 3_600_000), at(2, now), at(3, now + 3_600_000)];
+    expect(parseBatch(body(events), 'sc-1', bounds)).toHaveLength(3);
+  });
+
+  it.each([
+    ['ahead of the allowed skew', now + 3_600_001, /ahead of the collector's clock/],
+    ['dated 2099', Date.UTC(2099, 0, 1), /ahead of the collector's clock/],
+    ['older than retention', now - 24 * 3_600_000 - 1, /older than the retention period/],
+  ])('refuses an event %s as unstorable_event naming its seq', (_name, ms, message) => {
+    const error = (() => {
+      try {
+        parseBatch(body([at(1, now), at(2, ms)]), 'sc-1', bounds);
+      } catch (e) {
+        return e as CollectorError;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect({ code: error.code, seq: error.seq }).toEqual({ code: 'unstorable_event', seq: 2 });
+    expect(error.message).toMatch(message);
   });
 });

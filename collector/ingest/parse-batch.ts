@@ -1,5 +1,8 @@
 import { auditEvent, sidecarId, type AuditEvent } from '../../api/audit/v1/event.ts';
+import { jsonDepth } from '../../lib/json-depth.ts';
+import { MAX_AUDIT_EVENT_BYTES, MAX_AUDIT_EVENT_DEPTH } from '../../lib/json-limits.ts';
 import { CollectorError } from '../errors.ts';
+import { timeOutOfBounds, type TimeBounds } from './time-bounds.ts';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -9,8 +12,18 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * strictly ascending. Any violation refuses the whole batch with an error naming the line, so nothing of
  * a malformed batch is stored. Events are returned as received (unknown fields kept: the schema is
  * additive, and the store keeps the event whole).
+ *
+ * An event that is valid but can never be stored, deeper than MAX_AUDIT_EVENT_DEPTH or larger than
+ * MAX_AUDIT_EVENT_BYTES (lib/json-limits.ts), refuses the batch as unstorable_event naming its seq: no
+ * retry would ever succeed, so the shipper records that seq as lost and ships the rest. Before this bound
+ * such an event made the store's JSON.stringify throw, answered as a retryable 503, forever. So is an event
+ * whose time is out of `timeBounds` (time-bounds.ts).
  */
-export function parseBatch(body: Uint8Array, sidecarHeader: string | undefined): AuditEvent[] {
+export function parseBatch(
+  body: Uint8Array,
+  sidecarHeader: string | undefined,
+  timeBounds?: TimeBounds,
+): AuditEvent[] {
   if (sidecarHeader === undefined || !sidecarId.safeParse(sidecarHeader).success) {
     throw new CollectorError(
       'invalid_header',
@@ -44,6 +57,7 @@ export function parseBatch(body: Uint8Array, sidecarHeader: string | undefined):
       );
     }
     previousSeq = event.seq;
+    checkStorable(line, lineNumber, event, timeBounds);
     events.push(event);
   }
   return events;
@@ -68,4 +82,26 @@ function parseLine(line: string, lineNumber: number): AuditEvent {
   }
   // The value as received, not zod's copy: unknown (newer, additive) fields are kept.
   return value as AuditEvent;
+}
+
+/** Refuses an event of this batch's sidecar that can never be stored, naming its seq. */
+function checkStorable(line: string, lineNumber: number, event: AuditEvent, bounds?: TimeBounds): void {
+  const problem = unstorable(line, event, bounds);
+  if (problem === undefined) return;
+  throw new CollectorError(
+    'unstorable_event',
+    `line ${lineNumber}: event seq ${event.seq} ${problem}; it can never be stored (record it as lost)`,
+    { seq: event.seq },
+  );
+}
+
+function unstorable(line: string, event: AuditEvent, bounds?: TimeBounds): string | undefined {
+  // Measured on the text: a recursive walk of a hostile value could itself exhaust the stack.
+  if (jsonDepth(line, MAX_AUDIT_EVENT_DEPTH) > MAX_AUDIT_EVENT_DEPTH) {
+    return `nests deeper than ${MAX_AUDIT_EVENT_DEPTH} levels`;
+  }
+  if (line.length > MAX_AUDIT_EVENT_BYTES / 3 && Buffer.byteLength(line) > MAX_AUDIT_EVENT_BYTES) {
+    return `is larger than ${MAX_AUDIT_EVENT_BYTES} bytes`;
+  }
+  return bounds === undefined ? undefined : timeOutOfBounds(event.time, bounds);
 }

@@ -2,7 +2,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { auditQuery, type AuditQuery } from '../../api/audit/v1/query.ts';
 import { CollectorError, writeJson } from '../errors.ts';
+import type { ByteBudget } from '../http/byte-budget.ts';
 import type { CollectorMetrics } from '../metrics.ts';
+import { QUERY_PAGE_RESERVE_BYTES } from '../store/page-bytes.ts';
 import { storeCall } from '../store-call.ts';
 import type { AuditStore } from '../store/store.ts';
 import type { QueryAuthorizer } from './authorize.ts';
@@ -11,6 +13,8 @@ export interface QueryContext {
   readonly store: AuditStore;
   readonly authorizer: QueryAuthorizer;
   readonly metrics: CollectorMetrics;
+  /** Shared with ingest: a page held for its answer counts against the memory ceiling. */
+  readonly budget: ByteBudget;
 }
 
 /** GET /v1/events?<AuditQuery>: one page of events, newest first unless order=asc. */
@@ -22,8 +26,17 @@ export async function handleEventsQuery(
 ): Promise<void> {
   const query = parseQuery(url.searchParams);
   await context.authorizer.authorize(request, query.namespace);
-  const page = await storeCall(context.metrics, 'query', () => context.store.query(query));
-  writeJson(response, 200, page);
+  if (!context.budget.tryReserve(QUERY_PAGE_RESERVE_BYTES)) {
+    throw new CollectorError('busy', 'the collector answers as many queries as its memory allows; retry', {
+      retryAfterSeconds: 1,
+    });
+  }
+  try {
+    const page = await storeCall(context.metrics, 'query', () => context.store.query(query));
+    writeJson(response, 200, page);
+  } finally {
+    context.budget.release(QUERY_PAGE_RESERVE_BYTES);
+  }
 }
 
 const sidecarsQuery = z.strictObject({ namespace: z.string().min(1).max(63).optional() });

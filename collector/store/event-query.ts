@@ -30,6 +30,7 @@ const filterColumns = [
  * The SQL both stores run for a query. Pages are keyset pages on (time, ingest id): the cursor is the last
  * row's pair and the next page starts strictly past it, so pages never repeat or skip a row, whatever the
  * number of events with one timestamp. Fetches one row more than asked to learn whether a next page exists.
+ * order=ingest pages on the ingest id alone (followers; api/audit/v1/query.ts).
  */
 export function eventSelect(query: AuditQuery, dialect: SqlDialect): EventSelect {
   const conditions: string[] = [];
@@ -46,13 +47,21 @@ export function eventSelect(query: AuditQuery, dialect: SqlDialect): EventSelect
     conditions.push(`time >= ${bind(dialect.time(storeTime(query.since)), 'time')}`);
   if (query.until !== undefined)
     conditions.push(`time < ${bind(dialect.time(storeTime(query.until)), 'time')}`);
+  const limit = query.limit ?? 100;
+  if (query.order === 'ingest') {
+    // Ingest order: the collector's own sequence (ingest ids become visible in order in both stores).
+    if (query.after !== undefined) {
+      conditions.push(`ingest_id > ${bind(decodeCursor(query.after).ingestId, 'bigint')}`);
+    }
+    const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')} `;
+    return { clause: `${where}ORDER BY ingest_id ASC LIMIT ${bind(limit + 1, 'int')}`, params, limit };
+  }
   const descending = (query.order ?? 'desc') === 'desc';
   if (query.after !== undefined) {
     const cursor = decodeCursor(query.after);
     const pair = `(${bind(dialect.time(cursor.time), 'time')}, ${bind(cursor.ingestId, 'bigint')})`;
     conditions.push(`(time, ingest_id) ${descending ? '<' : '>'} ${pair}`);
   }
-  const limit = query.limit ?? 100;
   const direction = descending ? 'DESC' : 'ASC';
   const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')} `;
   return {

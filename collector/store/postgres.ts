@@ -4,9 +4,12 @@ import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
 import type { AuditQuery } from '../../api/audit/v1/query.ts';
 import { AuditStoreError } from './errors.ts';
 import { eventSelect } from './event-query.ts';
+import { ingestPage } from './ingest-page.ts';
+import { PageFill } from './page-bytes.ts';
 import { nearbySpan, planGroup, type GroupPlan } from './insert-plan.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { postgresMigrations } from './postgres-schema.ts';
+import { checkOwner } from './sidecar-owner.ts';
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
 import type { SeqRange } from './sequence-ranges.ts';
 import {
@@ -29,6 +32,8 @@ export interface PostgresAuditStoreOptions extends AuditStoreOptions {
 /** Key of the advisory lock that serializes migrations across replicas (any fixed bigint). */
 const MIGRATION_LOCK = 7_305_142_207_118_449_431n;
 const RETENTION_CHUNK = 5_000;
+/** Key of the advisory lock that orders ingest ids by commit (any fixed bigint but MIGRATION_LOCK). */
+const INGEST_ORDER_LOCK = 7_305_142_207_118_449_432n;
 
 /** A timestamptz column as storeTime text, so both stores hand out identical times and cursors. */
 const iso = (column: string): string =>
@@ -97,10 +102,20 @@ export class PostgresAuditStore implements AuditStore {
          ON CONFLICT DO NOTHING`,
         [sidecars, groups.map((g) => g[0]!.namespace), groups.map((g) => g[0]!.server), now],
       );
-      // The lock that makes the ranges read below the truth until commit.
-      await client.query('SELECT 1 FROM sidecars WHERE sidecar = ANY($1) ORDER BY sidecar FOR UPDATE', [
-        sidecars,
-      ]);
+      // The lock that makes the ranges read below the truth until commit. The owners it reads are the
+      // claims that committed first (INSERT ... DO NOTHING waited for them) or this batch's own.
+      const owners = await client.query<{ sidecar: string; namespace: string; server: string }>(
+        'SELECT sidecar, namespace, server FROM sidecars WHERE sidecar = ANY($1) ORDER BY sidecar FOR UPDATE',
+        [sidecars],
+      );
+      for (const group of groups) {
+        const sidecar = group[0]!.sidecar;
+        checkOwner(
+          sidecar,
+          owners.rows.find((row) => row.sidecar === sidecar),
+          group,
+        );
+      }
       const spans = groups.map(nearbySpan);
       const nearby = await client.query<{
         sidecar: string;
@@ -122,6 +137,10 @@ export class PostgresAuditStore implements AuditStore {
       });
       const fresh = plans.flatMap(({ plan }) => plan.fresh);
       if (fresh.length === 0) return 0;
+      // Ingest ids are drawn when rows are inserted and become visible at commit; held from here to commit,
+      // this lock makes them visible in ascending order, as followers (order=ingest) rely on. Only the tail
+      // of the transaction is serialized: the per-sidecar work above still runs concurrently.
+      await client.query('SELECT pg_advisory_xact_lock($1)', [INGEST_ORDER_LOCK.toString()]);
       const ids = await insertEvents(client, fresh, now);
       if (ids.length !== fresh.length) {
         throw new AuditStoreError('unavailable', 'seq ranges disagree with stored events');
@@ -146,12 +165,24 @@ export class PostgresAuditStore implements AuditStore {
       `${column} = CASE WHEN ${newer} THEN EXCLUDED.${column} ELSE sidecars.${column} END`;
     await this.#transaction(async (client) => {
       const now = this.#now();
+      const claimant = { namespace: beat.server.namespace, server: beat.server.name };
+      await client.query(
+        `INSERT INTO sidecars (sidecar, namespace, server, first_seen) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING`,
+        [beat.sidecar, claimant.namespace, claimant.server, now],
+      );
+      const owner = await client.query<{ namespace: string; server: string }>(
+        'SELECT namespace, server FROM sidecars WHERE sidecar = $1 FOR UPDATE',
+        [beat.sidecar],
+      );
+      checkOwner(beat.sidecar, owner.rows[0], [claimant]);
+      // The owner (namespace, server) is claimed once, never updated (sidecar-owner.ts).
       await client.query(
         `INSERT INTO sidecars (sidecar, namespace, server, pod, first_seen, last_heartbeat, reported_seq, policy_hash, tools)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (sidecar) DO UPDATE SET
            reported_seq = GREATEST(sidecars.reported_seq, EXCLUDED.reported_seq),
-           ${['namespace', 'server', 'pod', 'policy_hash', 'tools', 'last_heartbeat'].map(latest).join(', ')}`,
+           ${['pod', 'policy_hash', 'tools', 'last_heartbeat'].map(latest).join(', ')}`,
         [...heartbeatParams(beat, now, time)],
       );
       if (lost.length === 0) return;
@@ -170,17 +201,40 @@ export class PostgresAuditStore implements AuditStore {
         `$${index}::${type === 'time' ? 'timestamptz' : type === 'int' ? 'integer' : type}`,
       time: (value) => value,
     });
-    const result = await this.#run((db) =>
-      db.query<{ ingest_id: string; time: string; body: AuditEvent }>(
-        `SELECT ingest_id, ${iso('time')} AS time, body FROM events ${select.clause}`,
+    // Two steps in one snapshot, so a page never holds more than the byte cap (page-bytes.ts) in this
+    // process: the matching rows' sizes first, then the bodies of the rows that fit.
+    return this.#transaction(async (client) => {
+      const sized = await client.query<{ ingest_id: string; time: string; size: number }>(
+        `SELECT ingest_id, ${iso('time')} AS time, octet_length(body::text) AS size FROM events ${select.clause}`,
         select.params,
-      ),
-    );
-    const page = result.rows.slice(0, select.limit);
-    const events = page.map((row) => row.body);
-    const last = page.at(-1);
-    if (result.rows.length <= select.limit || last === undefined) return { events };
-    return { events, next: encodeCursor({ time: last.time, ingestId: Number(last.ingest_id) }) };
+      );
+      const fill = new PageFill(select.limit);
+      const rows = sized.rows.filter((row) => fill.take(Number(row.size)));
+      const page = rows.slice(0, select.limit);
+      const bodies = await client.query<{ ingest_id: string; body: AuditEvent }>(
+        'SELECT ingest_id, body FROM events WHERE ingest_id = ANY($1::bigint[])',
+        [page.map((row) => row.ingest_id)],
+      );
+      const byId = new Map(bodies.rows.map((row) => [row.ingest_id, row.body]));
+      const events = page.map((row) => ({
+        ingestId: Number(row.ingest_id),
+        event: byId.get(row.ingest_id)!,
+      }));
+      if (query.order === 'ingest') {
+        const highest = await client.query<{ id: string | null }>('SELECT max(ingest_id) AS id FROM events');
+        return ingestPage(
+          events,
+          select.limit,
+          Number(highest.rows[0]?.id ?? 0),
+          // `events` holds the page only: say whether rows past it were left.
+          rows.length > select.limit || fill.full,
+        );
+      }
+      const last = page.at(-1);
+      const result = { events: events.map((row) => row.event) };
+      if ((rows.length <= select.limit && !fill.full) || last === undefined) return result;
+      return { ...result, next: encodeCursor({ time: last.time, ingestId: Number(last.ingest_id) }) };
+    }, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
   }
 
   async sidecars(): Promise<SidecarState[]> {

@@ -80,26 +80,19 @@ function invalid(event: AuditEvent, problem: string): AuditStoreError {
 
 /**
  * A batch's rows: the first of each (sidecar, seq), as a batch may repeat an event and the store keeps it
- * once. Two different (sidecar, seq) with one id in a batch are refused (conflicting_event): the id is
- * the idempotency key downstream. Across batches ids are not compared: that would take a unique index
- * on a random key, which dirties one index page per event and cost ~40% of SQLite ingest when measured.
+ * once. (sidecar, seq) is an event's identity (api/audit/v1/event.ts auditEventKey); ids are not compared,
+ * within a batch or across batches. Refusing a repeated id once made a batch that could never succeed,
+ * retried forever; and a unique index on a random key dirties one index page per event (~40% of SQLite
+ * ingest when measured). See docs/DESIGN.md, "Event identity".
  */
 export function batchRows(events: readonly AuditEvent[]): EventRow[] {
   const seen = new Set<string>();
-  const ids = new Set<string>();
   const rows: EventRow[] = [];
   for (const event of events) {
     const row = eventRow(event);
     const key = `${row.sidecar}\n${row.seq}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    if (ids.has(row.id)) {
-      throw new AuditStoreError(
-        'conflicting_event',
-        `event id ${row.id} appears twice in the batch with different (sidecar, seq)`,
-      );
-    }
-    ids.add(row.id);
     rows.push(row);
   }
   return rows;

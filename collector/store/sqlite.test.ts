@@ -4,6 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { auditQuery } from '../../api/audit/v1/query.ts';
 import { SqliteAuditStore } from './sqlite.ts';
 import { auditStoreConformance } from './store-conformance.ts';
 import { testEvents } from './test-events.ts';
@@ -124,6 +125,52 @@ describe('SqliteAuditStore', () => {
     expect(results.reduce((a, b) => a + b, 0)).toBe(2 * highest);
     expect(states.map((s) => s.contiguousThrough)).toEqual([highest, highest]);
     expect(await store.gaps(new Date(Date.now() + 60_000))).toEqual([]);
+    await store.close();
+  });
+
+  it('waits for a lock held by another connection off the event loop, then commits', async () => {
+    const path = newPath();
+    let waits = 0;
+    const store = await SqliteAuditStore.open({ path, onLockWait: () => waits++ });
+    await store.insert(testEvents('sc-a', 1, 2));
+    const other = new DatabaseSync(path);
+    other.exec('BEGIN IMMEDIATE');
+    const order: string[] = [];
+    const insert = store.insert(testEvents('sc-a', 3, 4)).then((result) => {
+      order.push('insert');
+      return result;
+    });
+    try {
+      // The write is waiting (it said so) while the event loop turns; meanwhile a read is answered.
+      for (let turn = 0; waits === 0 && turn < 1_000_000; turn++) {
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect(waits).toBeGreaterThan(0);
+      const page = await store.query(auditQuery.parse({ order: 'asc' }));
+      order.push('query');
+      expect(page.events.map((e) => e.seq)).toEqual([1, 2]);
+      expect(order).toEqual(['query']);
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    expect(await insert).toEqual({ accepted: 2, duplicates: 0 });
+    expect(order).toEqual(['query', 'insert']);
+    await store.close();
+  });
+
+  it('gives up on a lock held past busyTimeoutMs as unavailable, storing nothing', async () => {
+    const path = newPath();
+    const store = await SqliteAuditStore.open({ path, busyTimeoutMs: 50 });
+    const other = new DatabaseSync(path);
+    other.exec('BEGIN IMMEDIATE');
+    try {
+      await expect(store.insert(testEvents('sc-a', 1, 1))).rejects.toMatchObject({ code: 'unavailable' });
+    } finally {
+      other.exec('COMMIT');
+      other.close();
+    }
+    expect((await store.query(auditQuery.parse({}))).events).toEqual([]);
     await store.close();
   });
 

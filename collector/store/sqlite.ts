@@ -1,5 +1,5 @@
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import type { AuditEvent } from '../../api/audit/v1/event.ts';
 import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
 import type { AuditQuery } from '../../api/audit/v1/query.ts';
@@ -7,6 +7,8 @@ import { AuditStoreError } from './errors.ts';
 import { eventSelect } from './event-query.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
+import { ingestPage } from './ingest-page.ts';
+import { PageFill } from './page-bytes.ts';
 import { nearbySpan, planGroup } from './insert-plan.ts';
 import type { SeqRange } from './sequence-ranges.ts';
 import {
@@ -17,6 +19,7 @@ import {
   type LostRow,
   type SidecarRow,
 } from './sidecar-rows.ts';
+import { checkOwner, type SidecarOwner } from './sidecar-owner.ts';
 import { sqliteMigrations } from './sqlite-schema.ts';
 import type { AuditPage, AuditStore, Gap, InsertResult, PendingExport, SidecarState } from './store.ts';
 import { epochMicros, storeTime } from './time.ts';
@@ -24,8 +27,13 @@ import { epochMicros, storeTime } from './time.ts';
 export interface SqliteAuditStoreOptions extends AuditStoreOptions {
   /** The database file (created if missing); ':memory:' for a private in-memory store. */
   readonly path: string;
-  /** How long a write waits for another connection's transaction (another process on the file). */
+  /**
+   * How long a write waits for another connection's transaction (another process on the file), waiting
+   * off the event loop (see #write). Default 5 s; beyond, the write fails as unavailable (503, retried).
+   */
   readonly busyTimeoutMs?: number;
+  /** Called each time a write finds the database locked by another connection and waits. */
+  readonly onLockWait?: () => void;
 }
 
 /** Events deleted per retention transaction: each is one short synchronous call. */
@@ -45,7 +53,8 @@ const INSERT_CHUNK = 50;
  * node:sqlite is synchronous. Every transaction runs inside one synchronous call that starts and commits
  * it (a 500-event batch takes about 10 ms), so no transaction spans an await and two stores in one process
  * never wait on each other; the methods are async so that errors arrive as rejections and callers do not
- * depend on that. Retention runs in bounded chunks with a turn of the event loop between them.
+ * depend on that. Retention runs in bounded chunks with a turn of the event loop between them. A write
+ * that finds the file locked by another connection waits asynchronously (#write), never on the event loop.
  */
 interface WaitingBatch {
   readonly rows: readonly EventRow[];
@@ -64,9 +73,20 @@ export class SqliteAuditStore implements AuditStore {
   /** Batches waiting for the next group commit. */
   readonly #waiting: WaitingBatch[] = [];
   #commitScheduled = false;
+  /** The group commit under way (it may be waiting for the lock), so only one runs at a time. */
+  #committing: Promise<void> | undefined;
+  readonly #busyTimeoutMs: number;
+  readonly #onLockWait: (() => void) | undefined;
 
-  private constructor(db: DatabaseSync, exporters: ReadonlySet<string>, now: () => string) {
+  private constructor(
+    db: DatabaseSync,
+    exporters: ReadonlySet<string>,
+    now: () => string,
+    lockWait: { busyTimeoutMs: number; onLockWait: (() => void) | undefined },
+  ) {
     this.#db = db;
+    this.#busyTimeoutMs = lockWait.busyTimeoutMs;
+    this.#onLockWait = lockWait.onLockWait;
     this.#exporters = exporters;
     this.#exporterList = JSON.stringify([...exporters]);
     this.#now = now;
@@ -76,7 +96,9 @@ export class SqliteAuditStore implements AuditStore {
   /** Opens (creating or migrating) the database. */
   static async open(options: SqliteAuditStoreOptions): Promise<SqliteAuditStore> {
     const exporters = checkedExporters(options.exporters);
-    const db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 5_000 });
+    const busyTimeoutMs = options.busyTimeoutMs ?? 5_000;
+    // Opening and migrating may wait on the lock inside SQLite: nothing else runs yet.
+    const db = new DatabaseSync(options.path, { timeout: busyTimeoutMs });
     try {
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
@@ -88,11 +110,16 @@ export class SqliteAuditStore implements AuditStore {
       migrate(db);
       const register = db.prepare('INSERT INTO exporters (name) VALUES (?) ON CONFLICT DO NOTHING');
       for (const name of exporters) register.run(name);
+      // From here on a locked database answers at once, and #write waits off the event loop.
+      db.exec('PRAGMA busy_timeout = 0');
     } catch (error) {
       db.close();
       throw storeError(error);
     }
-    return new SqliteAuditStore(db, exporters, clockNow(options.now));
+    return new SqliteAuditStore(db, exporters, clockNow(options.now), {
+      busyTimeoutMs,
+      onLockWait: options.onLockWait,
+    });
   }
 
   /** The durability settings in force on this connection (journal_mode, synchronous: 2 is FULL). */
@@ -112,10 +139,7 @@ export class SqliteAuditStore implements AuditStore {
     if (rows.length === 0) return { accepted: 0, duplicates: events.length };
     const accepted = await new Promise<number>((resolve, reject) => {
       this.#waiting.push({ rows, resolve, reject });
-      if (!this.#commitScheduled) {
-        this.#commitScheduled = true;
-        setImmediate(() => this.#commitGroup());
-      }
+      this.#scheduleCommit();
     });
     return { accepted, duplicates: events.length - accepted };
   }
@@ -126,8 +150,22 @@ export class SqliteAuditStore implements AuditStore {
    * 500-event batches that is most of the cost of a commit. Each batch runs in a savepoint of its own, so
    * a batch that fails is rolled back alone and the others commit: a batch is still atomic by itself.
    */
-  #commitGroup(): void {
+  #scheduleCommit(): void {
+    if (this.#commitScheduled || this.#committing !== undefined) return;
+    this.#commitScheduled = true;
+    setImmediate(() => void this.#commitGroup());
+  }
+
+  #commitGroup(): Promise<void> {
     this.#commitScheduled = false;
+    this.#committing ??= this.#commitNextGroup().finally(() => {
+      this.#committing = undefined;
+      if (this.#waiting.length > 0 && !this.#closed) this.#scheduleCommit();
+    });
+    return this.#committing;
+  }
+
+  async #commitNextGroup(): Promise<void> {
     const group: WaitingBatch[] = [];
     let size = 0;
     while (this.#waiting.length > 0 && size < GROUP_COMMIT_EVENTS) {
@@ -135,14 +173,10 @@ export class SqliteAuditStore implements AuditStore {
       group.push(batch);
       size += batch.rows.length;
     }
-    if (this.#waiting.length > 0) {
-      this.#commitScheduled = true;
-      setImmediate(() => this.#commitGroup());
-    }
     if (group.length === 0) return;
     let outcomes: (number | AuditStoreError)[];
     try {
-      outcomes = this.#transaction(() => {
+      outcomes = await this.#write(() => {
         const now = this.#now();
         const before = Number(this.#statements.lastIngestId.get()?.id ?? 0);
         const results = group.map((batch) => this.#insertBatch(batch.rows, now));
@@ -187,6 +221,8 @@ export class SqliteAuditStore implements AuditStore {
     const s = this.#statements;
     const first = rows[0] as EventRow;
     s.ensureSidecar.run(first.sidecar, first.namespace, first.server, now);
+    // Under the write lock: the owner read here is the one that committed first, or this batch's claim.
+    checkOwner(first.sidecar, s.owner.get(first.sidecar) as SidecarOwner | undefined, rows);
     const span = nearbySpan(rows);
     const plan = planGroup(rows, s.nearbyRanges.all(first.sidecar, span.low, span.high).map(toRange), now);
     const { fresh } = plan;
@@ -216,9 +252,12 @@ export class SqliteAuditStore implements AuditStore {
 
   async heartbeat(beat: Heartbeat): Promise<void> {
     const { time, lost } = checkedHeartbeat(beat);
-    this.#transaction(() => {
+    await this.#write(() => {
       const s = this.#statements;
       const now = this.#now();
+      const claimant = { namespace: beat.server.namespace, server: beat.server.name };
+      s.ensureSidecar.run(beat.sidecar, claimant.namespace, claimant.server, now);
+      checkOwner(beat.sidecar, s.owner.get(beat.sidecar) as SidecarOwner | undefined, [claimant]);
       s.heartbeat.run(...heartbeatParams(beat, now, time));
       for (const range of lost) s.recordLost.run(beat.sidecar, range.fromSeq, range.toSeq, range.reason, now);
     });
@@ -226,18 +265,38 @@ export class SqliteAuditStore implements AuditStore {
 
   async query(query: AuditQuery): Promise<AuditPage> {
     const select = eventSelect(query, { param: () => '?', time: epochMicros });
-    const rows = this.#read(() =>
-      this.#db
-        .prepare(`SELECT ingest_id, body FROM events ${select.clause}`)
-        .all(...(select.params as SQLInputValue[])),
-    ) as unknown as { ingest_id: number; body: string }[];
+    const statement = this.#db.prepare(`SELECT ingest_id, body FROM events ${select.clause}`);
+    // Rows are read one at a time and stop at the page's byte cap, never all `limit` of them at once.
+    const read = () => {
+      const fill = new PageFill(select.limit);
+      const rows: { ingestId: number; body: string }[] = [];
+      for (const row of statement.iterate(...(select.params as SQLInputValue[]))) {
+        const body = row.body as string;
+        if (!fill.take(body.length)) break;
+        rows.push({ ingestId: Number(row.ingest_id), body });
+      }
+      return { rows, full: fill.full };
+    };
+    if (query.order === 'ingest') {
+      // One read transaction: the page and the highest ingest id of the same moment (ingest-page.ts).
+      const [{ rows, full }, highest] = this.#transaction(
+        () => [read(), Number(this.#statements.lastIngestId.get()?.id ?? 0)] as const,
+        'BEGIN',
+      );
+      const events = rows.map((row) => ({
+        ingestId: row.ingestId,
+        event: JSON.parse(row.body) as AuditEvent,
+      }));
+      return ingestPage(events, select.limit, highest, full);
+    }
+    const { rows, full } = this.#read(read);
     const page = rows.slice(0, select.limit);
     const events = page.map((row) => JSON.parse(row.body) as AuditEvent);
     const last = page.at(-1);
-    if (rows.length <= select.limit || last === undefined) return { events };
+    if ((rows.length <= select.limit && !full) || last === undefined) return { events };
     // The time column holds what storeTime made of the event's time.
     const time = storeTime((events.at(-1) as AuditEvent).time);
-    return { events, next: encodeCursor({ time, ingestId: last.ingest_id }) };
+    return { events, next: encodeCursor({ time, ingestId: last.ingestId }) };
   }
 
   async sidecars(): Promise<SidecarState[]> {
@@ -261,7 +320,7 @@ export class SqliteAuditStore implements AuditStore {
     const s = this.#statements;
     let deleted = 0;
     for (;;) {
-      const count = this.#transaction(() => {
+      const count = await this.#write(() => {
         const ids = s.oldEvents.all(epochMicros(cutoff), RETENTION_CHUNK).map((row) => row.ingest_id);
         if (ids.length === 0) return 0;
         const list = JSON.stringify(ids);
@@ -286,7 +345,7 @@ export class SqliteAuditStore implements AuditStore {
 
   async ackExport(exporter: string, entries: readonly number[]): Promise<void> {
     requireExporter(this.#exporters, exporter);
-    this.#transaction(() => {
+    await this.#write(() => {
       for (const entry of entries) this.#statements.ack.run(exporter, entry);
     });
   }
@@ -300,9 +359,34 @@ export class SqliteAuditStore implements AuditStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     // Batches already accepted for commit are committed, not dropped.
-    while (this.#waiting.length > 0) this.#commitGroup();
+    while (this.#committing !== undefined || this.#waiting.length > 0) await this.#commitGroup();
     this.#closed = true;
     this.#db.close();
+  }
+
+  /**
+   * A write transaction that waits for a lock held by another connection without blocking the event loop.
+   * node:sqlite is synchronous, so SQLite's own busy handler (busy_timeout) would sleep on the event loop:
+   * a lock held by another process stopped queries, heartbeats and /metrics for the whole 5 s (issue 16).
+   * Instead the connection has busy_timeout 0, BEGIN IMMEDIATE fails at once with SQLITE_BUSY, and this
+   * tries again after a short asynchronous pause (1 ms doubling to 50 ms, as SQLite's handler sleeps),
+   * until busyTimeoutMs. Chosen over a worker thread for the store: the wait was the only blocking that
+   * is unbounded by our own work (a transaction is bounded by GROUP_COMMIT_EVENTS and RETENTION_CHUNK);
+   * reads never wait in WAL mode, so only writes need this.
+   */
+  async #write<T>(work: () => T): Promise<T> {
+    const deadline = performance.now() + this.#busyTimeoutMs;
+    let pause = 1;
+    for (;;) {
+      try {
+        return this.#transaction(work);
+      } catch (error) {
+        if (!isBusy(error) || performance.now() >= deadline) throw error;
+      }
+      this.#onLockWait?.();
+      await sleep(pause);
+      pause = Math.min(pause * 2, 50);
+    }
   }
 
   /**
@@ -346,6 +430,7 @@ function prepare(db: DatabaseSync) {
     ensureSidecar: statement(
       'INSERT INTO sidecars (sidecar, namespace, server, first_seen) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING',
     ),
+    owner: statement('SELECT namespace, server FROM sidecars WHERE sidecar = ?'),
     nearbyRanges: statement(
       'SELECT from_seq, to_seq, stored_at FROM seq_ranges WHERE sidecar = ? AND to_seq >= ? AND from_seq <= ?',
     ),
@@ -365,13 +450,12 @@ function prepare(db: DatabaseSync) {
        WHERE sidecar = ?`,
     ),
     // Heartbeats may arrive out of order (retries, two replicas): the newest one describes the sidecar.
+    // Never its owner (namespace, server): that is claimed once and compared (sidecar-owner.ts).
     heartbeat: statement(
       `INSERT INTO sidecars (sidecar, namespace, server, pod, first_seen, last_heartbeat, reported_seq, policy_hash, tools)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (sidecar) DO UPDATE SET
          reported_seq = max(reported_seq, excluded.reported_seq),
-         namespace = iif(newer, excluded.namespace, namespace),
-         server = iif(newer, excluded.server, server),
          pod = iif(newer, excluded.pod, pod),
          policy_hash = iif(newer, excluded.policy_hash, policy_hash),
          tools = iif(newer, excluded.tools, tools),
@@ -473,4 +557,11 @@ function storeError(error: unknown): AuditStoreError {
     });
   }
   return new AuditStoreError('unavailable', `SQLite: ${message}`, { cause: error });
+}
+
+/** SQLITE_BUSY (5, and its extended codes): another connection holds the lock. */
+function isBusy(error: unknown): boolean {
+  const cause = error instanceof AuditStoreError ? error.cause : error;
+  const code = (cause as { errcode?: unknown } | undefined)?.errcode;
+  return typeof code === 'number' && (code & 0xff) === 5;
 }

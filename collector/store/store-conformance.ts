@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { auditEvent, type AuditEvent } from '../../api/audit/v1/event.ts';
+import { auditEvent, auditEventKey, type AuditEvent } from '../../api/audit/v1/event.ts';
 import { heartbeat as heartbeatSchema, type Heartbeat } from '../../api/audit/v1/ingest.ts';
 import { auditQuery, type AuditQueryInput } from '../../api/audit/v1/query.ts';
 import { AuditStoreError } from './errors.ts';
 import type { AuditStoreOptions } from './options.ts';
+import { MAX_PAGE_BYTES } from './page-bytes.ts';
 import type { AuditStore } from './store.ts';
 import { testEvent, testEvents, uuidFor } from './test-events.ts';
 
@@ -146,16 +147,25 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         expect(await store.insert(testEvents('sc-a', 3, 4))).toEqual({ accepted: 2, duplicates: 0 });
       });
 
-      it('refuses a batch in which two events share an id, storing none of it', async () => {
+      it('keeps one event per (sidecar, seq), whatever its id: ids are not an identity', async () => {
         const { store } = await fresh();
-        const clash = testEvent('sc-b', 1, { id: testEvent('sc-a', 1).id });
-        await expect(store.insert([testEvent('sc-a', 1), clash])).rejects.toMatchObject({
-          code: 'conflicting_event',
+        const id = testEvent('sc-a', 1).id;
+        // In one batch and across batches, a repeated id under a new (sidecar, seq) is another event.
+        expect(await store.insert([testEvent('sc-a', 1), testEvent('sc-b', 1, { id })])).toEqual({
+          accepted: 2,
+          duplicates: 0,
         });
-        expect(await all(store)).toEqual([]);
-        // Across batches the id is not compared (no index on a random key): the event is stored.
-        await store.insert([testEvent('sc-a', 1)]);
-        expect(await store.insert([clash])).toEqual({ accepted: 1, duplicates: 0 });
+        expect(await store.insert([testEvent('sc-a', 2, { id })])).toEqual({ accepted: 1, duplicates: 0 });
+        // The same (sidecar, seq) under another id is the stored event again: a duplicate.
+        const again = testEvent('sc-a', 2, { id: testEvent('sc-z', 9).id });
+        expect(await store.insert([again])).toEqual({ accepted: 0, duplicates: 1 });
+        expect(keys(await all(store, { order: 'asc' })).sort()).toEqual(['sc-a/1', 'sc-a/2', 'sc-b/1']);
+        const exported = await store.pendingExport('otlp', 10);
+        expect(exported.map((entry) => auditEventKey(entry.event)).sort()).toEqual([
+          'sc-a/1',
+          'sc-a/2',
+          'sc-b/1',
+        ]);
       });
 
       it('refuses a batch with an event it cannot keep, storing none of it', async () => {
@@ -286,14 +296,20 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         for (const sc of ['sc-a', 'sc-b', 'sc-c']) {
           for (let seq = 1; seq <= 8; seq++) {
             const n = seq + (sc === 'sc-b' ? 8 : sc === 'sc-c' ? 16 : 0);
+            const server = {
+              namespace: n % 5 === 0 ? 'team-b' : 'team-a',
+              name: n % 3 === 0 ? 'wiki' : 'docs',
+            };
             events.push(
               testEvent(sc, seq, {
+                // A sidecar id belongs to one server: one id per (sidecar, server) of the corpus.
+                sidecar: `${sc}.${server.namespace}.${server.name}`,
                 time: new Date(T0 + (n >= 9 && n <= 16 ? 9 : n) * 1000).toISOString(),
                 user: users[n % 3],
                 agent: n % 2 === 0 ? 'copilot' : 'cursor',
                 tenant: n % 4 === 0 ? 'globex' : 'acme',
                 tool: tools[n % 2],
-                server: { namespace: n % 5 === 0 ? 'team-b' : 'team-a', name: n % 3 === 0 ? 'wiki' : 'docs' },
+                server,
                 decision: n % 3 === 0 ? 'denied' : 'allowed',
                 kind: n === 24 ? 'policy' : 'call',
               }),
@@ -313,12 +329,15 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
         const { store } = await fresh();
         const events = corpus();
         // Inserted sidecar by sidecar, so arrival order differs from time order for the shared timestamp.
-        for (const sc of ['sc-c', 'sc-a', 'sc-b']) await store.insert(events.filter((e) => e.sidecar === sc));
-        const arrival = [
-          ...events.filter((e) => e.sidecar === 'sc-c'),
-          ...events.filter((e) => e.sidecar === 'sc-a'),
-          ...events.filter((e) => e.sidecar === 'sc-b'),
-        ];
+        const arrival: AuditEvent[] = [];
+        for (const sc of ['sc-c', 'sc-a', 'sc-b']) {
+          const ids = new Set(events.filter((e) => e.sidecar.startsWith(`${sc}.`)).map((e) => e.sidecar));
+          for (const id of ids) {
+            const batch = events.filter((e) => e.sidecar === id);
+            await store.insert(batch);
+            arrival.push(...batch);
+          }
+        }
         return { store, events: arrival };
       }
 
@@ -414,6 +433,53 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
             'desc',
           ),
         );
+      });
+
+      it('follows in ingest order, whatever the event times, with a cursor on every page', async () => {
+        const { store, events } = await loaded();
+        const follow = (after?: string, limit = 10) =>
+          store.query(auditQuery.parse({ order: 'ingest', limit, ...(after ? { after } : {}) }));
+        const seen: string[] = [];
+        let page = await follow();
+        while (page.events.length === 10) {
+          seen.push(...keys(page.events));
+          page = await follow(page.next);
+        }
+        seen.push(...keys(page.events));
+        expect(seen).toEqual(keys(events));
+        // Caught up: the cursor still moves on, past an event dated far ahead and to the later ones.
+        const tail = page.next;
+        expect(tail).toBeDefined();
+        await store.insert([testEvent('sc-far', 1, { time: '2099-01-01T00:00:00Z' })]);
+        await store.insert([testEvent('sc-late', 1, { time: new Date(T0).toISOString() })]);
+        const next = await follow(tail);
+        expect(keys(next.events)).toEqual(['sc-far/1', 'sc-late/1']);
+        // A filtered follow moves past what it did not match, and sees nothing twice.
+        const filtered = await store.query(
+          auditQuery.parse({ order: 'ingest', user: 'nobody', after: tail }),
+        );
+        expect(filtered.events).toEqual([]);
+        expect(keys((await follow(filtered.next)).events)).toEqual([]);
+      });
+
+      it('ends a page at the byte cap as well as at the row limit, and pages on through the rest', async () => {
+        const { store } = await fresh();
+        const padding = 'x'.repeat(Math.ceil(MAX_PAGE_BYTES / 4));
+        await store.insert(testEvents('sc-big', 1, 10).map((e) => ({ ...e, padding }) as AuditEvent));
+        for (const order of ['desc', 'asc', 'ingest'] as const) {
+          const first = await store.query(auditQuery.parse({ order, limit: 100 }));
+          expect(first.events.length, order).toBeLessThan(10);
+          expect(first.events.length, order).toBeGreaterThan(0);
+          expect(first.next, order).toBeDefined();
+          const seen = [...first.events];
+          let after = first.next;
+          while (after !== undefined && seen.length < 10) {
+            const page = await store.query(auditQuery.parse({ order, limit: 100, after }));
+            seen.push(...page.events);
+            after = page.next;
+          }
+          expect(new Set(keys(seen)).size, order).toBe(10);
+        }
       });
 
       it('keeps a newest-first walk stable while newer events arrive', async () => {
@@ -546,6 +612,48 @@ export function auditStoreConformance(name: string, target: ConformanceTarget): 
       }).toEqual(before);
       await reopened.insert(testEvents('sc-a', 4, 5));
       expect(await sidecar(reopened, 'sc-a')).toMatchObject({ contiguousThrough: 6 });
+    });
+
+    describe('sidecar id ownership', () => {
+      const of = (name: string) => ({ server: { namespace: 'team-a', name } });
+
+      it('refuses a batch or heartbeat under an id another server owns, storing none of it', async () => {
+        const { store } = await fresh();
+        await store.insert([testEvent('sc-a', 1, of('docs'))]);
+        const foreign = [testEvent('sc-a', 2, of('billing')), testEvent('sc-a', 1, of('billing'))];
+        await expect(store.insert(foreign)).rejects.toMatchObject({ code: 'foreign_sidecar' });
+        // A batch mixing the owner's events with a foreign one is refused whole.
+        const mixed = [testEvent('sc-a', 3, of('docs')), testEvent('sc-a', 4, of('billing'))];
+        await expect(store.insert(mixed)).rejects.toMatchObject({ code: 'foreign_sidecar' });
+        await expect(
+          store.heartbeat(beat({ sidecar: 'sc-a', server: { namespace: 'team-a', name: 'billing' } })),
+        ).rejects.toMatchObject({ code: 'foreign_sidecar' });
+        expect(keys(await all(store))).toEqual(['sc-a/1']);
+        expect(await sidecar(store, 'sc-a')).toMatchObject({ server: 'docs', highestSeq: 1 });
+      });
+
+      it('gives a new id to exactly one of many servers using it at once, on several replicas', async () => {
+        const { store: one, database } = await fresh();
+        const replicas = [one, await openOn(database), await openOn(database)];
+        for (let attempt = 0; attempt < 10; attempt++) {
+          const id = `sc-race-${attempt}`;
+          // Eight servers, the same new id and the same seq: the case where a loser was acknowledged
+          // as a "duplicate" of the winner's event.
+          const results = await Promise.allSettled(
+            Array.from({ length: 8 }, (_, i) =>
+              replicas[i % replicas.length]!.insert([testEvent(id, 1, of(`server-${i}`))]),
+            ),
+          );
+          const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+          expect(won).toHaveLength(1);
+          for (const result of results) {
+            if (result.status === 'rejected')
+              expect(result.reason).toMatchObject({ code: 'foreign_sidecar' });
+          }
+          const stored = (await all(one)).filter((event) => event.sidecar === id);
+          expect(stored.map((event) => event.server.name)).toEqual([`server-${won[0]}`]);
+        }
+      });
     });
 
     it('stores each event once when two replicas insert overlapping batches at once', async () => {

@@ -3,7 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { request, type Dispatcher } from 'undici';
 import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
-import { HEARTBEAT_PATH, INGEST_PATH, SIDECAR_HEADER, ingestAck } from '../../api/audit/v1/ingest.ts';
+import {
+  HEARTBEAT_PATH,
+  INGEST_PATH,
+  SIDECAR_HEADER,
+  UNSTORABLE_EVENT,
+  ingestAck,
+  ingestRefusal,
+} from '../../api/audit/v1/ingest.ts';
 import { Backoff } from '../../lib/backoff.ts';
 import type { AuditShippingMetrics } from './shipper-metrics.ts';
 
@@ -21,6 +28,8 @@ export interface ShippableLog {
   ): Promise<readonly { seq: number; payload: Buffer }[]>;
   acknowledge(throughSeq: number): Promise<void>;
   clearLost(ranges: readonly LostRange[]): Promise<void>;
+  /** Records a range as lost (persisted before it resolves), to be reported with the next heartbeat. */
+  reportLost(range: LostRange): Promise<void>;
   /** Resolves when a durable record with seq > afterSeq exists; rejects on abort. */
   waitForRecords(afterSeq: number, signal?: AbortSignal): Promise<void>;
 }
@@ -59,19 +68,35 @@ export type ShipperErrorCode =
 export class ShipperError extends Error {
   readonly code: ShipperErrorCode;
   readonly status?: number;
+  /** The collector's error code, when it sent a typed refusal. */
+  readonly refusal?: string;
+  /** unstorable_event: the seq the collector can never store. */
+  readonly seq?: number;
 
-  constructor(code: ShipperErrorCode, message: string, status?: number) {
+  constructor(
+    code: ShipperErrorCode,
+    message: string,
+    status?: number,
+    detail?: { refusal?: string; seq?: number },
+  ) {
     super(message);
     this.name = 'ShipperError';
     this.code = code;
     if (status !== undefined) this.status = status;
+    if (detail?.refusal !== undefined) this.refusal = detail.refusal;
+    if (detail?.seq !== undefined) this.seq = detail.seq;
   }
 }
 
 /**
  * Drains the write-ahead log to the collector: batches in sequence order, deleted from the WAL only
  * once the collector says it has stored them durably. Failures are retried forever with jittered
- * backoff: an event is never dropped here (a WAL that fills refuses calls instead, upstream of us).
+ * backoff: an event is never silently dropped here (a WAL that fills refuses calls instead, upstream of
+ * us). One refusal is final: unstorable_event (422) names an event no retry can store (deeper or larger
+ * than the collector's bounds). Retrying it would stall everything behind it until the WAL filled and
+ * the sidecar refused calls, so that seq is recorded as lost (persisted, then reported with the next
+ * heartbeat as a gap, where the collector shows it) and the rest is shipped. A batch too large (413) is
+ * split; a single event too large is unstorable too.
  * Heartbeats carry the last written sequence so the collector can tell lag from loss.
  */
 export class AuditShipper {
@@ -120,11 +145,7 @@ export class AuditShipper {
           await this.#idle(heartbeatMs, signal);
           continue;
         }
-        const through = records.at(-1)!.seq;
-        await this.#send(records);
-        await wal.acknowledge(through);
-        metrics.shipped.inc(records.length);
-        metrics.lastAckedSeq.set(through);
+        await this.#ship(records);
         this.#backoff.reset();
       } catch (error) {
         if (signal.aborted) break;
@@ -143,13 +164,47 @@ export class AuditShipper {
     await this.#options.wal.waitForRecords(this.#options.wal.ackedSeq, wake).catch(() => undefined);
   }
 
+  /** Sends and acknowledges `records`; splits what is too large, and gives up only on unstorable events. */
+  async #ship(records: readonly { seq: number; payload: Buffer }[]): Promise<void> {
+    const { wal, metrics } = this.#options;
+    try {
+      await this.#send(records);
+    } catch (error) {
+      if (!(error instanceof ShipperError)) throw error;
+      if (error.status === 413 && records.length > 1) {
+        const half = Math.ceil(records.length / 2);
+        await this.#ship(records.slice(0, half));
+        await this.#ship(records.slice(half));
+        return;
+      }
+      const seq = error.status === 413 ? records[0]!.seq : error.seq;
+      if (seq === undefined) throw error;
+      const before = records.filter((record) => record.seq < seq);
+      if (before.length > 0) await this.#ship(before);
+      await wal.reportLost({
+        fromSeq: seq,
+        toSeq: seq,
+        reason: `refused by the collector for good: ${error.message}`.slice(0, 1024),
+      });
+      await wal.acknowledge(seq);
+      metrics.lastAckedSeq.set(seq);
+      // Report the loss now rather than at the next heartbeat interval.
+      this.#lastHeartbeat = Number.NEGATIVE_INFINITY;
+      return;
+    }
+    const through = records.at(-1)!.seq;
+    await wal.acknowledge(through);
+    metrics.shipped.inc(records.length);
+    metrics.lastAckedSeq.set(through);
+  }
+
   async #send(records: readonly { seq: number; payload: Buffer }[]): Promise<void> {
     const parts: Buffer[] = [];
     for (const record of records) parts.push(record.payload, NEWLINE);
     const body = Buffer.concat(parts);
     const response = await this.#post(INGEST_PATH, 'application/x-ndjson', body);
     const text = await response.body.text();
-    if (response.statusCode !== 200) this.#refused(response.statusCode, text, 'batch');
+    if (response.statusCode !== 200) this.#refused(response.statusCode, text, 'batch', records);
     this.#options.metrics.batches.inc({ result: 'ok' });
     const ack = ingestAck.safeParse(safeJson(text));
     const through = records.at(-1)!.seq;
@@ -213,13 +268,20 @@ export class AuditShipper {
     }
   }
 
-  #refused(status: number, text: string, what: string): never {
+  #refused(status: number, text: string, what: string, records: readonly { seq: number }[] = []): never {
     const transient = status >= 500 || status === 429 || status === 408;
     this.#options.metrics.batches.inc({ result: transient ? 'unavailable' : 'rejected' });
+    const refusal = ingestRefusal.safeParse(safeJson(text));
+    const code = refusal.success ? refusal.data.error.code : undefined;
+    const named = refusal.success ? refusal.data.error.seq : undefined;
+    // Only a seq of this batch: a refusal naming anything else is a defect, retried like any other.
+    const seq =
+      status === 422 && code === UNSTORABLE_EVENT && records.some((r) => r.seq === named) ? named : undefined;
     throw new ShipperError(
       transient ? 'collector_unavailable' : 'collector_rejected',
       `the collector refused the ${what} with ${status}: ${text.slice(0, 300)}`,
       status,
+      { ...(code === undefined ? {} : { refusal: code }), ...(seq === undefined ? {} : { seq }) },
     );
   }
 

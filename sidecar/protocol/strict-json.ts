@@ -26,6 +26,7 @@
  * duplicate name. Anything the fast path cannot prove goes to the exact scanner (strict-json-scanner.ts), which
  * decides and says where. The fast path only ever says "certainly fine", so it can cost speed, never safety.
  */
+import { MAX_JSON_DEPTH } from '../../lib/json-limits.ts';
 import { findStrictJsonError, isForbiddenKey } from './strict-json-scanner.ts';
 
 export type StrictJsonErrorCode = 'syntax' | 'duplicate_key' | 'forbidden_key' | 'too_deep' | 'too_many_keys';
@@ -47,7 +48,8 @@ export interface StrictJsonLimits {
   readonly maxKeys?: number;
 }
 
-export const DEFAULT_MAX_DEPTH = 64;
+/** The depth limit shared with the collector (lib/json-limits.ts): what is accepted here can be kept as evidence. */
+export const DEFAULT_MAX_DEPTH = MAX_JSON_DEPTH;
 
 /** The fast path's walk recurses; above this configured depth only the iterative scanner runs. */
 const FAST_PATH_MAX_DEPTH = 512;

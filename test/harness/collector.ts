@@ -44,6 +44,8 @@ export interface CollectorUnderTest {
   readonly mode: 'in-process' | 'child';
   /** In-process mode: the running collector (its store, metrics), while it runs. */
   readonly running: RunningCollector | undefined;
+  /** Child mode: the collector process's PID while it runs (bash execs node, so it is node's). */
+  readonly pid: number | undefined;
   /** Log lines so far (pino JSON), across restarts. */
   logs(): string[];
   /** What the stdout exporter wrote so far (one JSON event per line), across restarts. */
@@ -69,6 +71,8 @@ export interface CollectorOptions {
   readonly sqlitePath?: string;
   /** Default: collectorKubeconfig(). */
   readonly kubeconfigPath?: string;
+  /** Child mode: Node options before the script (e.g. --max-old-space-size=512, as a chart would set). */
+  readonly nodeArgs?: readonly string[];
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -93,6 +97,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     ...Object.entries(options.flags ?? {}).flatMap(([flag, value]) => [`--${flag}`, value]),
   ];
   const logPath = join(dir, 'collector.log');
+  const logsOnStdout = !(options.flags?.['export'] ?? '').split(',').includes('stdout');
   const stdoutPath = join(dir, 'collector.stdout');
   writeFileSync(stdoutPath, '');
   const memoryLogs: string[] = [];
@@ -129,6 +134,7 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
           'collector',
           stdoutPath,
           process.execPath,
+          ...(options.nodeArgs ?? []),
           join(repoRoot, 'cli/main.ts'),
           'collector',
           '--log-level',
@@ -165,7 +171,14 @@ export async function startCollector(options: CollectorOptions = {}): Promise<Co
     get running() {
       return running;
     },
-    logs: () => (mode === 'in-process' ? [...memoryLogs] : readLines(logPath)),
+    get pid() {
+      return child?.pid;
+    },
+    // Without the stdout exporter a child collector logs to stdout (its own file here), else to stderr.
+    logs: () =>
+      mode === 'in-process'
+        ? [...memoryLogs]
+        : [...readLines(logPath), ...(logsOnStdout ? readLines(stdoutPath) : [])],
     exported: () =>
       (mode === 'in-process' ? memoryExport.join('').split('\n').filter(Boolean) : readLines(stdoutPath)).map(
         (line) => JSON.parse(line) as AuditEvent,

@@ -281,6 +281,50 @@ describe('follow', () => {
   });
 });
 
+describe('follow is not blinded by event times (issue 16)', () => {
+  it('-A -f keeps printing later events after one dated ahead, and shows a backlog stored late', async () => {
+    const followSidecar = `${namespace}-blind`;
+    nextSeq = 1;
+    const polled = await queriesAnswered();
+    const run = capture({ KUBECONFIG: adminKubeconfig });
+    const exit = runCli(
+      ['audit', '-A', '-f', '--tool', 'blind_tool', '--interval', '100ms', '-o', 'jsonl'],
+      run.io,
+    );
+    const printed = () =>
+      run
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as AuditEvent);
+    await eventually(queriesAnswered, (answered) => answered > polled);
+    // Dated 50 minutes ahead (within the collector's skew bound): following by newest event time, the
+    // position jumped there and every later event of every namespace stayed hidden until then.
+    const ahead = new Date(Date.now() + 50 * 60_000).toISOString();
+    await ship([event({ tool: 'blind_tool', user: 'ahead', time: ahead }, followSidecar)]);
+    await eventually(
+      async () => printed(),
+      (events) => events.length >= 1,
+    );
+    await ship([
+      event({ tool: 'blind_tool', user: 'later' }, followSidecar),
+      // Stored late with an older time: a sidecar shipping its backlog.
+      event(
+        { tool: 'blind_tool', user: 'backlog', time: new Date(Date.now() - 60_000).toISOString() },
+        followSidecar,
+      ),
+    ]);
+    const seen = await eventually(
+      async () => printed(),
+      (events) => events.length >= 3,
+    );
+    run.shutdown();
+    expect(await exit).toBe(0);
+    expect(seen.map((e) => e.user)).toEqual(['ahead', 'later', 'backlog']);
+    expect(run.stderr()).toBe('');
+  });
+});
+
 /** GET /v1/events the collector answered so far. */
 async function queriesAnswered(): Promise<number> {
   const text = await (await fetch(`${collector.metricsUrl}/metrics`)).text();

@@ -70,7 +70,12 @@ export type KillSwitchAuditDetail = z.infer<typeof killSwitchAuditDetail>;
 /** Fields every producer fills; the WAL adds `sidecar` and `seq` when it appends. */
 export const auditEventDraft = z.object({
   schema: z.literal(AUDIT_SCHEMA),
-  id: z.uuid().describe('Unique event id: the idempotency key downstream (SIEM exports are at-least-once).'),
+  id: z
+    .uuid()
+    .describe(
+      'Event id the sidecar chose, for correlation. Not the idempotency key: that is (sidecar, seq), which ' +
+        'the collector enforces and exports as portcullis.event_key; ids are not compared across sidecars.',
+    ),
   kind: auditKind,
   time: z.iso.datetime({ offset: true }).describe('When the decision was made (RFC 3339).'),
   requestId: z.string().min(1).max(256).describe('The sidecar request id; egress open and close share one.'),
@@ -127,3 +132,13 @@ export const auditEvent = auditEventDraft.extend({
   seq: z.int().min(1).describe('Per-sidecar sequence number: 1, 2, 3, ... with no holes.'),
 });
 export type AuditEvent = z.infer<typeof auditEvent>;
+
+/**
+ * An event's identity, and so the idempotency key of every export (SIEM deliveries are at-least-once):
+ * `<sidecar>/<seq>`. Not the event id: an id is text the sidecar chose, so any server could repeat another's,
+ * while a sidecar id belongs to one server (claimed atomically in the collector's store) and its seqs are
+ * assigned by its WAL. The collector stores one event per key and exports it under that key.
+ */
+export function auditEventKey(event: Pick<AuditEvent, 'sidecar' | 'seq'>): string {
+  return `${event.sidecar}/${event.seq}`;
+}

@@ -10,7 +10,9 @@ import { sidecarId } from './event.ts';
  *                       200 + IngestAck only after the store committed every event of the batch; events
  *                       already stored (same sidecar and seq) count as duplicates and are acknowledged too.
  *                       400 malformed (typed error body), 401 token, 403 an event for a server the token is
- *                       not bound to, 413 batch too large, 503 store unavailable (retry).
+ *                       not bound to, 413 batch too large, 422 unstorable_event (one event, named by the
+ *                       error's `seq`, can never be stored: record it lost, ship the rest), 429/503 busy or
+ *                       store unavailable (retry after Retry-After).
  *   POST /v1/heartbeat  application/json Heartbeat; 204.
  *
  * Errors are `{ "error": { "code": "...", "message": "..." } }` with stable codes (collector/errors.ts).
@@ -28,6 +30,15 @@ export const ingestAck = z.object({
   throughSeq: z.int().min(0),
 });
 export type IngestAck = z.infer<typeof ingestAck>;
+
+/** The refusal body: a stable code, a message for people, and for unstorable_event the event's seq. */
+export const ingestRefusal = z.object({
+  error: z.object({ code: z.string(), message: z.string(), seq: z.int().min(1).optional() }),
+});
+export type IngestRefusal = z.infer<typeof ingestRefusal>;
+
+/** The code of a refusal that no retry can turn into success for the event its `seq` names. */
+export const UNSTORABLE_EVENT = 'unstorable_event';
 
 export const heartbeat = z.object({
   sidecar: sidecarId,

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import { MAX_AUDIT_EVENT_BYTES } from '../../../lib/json-limits.ts';
 import { WalRecordTooLargeError } from './errors.ts';
 
 /**
@@ -17,8 +18,11 @@ import { WalRecordTooLargeError } from './errors.ts';
 export const RECORD_MAGIC = 0x015750ff;
 export const RECORD_MAGIC_BYTES = Buffer.from([0xff, 0x50, 0x57, 0x01]);
 export const RECORD_HEADER_BYTES = 20;
-/** A sane bound on one event; anything longer in a header is damage, not data. */
-export const MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
+/**
+ * A sane bound on one event; anything longer in a header is damage, not data. The collector's bound on one
+ * event too (lib/json-limits.ts): a record the WAL holds is never too large to store.
+ */
+export const MAX_PAYLOAD_BYTES = MAX_AUDIT_EVENT_BYTES;
 
 const TWO_TO_32 = 2 ** 32;
 /** The high word of the largest safe integer: seqs above it do not round-trip through a JS number. */

@@ -250,6 +250,18 @@ export class WriteAheadLog {
     await this.#lostFile.save(formatLostRanges(this.#lost));
   }
 
+  /**
+   * Records seqs the collector refused for good (unstorable_event: an event it can never store) as lost.
+   * Persisted before it resolves, so the shipper may acknowledge past them: the loss is still reported,
+   * as a gap, across a restart.
+   */
+  async reportLost(range: LostRange): Promise<void> {
+    this.#assertOpen();
+    this.#options.log.error({ ...range }, 'audit event lost: the collector can never store it');
+    this.#lost = withLostRange(this.#lost, range);
+    await this.#lostFile.save(formatLostRanges(this.#lost));
+  }
+
   /** Makes everything written durable, stops the timers and closes the files. Appends then throw WalClosedError. */
   close(): Promise<void> {
     this.#closed ??= this.#close();
