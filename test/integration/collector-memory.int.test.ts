@@ -124,61 +124,65 @@ function peakRssMiB(pid: number): number {
 }
 
 describe("the collector with the chart's NODE_OPTIONS, under the chart's memory limit", () => {
-  it('stays up under large concurrent batches, slow uploads and large queries, losing nothing acknowledged', async () => {
-    const pid = collector.pid!;
-    const before = peakRssMiB(pid);
-    const deadline = Date.now() + DEADLINE_MS;
-    const server = { namespace, name: 'docs' };
-    const senders = Array.from({ length: SENDERS }, async (_, s) => {
-      const sidecar = `mem-${s}`;
-      let attempts = 0;
-      for (let b = 0; b < BATCHES_PER_SENDER; b++) {
-        const from = b * EVENTS_PER_BATCH + 1;
-        const events = sidecarEvents(sidecar, from, from + EVENTS_PER_BATCH - 1, server).map((event) => ({
-          ...event,
-          arguments: { blob: 'x'.repeat(PADDING) },
-        }));
-        attempts += (await ship(events, deadline)).attempts;
-      }
-      return attempts;
-    });
-    const slow = Array.from({ length: SLOW_UPLOADS }, (_, i) => slowUpload(i));
-    const queries = Array.from({ length: QUERY_LOOPS }, async () => {
-      const statuses: number[] = [];
-      for (let q = 0; q < QUERIES_PER_LOOP && Date.now() < deadline; q++) {
-        statuses.push((await getJson(collector.url, '/v1/events?limit=10000')).status);
-        await sleep(100);
-      }
-      return statuses;
-    });
-    const [attempts, slowStatuses, queryStatuses] = await Promise.all([
-      Promise.all(senders),
-      Promise.all(slow),
-      Promise.all(queries),
-    ]);
-
-    const peak = peakRssMiB(pid);
-    console.info(
-      `collector peak RSS ${peak.toFixed(0)} MiB (at start ${before.toFixed(0)} MiB; limit ${LIMIT_MIB} MiB; ${NODE_OPTIONS.join(' ')}); batch attempts ${attempts.join(',')}; ` +
-        `slow uploads ${JSON.stringify(countOf(slowStatuses))}; queries ${JSON.stringify(countOf(queryStatuses.flat()))}`,
-    );
-    // Still the same process, still ready.
-    expect(collector.pid).toBe(pid);
-    expect((await fetch(`${collector.metricsUrl}/readyz`)).status).toBe(200);
-    expect(peak).toBeLessThan(LIMIT_MIB);
-    // Refusals are the retryable busy kind or a refused body, never a server failure.
-    for (const status of [...slowStatuses, ...queryStatuses.flat()])
-      expect([200, 400, 413, 429, 0]).toContain(status);
-    // Nothing acknowledged is missing: every sender's events are stored contiguously from seq 1.
-    const sidecars = (await getJson(collector.url, `/v1/sidecars?namespace=${namespace}`)).body as {
-      sidecars: { sidecar: string; contiguousThrough: number }[];
-    };
-    for (let s = 0; s < SENDERS; s++) {
-      expect(sidecars.sidecars.find((row) => row.sidecar === `mem-${s}`)).toMatchObject({
-        contiguousThrough: BATCHES_PER_SENDER * EVENTS_PER_BATCH,
+  it(
+    'stays up under large concurrent batches, slow uploads and large queries, losing nothing acknowledged',
+    async () => {
+      const pid = collector.pid!;
+      const before = peakRssMiB(pid);
+      const deadline = Date.now() + DEADLINE_MS;
+      const server = { namespace, name: 'docs' };
+      const senders = Array.from({ length: SENDERS }, async (_, s) => {
+        const sidecar = `mem-${s}`;
+        let attempts = 0;
+        for (let b = 0; b < BATCHES_PER_SENDER; b++) {
+          const from = b * EVENTS_PER_BATCH + 1;
+          const events = sidecarEvents(sidecar, from, from + EVENTS_PER_BATCH - 1, server).map((event) => ({
+            ...event,
+            arguments: { blob: 'x'.repeat(PADDING) },
+          }));
+          attempts += (await ship(events, deadline)).attempts;
+        }
+        return attempts;
       });
-    }
-  });
+      const slow = Array.from({ length: SLOW_UPLOADS }, (_, i) => slowUpload(i));
+      const queries = Array.from({ length: QUERY_LOOPS }, async () => {
+        const statuses: number[] = [];
+        for (let q = 0; q < QUERIES_PER_LOOP && Date.now() < deadline; q++) {
+          statuses.push((await getJson(collector.url, '/v1/events?limit=10000')).status);
+          await sleep(100);
+        }
+        return statuses;
+      });
+      const [attempts, slowStatuses, queryStatuses] = await Promise.all([
+        Promise.all(senders),
+        Promise.all(slow),
+        Promise.all(queries),
+      ]);
+
+      const peak = peakRssMiB(pid);
+      console.info(
+        `collector peak RSS ${peak.toFixed(0)} MiB (at start ${before.toFixed(0)} MiB; limit ${LIMIT_MIB} MiB; ${NODE_OPTIONS.join(' ')}); batch attempts ${attempts.join(',')}; ` +
+          `slow uploads ${JSON.stringify(countOf(slowStatuses))}; queries ${JSON.stringify(countOf(queryStatuses.flat()))}`,
+      );
+      // Still the same process, still ready.
+      expect(collector.pid).toBe(pid);
+      expect((await fetch(`${collector.metricsUrl}/readyz`)).status).toBe(200);
+      expect(peak).toBeLessThan(LIMIT_MIB);
+      // Refusals are the retryable busy kind or a refused body, never a server failure.
+      for (const status of [...slowStatuses, ...queryStatuses.flat()])
+        expect([200, 400, 413, 429, 0]).toContain(status);
+      // Nothing acknowledged is missing: every sender's events are stored contiguously from seq 1.
+      const sidecars = (await getJson(collector.url, `/v1/sidecars?namespace=${namespace}`)).body as {
+        sidecars: { sidecar: string; contiguousThrough: number }[];
+      };
+      for (let s = 0; s < SENDERS; s++) {
+        expect(sidecars.sidecars.find((row) => row.sidecar === `mem-${s}`)).toMatchObject({
+          contiguousThrough: BATCHES_PER_SENDER * EVENTS_PER_BATCH,
+        });
+      }
+    },
+    DEADLINE_MS + 60_000,
+  );
 });
 
 function countOf(statuses: readonly number[]): Record<number, number> {
