@@ -66,8 +66,8 @@ k8s-up: install controlplane ## Start a local etcd + kube-apiserver in the backg
 k8s-down: install ## Stop the control plane started by k8s-up
 	@node test/harness/k8s-up.ts stop --state $(K8S_STATE)
 
-fuzz: install sdk-servers ## Long differential-fuzzer run against the SDK servers (FUZZ_CASES, FUZZ_SECONDS, FUZZ_SEED) -> bench/results/fuzz.json
-	node test/fuzz/main.ts --cases $(or $(FUZZ_CASES),200000) --seconds $(or $(FUZZ_SECONDS),900) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
+fuzz: install sdk-servers ## Long differential-fuzzer run against the SDK servers (FUZZ_CASES, FUZZ_SECONDS, FUZZ_SEED, FUZZ_SERVERS=a,b) -> bench/results/fuzz.json
+	node test/fuzz/main.ts --cases $(or $(FUZZ_CASES),200000) --seconds $(or $(FUZZ_SECONDS),900) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) $(if $(FUZZ_SERVERS),--servers $(FUZZ_SERVERS))
 
 bench: bench-sidecar bench-operator bench-audit bench-policy-file ## Run every benchmark (JSON results in bench/results/)
 

@@ -16,8 +16,8 @@ export interface FuzzTarget {
 /** One server behind its own sidecar; cases run one at a time, so every execution belongs to the case. */
 export interface Lane {
   readonly name: string;
-  /** Cases with at least one allowed call, and tool executions the oracle checked, so far. */
-  readonly counts: { allowedCases: number; executions: number };
+  /** Cases run, cases with at least one allowed call, and tool executions the oracle checked, so far. */
+  readonly counts: { cases: number; allowedCases: number; executions: number };
   run(fuzz: FuzzCase): Promise<Finding[]>;
   stop(): Promise<void>;
 }
@@ -64,11 +64,12 @@ export async function startLane(target: FuzzTarget): Promise<Lane> {
     token: (caller) => tokens[caller],
     tenantOf: (caller) => CALLERS[caller]['tenant_id'] as string,
   };
-  const counts = { allowedCases: 0, executions: 0 };
+  const counts = { cases: 0, allowedCases: 0, executions: 0 };
   return {
     name: target.name,
     counts,
     async run(fuzz) {
+      counts.cases++;
       await refreshTokens();
       gate.audit.events.splice(0);
       await target.clearExecutions();

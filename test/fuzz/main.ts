@@ -47,11 +47,19 @@ try {
   for (const server of servers) lanes.push(await startLane(server));
   console.error(`fuzz: seed ${seed}, ${total} cases over ${lanes.length} servers, at most ${seconds} s`);
   const started = performance.now();
+  // A line a minute, so a run of hours shows it is alive and how fast it goes.
+  const progress = setInterval(() => {
+    const done = lanes.reduce((sum, lane) => sum + lane.counts.cases, 0);
+    const seconds = (performance.now() - started) / 1000;
+    console.error(`fuzz: ${done} cases in ${Math.round(seconds)} s (${Math.round(done / seconds)}/s)`);
+  }, 60_000);
+  progress.unref();
   const reports = await runDifferentialFuzz(lanes, {
     seed,
     casesPerLane: Math.ceil(total / lanes.length),
     timeLimitMs: seconds * 1000,
   });
+  clearInterval(progress);
   const elapsed = (performance.now() - started) / 1000;
   const cases = reports.reduce((sum, r) => sum + r.cases, 0);
   const failures = reports.filter((r) => r.failure !== undefined);

@@ -63,7 +63,8 @@ export async function runDifferentialFuzz(
         seed,
         cases,
         durationMs: Math.round(performance.now() - started),
-        ...lane.counts,
+        allowedCases: lane.counts.allowedCases,
+        executions: lane.counts.executions,
       };
       if (!details.failed || details.counterexample === null) return report;
       const [failing] = details.counterexample;
