@@ -64,7 +64,9 @@ export async function relay(
     chunks.push(buffer);
   }
   let body = Buffer.concat(chunks, size);
-  if (!isJsonRpcAnswer(upstream.status, contentType, body)) {
+  const isJson = contentType.startsWith('application/json') && size > 0;
+  const parsed: unknown = isJson ? safeParse(body.toString('utf8')) : undefined;
+  if (!isJsonRpcAnswer(upstream.status, contentType, size, parsed)) {
     const answer = nonJsonRpcAnswer(upstream.status, exchange.requestId);
     context.log.warn(
       { requestId: exchange.requestId, status: upstream.status, contentType: contentType.slice(0, 64) },
@@ -78,8 +80,7 @@ export async function relay(
     response.end(answer.body);
     return 'complete';
   }
-  if (contentType.startsWith('application/json') && pending.size > 0 && size > 0) {
-    const parsed: unknown = safeParse(body.toString('utf8'));
+  if (isJson && pending.size > 0) {
     const replaced = Array.isArray(parsed)
       ? parsed.map((m) => (isObject(m) ? transform(m) : m))
       : isObject(parsed)

@@ -6,18 +6,18 @@ import { REJECT_TABLE, reject, rejectionError } from './reject.ts';
  * to a method it does not handle, a framework's HTML error page); the client then gets a JSON-RPC error
  * instead, so every answer through the sidecar is JSON-RPC. The server's HTTP status is kept for its own
  * refusals (a 405 to a GET tells a client there is no event stream); a 2xx that is not JSON-RPC is a bad
- * answer from the server: 502.
+ * answer from the server: 502. `parsed` is the body as relay.ts parsed it (undefined when it is not JSON):
+ * one parse serves this check and the reply handlers.
  */
-export function isJsonRpcAnswer(status: number, contentType: string, body: Buffer): boolean {
-  if (body.length === 0) return status < 400;
+export function isJsonRpcAnswer(
+  status: number,
+  contentType: string,
+  bodyLength: number,
+  parsed: unknown,
+): boolean {
+  if (bodyLength === 0) return status < 400;
   if (!contentType.startsWith('application/json')) return false;
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch {
-    return false;
-  }
-  const messages = Array.isArray(value) ? value : [value];
+  const messages = Array.isArray(parsed) ? parsed : [parsed];
   return (
     messages.length > 0 &&
     messages.every(

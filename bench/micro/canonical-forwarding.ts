@@ -6,7 +6,7 @@
  * Run: node bench/micro/canonical-forwarding.ts  (best of 7 rounds; the machine's load shows in the numbers).
  */
 import { isUtf8 } from 'node:buffer';
-import { performance } from 'node:perf_hooks';
+import { nanosecondsPerCall } from './timing.ts';
 import { checkJsonMediaType } from '../../sidecar/protocol/media-type.ts';
 import { checkClientMethod } from '../../sidecar/protocol/methods.ts';
 import { repeatedSingletonHeader } from '../../sidecar/protocol/repeated-headers.ts';
@@ -17,17 +17,6 @@ function toolsCallBody(argumentCount: number): Buffer {
   for (let i = 0; i < argumentCount; i++) args[`field_${i}`] = i % 2 === 0 ? `some text ${i}` : i * 1.5;
   const message = { jsonrpc: '2.0', id: 42, method: 'tools/call', params: { name: 'echo', arguments: args } };
   return Buffer.from(JSON.stringify(message));
-}
-
-function nanosecondsPerCall(run: () => unknown, iterations: number): number {
-  for (let i = 0; i < iterations / 10; i++) run();
-  let best = Infinity;
-  for (let round = 0; round < 7; round++) {
-    const start = performance.now();
-    for (let i = 0; i < iterations; i++) run();
-    best = Math.min(best, ((performance.now() - start) * 1e6) / iterations);
-  }
-  return best;
 }
 
 // What an SDK client sends, as Node's rawHeaders hands it over.

@@ -2,7 +2,7 @@
  * What strict parsing costs over JSON.parse, for tools/call bodies of about 1 KB and 100 KB.
  * Run: node bench/micro/strict-json.ts  (best of 7 rounds; the machine's load shows in the numbers).
  */
-import { performance } from 'node:perf_hooks';
+import { nanosecondsPerCall } from './timing.ts';
 import { parseStrictJson } from '../../sidecar/protocol/strict-json.ts';
 
 function toolsCallBody(argumentCount: number, indent?: number): string {
@@ -31,17 +31,6 @@ function toolsCallBody(argumentCount: number, indent?: number): string {
 /** Python's json.dumps escapes every non-ASCII character, so emoji arrive as escaped surrogate pairs. */
 const asciiEscaped = (text: string) =>
   text.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
-
-function nanosecondsPerCall(run: () => unknown, iterations: number): number {
-  for (let i = 0; i < iterations / 10; i++) run();
-  let best = Infinity;
-  for (let round = 0; round < 7; round++) {
-    const start = performance.now();
-    for (let i = 0; i < iterations; i++) run();
-    best = Math.min(best, ((performance.now() - start) * 1e6) / iterations);
-  }
-  return best;
-}
 
 const bodies: [string, string, number][] = [
   ['tools/call ~1 KB', toolsCallBody(20), 200_000],
