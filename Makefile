@@ -10,8 +10,9 @@ export PATH := $(NODE_BIN):$(PATH)
 endif
 export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
+CLUSTER_STATE ?= $(PORTCULLIS_CACHE)/cluster
 
-.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down build fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
+.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -65,6 +66,16 @@ k8s-up: install controlplane ## Start a local etcd + kube-apiserver in the backg
 
 k8s-down: install ## Stop the control plane started by k8s-up
 	@node test/harness/k8s-up.ts stop --state $(K8S_STATE)
+
+cluster: controlplane ## Build and cache the node (kubelet, kube-proxy, kube-scheduler) and its add-on images; install containerd, runc, CNI plugins from Debian
+	scripts/ensure-node-packages.sh
+	test/cluster/build.sh >/dev/null
+
+cluster-up: install cluster ## Start a real single-node cluster (root; containerd, kubelet, CNI, CoreDNS, NetworkPolicy, StorageClass); prints the kubeconfig path
+	@node test/cluster/cluster-up.ts start --state $(CLUSTER_STATE)
+
+cluster-down: install ## Stop the cluster and undo every host change it made (processes, mounts, bridge, address, iptables chains, sysctls, cgroups)
+	@node test/cluster/cluster-up.ts stop --state $(CLUSTER_STATE)
 
 fuzz: install sdk-servers ## Long differential-fuzzer run against the SDK servers (FUZZ_CASES, FUZZ_SECONDS, FUZZ_SEED, FUZZ_SERVERS=a,b) -> bench/results/fuzz.json
 	node test/fuzz/main.ts --cases $(or $(FUZZ_CASES),200000) --seconds $(or $(FUZZ_SECONDS),900) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED)) $(if $(FUZZ_SERVERS),--servers $(FUZZ_SERVERS))

@@ -2,6 +2,9 @@
 # Builds (once) and caches the test control plane and helm outside the repository.
 # Prints the directory that holds the binaries. Rebuilds only what is missing.
 #
+#   build.sh [CMD...]   also build these k8s.io/kubernetes/cmd/CMD (the node: kubelet kube-proxy
+#                       kube-scheduler; test/cluster/build.sh asks for them)
+#
 #   PORTCULLIS_CACHE  cache root (default: ~/.cache/portcullis)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -39,6 +42,7 @@ build_kube() {
 build_kube kube-apiserver
 # Runs the garbage collector and namespace controller, so ownerReferences and namespace deletion act.
 build_kube kube-controller-manager
+for extra in "$@"; do build_kube "$extra"; done
 # Machines ship a kubectl; build one only where none is on PATH.
 if ! command -v kubectl >/dev/null 2>&1; then build_kube kubectl; fi
 

@@ -54,9 +54,30 @@ export function runningOwner(stateDir: string): OwnerInfo | undefined {
   return isRunning(owner.pid) && isOurOwner ? owner : undefined;
 }
 
+/** What an owner keeps running: the control plane by default, or a whole cluster (test/cluster). */
+export interface OwnedServers {
+  readonly serverUrl: string;
+  readonly kubeconfigPath: string;
+  readonly processes: readonly ControlPlaneProcess[];
+  readonly crashed: Promise<Error>;
+  stop(): Promise<unknown>;
+}
+
 export interface OwnerOptions {
   /** Stop on its own once this process has exited, e.g. the test that started it. */
   readonly stopWith?: number;
+  /** How long `start` waits for the owner to report ready (180 s unless given). */
+  readonly startTimeoutMs?: number;
+  /** The script whose `serve` command runs the owner (k8s-up.ts unless given). */
+  readonly script?: string;
+  /** What the owner starts in its state directory; a control plane with its controllers unless given. */
+  readonly start?: (stateDir: string) => Promise<OwnedServers>;
+  /** Cleans up after an owner that died without stopping what it ran; reaps control-plane processes unless given. */
+  readonly reap?: (stateDir: string) => Promise<readonly string[]>;
+}
+
+function startOwnedControlPlane(stateDir: string): Promise<OwnedServers> {
+  return startControlPlane({ dataDir: clusterDir(stateDir), controllerManager: true });
 }
 
 /** Starts an owner for `stateDir` unless one runs already; resolves once the control plane is ready. */
@@ -66,13 +87,14 @@ export async function startInBackground(
 ): Promise<{ owner: OwnerInfo; alreadyRunning: boolean }> {
   const existing = runningOwner(stateDir);
   if (existing !== undefined) return { owner: existing, alreadyRunning: true };
-  await stopInBackground(stateDir); // whatever an interrupted earlier run left behind
+  await stopInBackground(stateDir, options); // whatever an interrupted earlier run left behind
 
   mkdirSync(stateDir, { recursive: true });
   const logPath = join(stateDir, 'owner.log');
   const log = openSync(logPath, 'w');
   const stopWith = options.stopWith === undefined ? [] : ['--stop-with', String(options.stopWith)];
-  const child = spawn(process.execPath, [k8sUpScript, 'serve', '--state', stateDir, ...stopWith], {
+  const script = options.script ?? k8sUpScript;
+  const child = spawn(process.execPath, [script, 'serve', '--state', stateDir, ...stopWith], {
     detached: true, // its own session: closing this terminal or Ctrl-C here does not reach it
     stdio: ['ignore', log, log, 'ipc'],
   });
@@ -80,10 +102,11 @@ export async function startInBackground(
 
   try {
     const owner = await new Promise<OwnerInfo>((resolve, reject) => {
+      const timeoutMs = options.startTimeoutMs ?? START_TIMEOUT_MS;
       const timer = setTimeout(() => {
         signalProcess(child.pid ?? 0, 'SIGTERM');
-        reject(new BackgroundControlPlaneError(`not ready within ${START_TIMEOUT_MS / 1000} s`));
-      }, START_TIMEOUT_MS);
+        reject(new BackgroundControlPlaneError(`not ready within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
       child.on('message', (message: OwnerMessage) => {
         clearTimeout(timer);
         if (message.type === 'ready') resolve(message.owner);
@@ -118,9 +141,9 @@ export async function serve(stateDir: string, options: OwnerOptions = {}): Promi
       if (process.send === undefined || !process.connected) resolve();
       else process.send(message, () => resolve());
     });
-  let controlPlane;
+  let controlPlane: OwnedServers;
   try {
-    controlPlane = await startControlPlane({ dataDir: clusterDir(stateDir), controllerManager: true });
+    controlPlane = await (options.start ?? startOwnedControlPlane)(stateDir);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     console.error(message);
@@ -165,7 +188,7 @@ export interface StopOutcome {
 }
 
 /** Stops the owner (if any) and kills whatever its control plane left behind. */
-export async function stopInBackground(stateDir: string): Promise<StopOutcome> {
+export async function stopInBackground(stateDir: string, options: OwnerOptions = {}): Promise<StopOutcome> {
   const owner = runningOwner(stateDir);
   let ownerKilled = false;
   if (owner !== undefined) {
@@ -176,7 +199,7 @@ export async function stopInBackground(stateDir: string): Promise<StopOutcome> {
       await waitUntilGone([owner.pid], 5_000);
     }
   }
-  const reaped = await reapControlPlane(clusterDir(stateDir));
+  const reaped = await (options.reap ?? ((dir: string) => reapControlPlane(clusterDir(dir))))(stateDir);
   rmSync(join(stateDir, 'owner.json'), { force: true });
   return { wasRunning: owner !== undefined, ownerKilled, reaped };
 }

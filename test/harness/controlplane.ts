@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { controlPlaneBinaries, defaultBinDir } from './binaries.ts';
 import { writeCredentials } from './credentials.ts';
 import { etcdArgs, etcdClientUrl } from './etcd.ts';
@@ -9,8 +9,11 @@ import { apiserverUrl, kubeApiserverArgs } from './kube-apiserver.ts';
 import { kubeControllerManagerArgs } from './kube-controller-manager.ts';
 import { reapAbandonedControlPlanes, reapControlPlane, readState, writeState } from './leftovers.ts';
 import { describeLog } from './log-tail.ts';
+import type { ControlPlanePki } from './pki.ts';
 import { isRunning } from './processes.ts';
 import { waitForOk } from './readiness.ts';
+import { issueClientCert, type ServingCert } from './serving-certs.ts';
+import type { TokenUser } from './static-tokens.ts';
 import {
   ProcessExitedError,
   startSupervised,
@@ -36,6 +39,19 @@ export interface ControlPlaneOptions {
   readonly beforeControllers?: (adminKubeconfigPath: string) => Promise<void>;
   /** Budget for every server to become ready. */
   readonly readyTimeoutMs?: number;
+  /**
+   * A control plane a node joins (test/cluster): the API server listens on this address and port, with
+   * these extra certificate names, Node authorization and a kubelet client certificate; the token
+   * file also holds the node components' users; kube-controller-manager runs its default controllers.
+   */
+  readonly node?: ControlPlaneNodeOptions;
+}
+
+export interface ControlPlaneNodeOptions {
+  readonly address: string;
+  readonly apiserverPort: number;
+  readonly extraSans: readonly string[];
+  readonly users: readonly TokenUser[];
 }
 
 export interface ControlPlaneProcess {
@@ -126,10 +142,17 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   };
 
   try {
+    const { node } = options;
     const ports = await freeLoopbackPorts(['etcdClient', 'etcdPeer', 'apiserver']);
-    const serverUrl = apiserverUrl(ports.apiserver);
-    const credentials = await writeCredentials(dataDir, serverUrl);
+    const apiserverPort = node?.apiserverPort ?? ports.apiserver;
+    const serverUrl = apiserverUrl(apiserverPort, node?.address);
+    const credentials = await writeCredentials(dataDir, serverUrl, {
+      sans: node === undefined ? undefined : ['IP:127.0.0.1', 'DNS:localhost', ...node.extraSans],
+      extraUsers: node?.users,
+    });
     const { pki } = credentials;
+    const kubeletClient =
+      node === undefined ? undefined : await issueKubeletClientCert(pki, dirname(pki.caCertFile));
 
     const etcdPorts = { client: ports.etcdClient, peer: ports.etcdPeer };
     await launch({
@@ -146,10 +169,19 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       command: binaries.kubeApiserver,
       args: kubeApiserverArgs({
         dataDir,
-        port: ports.apiserver,
+        port: apiserverPort,
         etcdUrl: etcdClientUrl(etcdPorts),
         pki,
         tokenAuthFile: credentials.tokenAuthFile,
+        address: node?.address,
+        node:
+          kubeletClient === undefined
+            ? undefined
+            : {
+                clientCaFile: pki.caCertFile,
+                kubeletClientCertFile: kubeletClient.certFile,
+                kubeletClientKeyFile: kubeletClient.keyFile,
+              },
       }),
       logPath: join(dataDir, 'kube-apiserver.log'),
     };
@@ -164,7 +196,11 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       await launch({
         name: 'kube-controller-manager',
         command: binaries.kubeControllerManager,
-        args: kubeControllerManagerArgs({ kubeconfigPath: credentials.adminKubeconfigPath, pki }),
+        args: kubeControllerManagerArgs({
+          kubeconfigPath: credentials.adminKubeconfigPath,
+          pki,
+          controllers: node === undefined ? undefined : ['*'],
+        }),
         logPath: join(dataDir, 'kube-controller-manager.log'),
       });
       // It serves no health endpoint; the default ServiceAccount appearing shows its controllers run.
@@ -217,6 +253,15 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     // The data directory stays for a post-mortem; the next start in another process reaps it.
     throw new ControlPlaneStartError(error, started, dataDir);
   }
+}
+
+/** The certificate the API server presents to the kubelet (logs, exec); system:masters, as kubeadm's. */
+function issueKubeletClientCert(pki: ControlPlanePki, dir: string): Promise<ServingCert> {
+  const ca = { name: 'ca', certFile: pki.caCertFile, keyFile: pki.caKeyFile, certPem: '' };
+  return issueClientCert(ca, dir, 'apiserver-kubelet-client', {
+    commonName: 'kube-apiserver-kubelet-client',
+    organization: 'system:masters',
+  });
 }
 
 /**

@@ -18,10 +18,21 @@ export interface ControlPlaneCredentials {
   readonly userKubeconfigPath: string;
 }
 
-export async function writeCredentials(dataDir: string, serverUrl: string): Promise<ControlPlaneCredentials> {
+export interface CredentialOptions {
+  /** The API server certificate's names; 127.0.0.1 and localhost by default. */
+  readonly sans?: readonly string[];
+  /** More token users (node components), written into the token file only. */
+  readonly extraUsers?: readonly TokenUser[];
+}
+
+export async function writeCredentials(
+  dataDir: string,
+  serverUrl: string,
+  options: CredentialOptions = {},
+): Promise<ControlPlaneCredentials> {
   const pkiDir = join(dataDir, 'pki');
   mkdirSync(pkiDir, { mode: 0o700 });
-  const pki = await createPki(pkiDir);
+  const pki = await createPki(pkiDir, options.sans);
   const caPem = readFileSync(pki.caCertFile, 'utf8');
   const { admin, unprivileged } = createTokenUsers();
 
@@ -32,7 +43,7 @@ export async function writeCredentials(dataDir: string, serverUrl: string): Prom
     userKubeconfigPath: join(dataDir, `${unprivileged.name}.kubeconfig`),
   };
   const writeSecret = (path: string, content: string): void => writeFileSync(path, content, { mode: 0o600 });
-  writeSecret(paths.tokenAuthFile, renderTokenAuthFile([admin, unprivileged]));
+  writeSecret(paths.tokenAuthFile, renderTokenAuthFile([admin, unprivileged, ...(options.extraUsers ?? [])]));
   writeSecret(paths.kubeconfigPath, renderKubeconfig(serverUrl, caPem, [admin, unprivileged]));
   writeSecret(paths.adminKubeconfigPath, renderKubeconfig(serverUrl, caPem, [admin]));
   writeSecret(paths.userKubeconfigPath, renderKubeconfig(serverUrl, caPem, [unprivileged]));

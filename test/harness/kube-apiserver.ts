@@ -10,19 +10,45 @@ export interface KubeApiserverConfig {
   readonly etcdUrl: string;
   readonly pki: ControlPlanePki;
   readonly tokenAuthFile: string;
+  /** Where it listens and what it advertises; 127.0.0.1 unless pods on a node must reach it. */
+  readonly address?: string;
+  /** Set when a kubelet joins (test/cluster): Node authorization, NodeRestriction, client certificates. */
+  readonly node?: {
+    readonly clientCaFile: string;
+    readonly kubeletClientCertFile: string;
+    readonly kubeletClientKeyFile: string;
+  };
 }
 
-export function apiserverUrl(port: number): string {
-  return `https://127.0.0.1:${port}`;
+export function apiserverUrl(port: number, address = '127.0.0.1'): string {
+  return `https://${address}:${port}`;
 }
 
 /** Flags for a kube-apiserver that behaves like a production one where tests can observe it. */
 export function kubeApiserverArgs(config: KubeApiserverConfig): string[] {
-  const { pki } = config;
+  const { pki, node } = config;
+  const address = config.address ?? '127.0.0.1';
+  const nodeArgs =
+    node === undefined
+      ? ['--authorization-mode=RBAC']
+      : [
+          // A kubelet may read and write only its own Node and the pods bound to it.
+          '--authorization-mode=Node,RBAC',
+          '--enable-admission-plugins=NodeRestriction',
+          `--client-ca-file=${node.clientCaFile}`,
+          // logs, exec and port-forward: the API server calls the kubelet with this client certificate.
+          `--kubelet-client-certificate=${node.kubeletClientCertFile}`,
+          `--kubelet-client-key=${node.kubeletClientKeyFile}`,
+          `--kubelet-certificate-authority=${pki.caCertFile}`,
+          '--kubelet-preferred-address-types=InternalIP',
+          // The NetworkPolicy add-on runs privileged on the host network, as it would in any cluster;
+          // Pod Security admission still decides per namespace.
+          '--allow-privileged=true',
+        ];
   return [
     `--etcd-servers=${config.etcdUrl}`,
-    '--bind-address=127.0.0.1',
-    '--advertise-address=127.0.0.1',
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     `--secure-port=${config.port}`,
     `--tls-cert-file=${pki.servingCertFile}`,
     `--tls-private-key-file=${pki.servingKeyFile}`,
@@ -31,8 +57,8 @@ export function kubeApiserverArgs(config: KubeApiserverConfig): string[] {
     // Identities are static bearer tokens: an admin in system:masters and users RBAC must judge.
     `--token-auth-file=${config.tokenAuthFile}`,
     // RBAC is what the operator's ClusterRoles and the tests' 403s depend on. Node authorization
-    // guards kubelets, and there are none.
-    '--authorization-mode=RBAC',
+    // guards kubelets, where there are any.
+    ...nodeArgs,
     `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
     `--service-account-key-file=${pki.serviceAccountPublicKeyFile}`,
     `--service-account-signing-key-file=${pki.serviceAccountKeyFile}`,

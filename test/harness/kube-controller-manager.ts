@@ -15,12 +15,14 @@ export const CONTROLLERS = [
 export interface KubeControllerManagerConfig {
   readonly kubeconfigPath: string;
   readonly pki: ControlPlanePki;
+  /** CONTROLLERS unless given; a cluster with a node runs the defaults ('*'). */
+  readonly controllers?: readonly string[];
 }
 
 export function kubeControllerManagerArgs(config: KubeControllerManagerConfig): string[] {
   return [
     `--kubeconfig=${config.kubeconfigPath}`,
-    `--controllers=${CONTROLLERS.join(',')}`,
+    `--controllers=${(config.controllers ?? CONTROLLERS).join(',')}`,
     // One instance per cluster: leader election would only delay the start by a lease round.
     '--leader-elect=false',
     // Nothing scrapes its metrics or health endpoints; not serving avoids a port and delegated auth.

@@ -28,11 +28,11 @@ export function readState(dataDir: string): ControlPlaneState | undefined {
 }
 
 /**
- * Kills whatever still runs from `dataDir` and removes the directory. A recorded PID counts only
+ * Kills whatever still runs from `dataDir` and removes the directory (unless `remove: false`). A recorded PID counts only
  * if that process's command line names `dataDir`, so a PID the kernel has since reused is spared.
  * Returns the names of the processes it had to kill.
  */
-export async function reapControlPlane(dataDir: string): Promise<string[]> {
+export async function reapControlPlane(dataDir: string, options: { remove?: boolean } = {}): Promise<string[]> {
   const state = readState(dataDir);
   const leftovers = (state?.processes ?? [])
     .flatMap((p) => [
@@ -45,7 +45,7 @@ export async function reapControlPlane(dataDir: string): Promise<string[]> {
   if (!(await waitUntilGone(pids, 5_000))) {
     throw new Error(`processes ${pids.join(', ')} from ${dataDir} survived SIGKILL`);
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  if (options.remove !== false) rmSync(dataDir, { recursive: true, force: true });
   return leftovers.map(({ name }) => name);
 }
 

@@ -12,6 +12,8 @@ const generate = promisify(generateKeyPair);
 export interface ControlPlanePki {
   /** Signs the serving certificate; clients verify the apiserver against it. */
   readonly caCertFile: string;
+  /** Issues the node's certificates (kubelet serving, the API server's kubelet client). */
+  readonly caKeyFile: string;
   readonly servingCertFile: string;
   readonly servingKeyFile: string;
   /** Signs service-account tokens (kube-apiserver and kube-controller-manager). */
@@ -21,12 +23,16 @@ export interface ControlPlanePki {
 }
 
 /**
- * Writes a fresh CA, a serving certificate for 127.0.0.1 signed by it, and a service-account key
+ * Writes a fresh CA, a serving certificate for `sans` (127.0.0.1 by default) signed by it, and a service-account key
  * pair into `dir`. Node's crypto makes keys but cannot issue X.509 certificates, so openssl does that.
  */
-export async function createPki(dir: string): Promise<ControlPlanePki> {
+export async function createPki(
+  dir: string,
+  sans: readonly string[] = ['IP:127.0.0.1', 'DNS:localhost'],
+): Promise<ControlPlanePki> {
   const pki: ControlPlanePki = {
     caCertFile: join(dir, 'ca.crt'),
+    caKeyFile: join(dir, 'ca.key'),
     servingCertFile: join(dir, 'apiserver.crt'),
     servingKeyFile: join(dir, 'apiserver.key'),
     serviceAccountKeyFile: join(dir, 'service-account.key'),
@@ -42,7 +48,7 @@ export async function createPki(dir: string): Promise<ControlPlanePki> {
     }),
   ]);
   await Promise.all([
-    issueServingCert(ca, dir, 'apiserver', ['IP:127.0.0.1', 'DNS:localhost'], 365),
+    issueServingCert(ca, dir, 'apiserver', sans, 365),
     writeFile(pki.serviceAccountKeyFile, serviceAccountKeys.privateKey, { mode: 0o600 }),
     writeFile(pki.serviceAccountPublicKeyFile, serviceAccountKeys.publicKey),
   ]);

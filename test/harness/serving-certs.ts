@@ -84,6 +84,29 @@ export async function issueServingCert(
   return { certFile, keyFile, certPem: await readFile(certFile, 'utf8'), keyPem };
 }
 
+/** A fresh key and a clientAuth certificate for `/O=organization/CN=commonName`, signed by `ca`. */
+export async function issueClientCert(
+  ca: TestCa,
+  dir: string,
+  name: string,
+  subject: { commonName: string; organization?: string },
+  days = 7,
+): Promise<ServingCert> {
+  const keyFile = join(dir, `${name}.key`);
+  const certFile = join(dir, `${name}.crt`);
+  const keyPem = await ecKey();
+  await writeFile(keyFile, keyPem, { mode: 0o600 });
+  const organization = subject.organization === undefined ? '' : `/O=${subject.organization}`;
+  await openssl(`issue ${name}`, [
+    ...['req', '-x509', '-new', '-key', keyFile, '-out', certFile, '-CA', ca.certFile, '-CAkey', ca.keyFile],
+    ...['-subj', `${organization}/CN=${subject.commonName}`, '-days', String(days)],
+    ...['-addext', 'basicConstraints=critical,CA:FALSE'],
+    ...['-addext', 'keyUsage=critical,digitalSignature'],
+    ...['-addext', 'extendedKeyUsage=clientAuth'],
+  ]);
+  return { certFile, keyFile, certPem: await readFile(certFile, 'utf8'), keyPem };
+}
+
 async function ecKey(): Promise<string> {
   const { privateKey } = await generate('ec', {
     namedCurve: 'prime256v1',
