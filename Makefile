@@ -75,7 +75,7 @@ build: install ## Compile to dist/ (what an image ships; development runs the .t
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
 
-image: build ## The image without Docker: docker-save tars of portcullis and portcullis-examples in $(PORTCULLIS_CACHE)/images (prints the paths)
+image: build ## The image without Docker: docker-save tars of portcullis and portcullis-examples in $PORTCULLIS_CACHE/images (prints the paths)
 	node scripts/image/build-image.ts
 
 bench-sidecar: build ## Sidecar added latency (proxied vs direct), throughput and RSS -> bench/results/sidecar.json (BASELINE=<rev> adds that build, same run)

@@ -29,7 +29,7 @@ func (e *installError) Error() string {
 func (e *installError) Unwrap() error { return e.err }
 
 func install(dest string) (err error) {
-	self, err := os.Executable()
+	self, err := executable()
 	if err != nil {
 		return &installError{"locate", "own executable", err}
 	}
@@ -65,6 +65,19 @@ func install(dest string) (err error) {
 		return &installError{"rename", dest, err}
 	}
 	return nil
+}
+
+// executable is os.Executable (/proc/self/exe); without /proc (a bare chroot) the absolute path we were
+// started by, as a pod's command gives it.
+func executable() (string, error) {
+	self, err := os.Executable()
+	if err == nil {
+		return self, nil
+	}
+	if filepath.IsAbs(os.Args[0]) {
+		return os.Args[0], nil
+	}
+	return "", err
 }
 
 // runInstall is the `install DEST` subcommand: exit 0 installed, 1 failed, 2 usage.
