@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './command.ts';
 
@@ -83,6 +83,11 @@ export async function downloadPackages(
     if (!file || !existsSync(file))
       throw new Error(`image: apt-get download left no .deb for ${p.name}=${p.version}`);
     found.push({ ...p, file });
+  }
+  // Versions a Debian point release replaced are not needed again.
+  const keep = new Set(found.map((p) => p.file));
+  for (const name of await readdir(debDir)) {
+    if (name.endsWith('.deb') && !keep.has(join(debDir, name))) await rm(join(debDir, name), { force: true });
   }
   return found;
 }
