@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { link, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { run } from './command.ts';
 import { sha256Bytes } from './hash.ts';
@@ -100,7 +100,6 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
   try {
     await link(from, to);
   } catch {
-    await run('cp', ['--', from, to]);
+    await copyFile(from, to); // the cache on another file system than --out
   }
-  await stat(to);
 }
