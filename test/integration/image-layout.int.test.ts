@@ -1,6 +1,15 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -20,7 +29,8 @@ import {
  * `make image` builds the images without a Docker engine (scripts/image/). This holds its result to the
  * Dockerfile's final stage, parsed here: the same entry point, command, user, working directory and
  * environment, every COPY destination and apt package present, production dependencies only, a static
- * bridge, and in a chroot of the unpacked layers node and both iptables backends actually run. And it checks
+ * bridge, and in a chroot of the unpacked layers node and both iptables backends actually run (the real
+ * egress-lock, in a throwaway network namespace). And it checks
  * the archive itself: docker-save structure, every digest, reproducible layer entries.
  *
  * Cold (no cached layers) about 40 s on the 2-core machine; warm about 25 s, most of it compiling dist/.
@@ -232,6 +242,34 @@ describe('the Docker-free image (make image)', () => {
       expect(await version('iptables-legacy-restore')).toMatch(/^iptables-restore v1\.8\.\d+ \(legacy\)$/);
       expect(await version('ip6tables-legacy-restore')).toMatch(/^ip6tables-restore v1\.8\.\d+ \(legacy\)$/);
       expect(await version('iptables-nft-restore')).toMatch(/\(nf_tables\)$/);
+    });
+
+    it('locks egress with the real egress-lock, every backend, in a throwaway network namespace', async () => {
+      // What a pod gives the init container: /proc, and /run as an emptyDir (the legacy backend's lock).
+      mkdirSync(join(rootfs, 'proc'), { recursive: true });
+      mkdirSync(join(rootfs, 'run'), { recursive: true });
+      for (const backend of ['auto', 'nft', 'legacy']) {
+        const { stdout, stderr } = await exec(
+          'unshare',
+          [
+            '--net',
+            '--fork',
+            '--pid',
+            `--mount-proc=${join(rootfs, 'proc')}`,
+            'chroot',
+            rootfs,
+            ...product.config.config.Entrypoint,
+            'egress-lock',
+            '--sidecar-uid',
+            '65532',
+            '--backend',
+            backend,
+          ],
+          { timeout: 30_000, env: { PATH: '/usr/local/bin:/usr/sbin:/usr/bin' } },
+        );
+        expect(stdout + stderr, backend).toMatch(/ipv4 locked: only UID 65532 sends beyond loopback/);
+        expect(stdout + stderr, backend).toMatch(/ipv6 locked/);
+      }
     });
 
     it('lets the bridge install itself without cp (the operator init container)', async () => {
