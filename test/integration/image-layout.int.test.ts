@@ -33,7 +33,7 @@ import {
  * egress-lock, in a throwaway network namespace). And it checks
  * the archive itself: docker-save structure, every digest, reproducible layer entries.
  *
- * Cold (no cached layers) about 40 s on the 2-core machine; warm about 25 s, most of it compiling dist/.
+ * Cold (no cached layers) about 50 s on the 2-core machine; warm about 30 s, half of it compiling dist/.
  */
 const exec = promisify(execFile);
 const repo = join(import.meta.dirname, '../..');
