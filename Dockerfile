@@ -1,10 +1,13 @@
 # syntax=docker/dockerfile:1
 # The one Portcullis image. Every component is a subcommand of the same entry point:
 #   portcullis operator | collector | sidecar | egress-lock | audit | ...
-# plus the static stdio bridge the operator copies into stdio server pods
-# (/usr/local/bin/portcullis-stdio-bridge, see operator/builders/deployment.ts).
+# plus the static stdio bridge that an init container installs into stdio server pods
+# (/usr/local/bin/portcullis-stdio-bridge install DEST, see operator/builders/deployment.ts).
 #
 #   docker build -t ghcr.io/portcullis-dev/portcullis:0.1.0 .
+#
+# Without a Docker engine, `make image` builds the same layout from Debian's .debs (scripts/image/);
+# test/integration/image-layout.int.test.ts parses this file's final stage and holds that build to it.
 #
 # The tag must match what the operator puts into server pods (operator settings `sidecarImage`,
 # default ghcr.io/portcullis-dev/portcullis:<version>; the Helm chart sets it to its own image).

@@ -12,7 +12,7 @@ export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 CLUSTER_STATE ?= $(PORTCULLIS_CACHE)/cluster
 
-.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
+.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ bench: bench-sidecar bench-operator bench-audit bench-policy-file ## Run every b
 build: install ## Compile to dist/ (what an image ships; development runs the .ts sources directly)
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
+
+image: build ## The image without Docker: docker-save tars of portcullis and portcullis-examples in $PORTCULLIS_CACHE/images (prints the paths)
+	node scripts/image/build-image.ts
 
 bench-sidecar: build ## Sidecar added latency (proxied vs direct), throughput and RSS -> bench/results/sidecar.json (BASELINE=<rev> adds that build, same run)
 	SIDECAR_MAIN=dist/cli/main.js $(if $(BASELINE),SIDECAR_BASELINE_MAIN=$$(bench/sidecar/build-baseline.sh $(BASELINE))) node bench/sidecar/main.ts

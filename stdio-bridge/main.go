@@ -1,8 +1,10 @@
 // portcullis-stdio-bridge runs a stdio MCP server and exposes its stdin/stdout on a Unix socket, so the
 // Portcullis sidecar in another container of the same pod can reach it without an API server or a
-// network port. It is static (CGO disabled) so an init container can copy it into any server image.
+// network port. It is static (CGO disabled) so it runs in any server image; an init container of the
+// Portcullis image installs it into the pod's shared volume with its own `install` subcommand (install.go).
 //
 //	portcullis-stdio-bridge --socket /portcullis/bridge/stdio.sock -- node /app/server.js --stdio
+//	portcullis-stdio-bridge install /portcullis/bridge/portcullis-stdio-bridge
 //
 // One client at a time: a new connection replaces the old one (the sidecar reconnects after a restart).
 // Bytes pass through unchanged; the server's stderr stays the container's stderr. The bridge exits with
@@ -23,11 +25,14 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "install" {
+		os.Exit(runInstall(os.Args[2:]))
+	}
 	socket := flag.String("socket", "", "path of the Unix socket to listen on")
 	flag.Parse()
 	command := flag.Args()
 	if *socket == "" || len(command) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: portcullis-stdio-bridge --socket PATH -- COMMAND [ARGS...]")
+		fmt.Fprintln(os.Stderr, "usage: portcullis-stdio-bridge --socket PATH -- COMMAND [ARGS...]\n       portcullis-stdio-bridge install DEST")
 		os.Exit(2)
 	}
 	os.Exit(run(*socket, command))

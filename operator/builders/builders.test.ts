@@ -232,6 +232,16 @@ describe('builders', () => {
       '--stdio',
     ]);
     expect(pod.initContainers?.map((c) => c.name)).toEqual(['egress-lock', 'install-stdio-bridge']);
+    // The bridge installs itself from the Portcullis image (no `cp`, no shell in the image).
+    const install = pod.initContainers![1]!;
+    expect(install.image).toBe(settings.sidecarImage);
+    expect(install.command).toEqual([
+      '/usr/local/bin/portcullis-stdio-bridge',
+      'install',
+      '/portcullis/bridge/portcullis-stdio-bridge',
+    ]);
+    expect(install.args).toBeUndefined();
+    expect(install.volumeMounts).toEqual([{ name: 'bridge', mountPath: '/portcullis/bridge' }]);
     expect(sidecar!.args).toEqual(expect.arrayContaining(['--upstream-socket', BRIDGE_SOCKET]));
     expect(pod.volumes).toContainEqual({ name: 'bridge', emptyDir: { medium: 'Memory', sizeLimit: '16Mi' } });
   });

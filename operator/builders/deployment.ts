@@ -25,6 +25,8 @@ import { childMetadata, childName, commonLabels, selectorLabels } from './names.
  */
 export const BRIDGE_DIR = '/portcullis/bridge';
 export const BRIDGE_BINARY = `${BRIDGE_DIR}/portcullis-stdio-bridge`;
+/** Where the Portcullis image ships the bridge (the Dockerfile's COPY destination). */
+export const IMAGE_BRIDGE_BINARY = '/usr/local/bin/portcullis-stdio-bridge';
 export const BRIDGE_SOCKET = `${BRIDGE_DIR}/stdio.sock`;
 const TOKEN_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** Upstream-identity secrets (the minting key, the token-exchange client secret), sidecar only. */
@@ -285,7 +287,8 @@ function volumes(server: McpServer, settings: OperatorSettings): V1Volume[] {
 
 /**
  * The egress lock first: if it cannot install its rules the pod stops there, before anything else runs.
- * The bridge binary ships in the Portcullis image; an init container copies it into the pod.
+ * The bridge binary ships in the Portcullis image; an init container has it install itself into the pod
+ * (`portcullis-stdio-bridge install DEST`, an atomic copy of its own executable: the image has no `cp`).
  */
 function initContainers(server: McpServer, settings: OperatorSettings): V1Container[] {
   return [
@@ -296,7 +299,7 @@ function initContainers(server: McpServer, settings: OperatorSettings): V1Contai
             name: 'install-stdio-bridge',
             image: settings.sidecarImage,
             imagePullPolicy: settings.sidecarImagePullPolicy,
-            command: ['cp', '/usr/local/bin/portcullis-stdio-bridge', BRIDGE_BINARY],
+            command: [IMAGE_BRIDGE_BINARY, 'install', BRIDGE_BINARY],
             securityContext: RESTRICTED,
             volumeMounts: [{ name: 'bridge', mountPath: BRIDGE_DIR }],
           },

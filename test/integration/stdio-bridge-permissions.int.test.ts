@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -49,10 +49,10 @@ describe.skipIf(!isRoot)('stdio bridge socket across UIDs (pod fsGroup)', () => 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'pc-bridge-perm-'));
     chmodSync(dir, 0o755);
-    // The bridge binary lives in root's cache; the server UID cannot traverse there, so copy it beside.
+    // The bridge binary lives in root's cache; the server UID cannot traverse there, so it installs itself
+    // beside, as the pod's init container has it do (`install DEST`, mode 0755).
     const binary = join(dir, 'portcullis-stdio-bridge');
-    copyFileSync(await stdioBridgeBinary(), binary);
-    chmodSync(binary, 0o755);
+    await promisify(execFile)(await stdioBridgeBinary(), ['install', binary]);
     const shared = join(dir, 'bridge');
     rmSync(shared, { recursive: true, force: true });
     await promisify(execFile)('mkdir', ['-m', '2770', shared]);
