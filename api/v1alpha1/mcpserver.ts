@@ -177,7 +177,7 @@ export const caBundleRef = doc(
     configMapKeyRef: doc(configMapKeyRef.optional(), 'A key of a ConfigMap in this namespace.'),
     secretKeyRef: doc(secretKeyRef.optional(), 'A key of a Secret in this namespace.'),
   }),
-  'PEM CA certificates the sidecar trusts, in addition to the system roots, when it connects to the identity provider: issuer discovery, the JWKS and the token exchange endpoint (upstreamAuth TokenExchange). For an identity provider whose certificate a private CA signs. Replaces the operator-wide CA (operator setting identityProviderCa) for this server. The object must exist: while it is missing, condition ReferencesResolved is False and new pods wait for it.',
+  'PEM CA certificates the sidecar trusts, in addition to the system roots, when it connects to the identity provider: issuer discovery, the JWKS and the token exchange endpoint (upstreamAuth TokenExchange). For an identity provider whose certificate a private CA signs. Replaces the operator-wide CA (operator setting identityProviderCa) for this server. New pods wait until the object exists; a missing ConfigMap or key makes condition ReferencesResolved False (Secrets are not checked: the operator reads none).',
   {
     validations: [
       {
