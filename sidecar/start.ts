@@ -122,7 +122,10 @@ export async function startSidecar(
         onLoaded: (certificates) =>
           log.info({ file: config.idpCaFile, certificates }, 'identity provider CA loaded'),
         onError: (error) =>
-          log.error({ error }, 'identity provider CA not loaded; the last good one (or the system roots) stays'),
+          log.error(
+            { error },
+            'identity provider CA not loaded; the last good one (or the system roots) stays',
+          ),
       })
     : undefined;
   await idpTrust?.ready;

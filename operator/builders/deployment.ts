@@ -53,7 +53,8 @@ export function identityProviderCaSource(
   const fallback = settings.identityProviderCa;
   const configMap = own ? own.configMapKeyRef : fallback?.configMapKeyRef;
   const secret = own ? own.secretKeyRef : fallback?.secretKeyRef;
-  if (configMap) return { configMap: { name: configMap.name, items: [{ key: configMap.key, path: 'ca.crt' }] } };
+  if (configMap)
+    return { configMap: { name: configMap.name, items: [{ key: configMap.key, path: 'ca.crt' }] } };
   if (secret) return { secret: { name: secret.name, items: [{ key: secret.key, path: 'ca.crt' }] } };
   if (!own && fallback?.caBundle)
     return {

@@ -12,10 +12,10 @@ export function referenceLookup(
     if (reference.kind !== 'ConfigMap') return 'unchecked';
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(reference.name)}`;
     try {
-      const object = await client.request<{ data?: Record<string, unknown>; binaryData?: Record<string, unknown> }>(
-        'GET',
-        path,
-      );
+      const object = await client.request<{
+        data?: Record<string, unknown>;
+        binaryData?: Record<string, unknown>;
+      }>('GET', path);
       return hasKey(object, reference.key) ? 'found' : 'missingKey';
     } catch (error) {
       return error instanceof ApiError && error.status === 404 ? 'missing' : 'unknown';

@@ -118,6 +118,5 @@ export async function reconcileMcpServer(
     }
   }
   // The referenced objects are not watched: look again until they resolve.
-  if (references?.status === 'False')
-    return { requeueAfterMs: MISSING_REFERENCE_RECHECK_MS };
+  if (references?.status === 'False') return { requeueAfterMs: MISSING_REFERENCE_RECHECK_MS };
 }

@@ -67,7 +67,9 @@ describe('referenced ConfigMaps and Secrets', () => {
   });
 
   const ref = referencedObjects(corpCa, settings)[0]!;
-  const observed = (state: ReferenceObservation['state']): ReferenceObservation[] => [{ reference: ref, state }];
+  const observed = (state: ReferenceObservation['state']): ReferenceObservation[] => [
+    { reference: ref, state },
+  ];
 
   it('is False, naming the object, the key and the field, while a ConfigMap or its key is missing', () => {
     expect(referencesCondition(observed('missing'), 'finance')).toEqual({
@@ -94,7 +96,12 @@ describe('referenced ConfigMaps and Secrets', () => {
   it('does not read Secrets, and says so where a stuck rollout would be seen', () => {
     const secret: ReferenceObservation[] = [
       {
-        reference: { kind: 'Secret', name: 'corp-ca', key: 'ca.crt', from: 'spec.auth.caBundle.secretKeyRef' },
+        reference: {
+          kind: 'Secret',
+          name: 'corp-ca',
+          key: 'ca.crt',
+          from: 'spec.auth.caBundle.secretKeyRef',
+        },
         state: 'unchecked',
       },
     ];
@@ -133,6 +140,8 @@ describe('referenced ConfigMaps and Secrets', () => {
       message: expect.any(String),
     });
     // Resolved, the pods are the cause again.
-    expect(resolved.conditions!.find((c) => c.type === 'Ready')).toMatchObject({ reason: 'ReplicasNotReady' });
+    expect(resolved.conditions!.find((c) => c.type === 'Ready')).toMatchObject({
+      reason: 'ReplicasNotReady',
+    });
   });
 });

@@ -64,7 +64,10 @@ export function referencedObjects(server: McpServer, settings: OperatorSettings)
 }
 
 /** Whether a ConfigMap or Secret as read from the API holds the key (data or binaryData). */
-export function hasKey(object: { data?: Record<string, unknown>; binaryData?: Record<string, unknown> }, key: string) {
+export function hasKey(
+  object: { data?: Record<string, unknown>; binaryData?: Record<string, unknown> },
+  key: string,
+) {
   return Object.hasOwn(object.data ?? {}, key) || Object.hasOwn(object.binaryData ?? {}, key);
 }
 

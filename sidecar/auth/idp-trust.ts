@@ -42,7 +42,9 @@ export function parseCaBundle(text: string): X509Certificate[] {
     try {
       return new X509Certificate(block);
     } catch (error) {
-      throw new Error(`certificate ${index + 1} does not parse: ${(error as Error).message}`);
+      throw new Error(`certificate ${index + 1} does not parse: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   });
 }
