@@ -9,6 +9,7 @@ import { objectKey, type ResourceType } from '../kube/resource.ts';
 import { WorkQueue } from './controller/workqueue.ts';
 import { Applier } from './k8s/apply.ts';
 import { eventRecorder } from './k8s/events.ts';
+import { referenceLookup } from './k8s/references.ts';
 import { CHILD_TYPES, DEPLOYMENT, MCP_SERVER, NAMESPACE, TOOL_POLICY } from './k8s/kinds.ts';
 import { forDeploymentCache, forServerCache } from './k8s/cache-transforms.ts';
 import { reconcileMcpServer } from './reconcilers/mcpserver.ts';
@@ -167,6 +168,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     settings,
     clock,
     events,
+    references: referenceLookup(client),
     ...(reports ? { reports } : {}),
   };
   const policyDeps = { servers, policies, applier, clock };

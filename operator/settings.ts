@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import { configMapKeyRef, secretKeyRef } from '../api/v1alpha1/common.ts';
+
+const pemCertificates = z
+  .string()
+  .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'a PEM certificate (bundle)')
+  .max(64 * 1024);
 
 /** Kubernetes accepts runAsUser 0..2147483647; 0 (root) is not a choice for either container. */
 const uid = z.int().min(1).max(2_147_483_647);
@@ -38,11 +44,7 @@ export const operatorSettingsSchema = z
          * puts it beside each server's policy bundle (key `collector-ca.crt`), so no per-namespace ConfigMap has to
          * be copied around; a CA is public, and the sidecar already reads that ConfigMap.
          */
-        caBundle: z
-          .string()
-          .regex(/-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/, 'a PEM certificate (bundle)')
-          .max(64 * 1024)
-          .optional(),
+        caBundle: pemCertificates.optional(),
         /** The WAL volume's size limit; the WAL itself is bounded below it. */
         walSizeLimit: z.string().default('512Mi'),
         walMaxBytes: z.string().default('384Mi'),
@@ -56,6 +58,23 @@ export const operatorSettingsSchema = z
       .refine((c) => c.caConfigMap === undefined || c.caBundle === undefined, {
         message: 'set at most one of caConfigMap and caBundle: both name the CA sidecars trust',
         path: ['caBundle'],
+      })
+      .optional(),
+    /**
+     * The CA every sidecar trusts, besides the system roots, for its identity provider (discovery, JWKS,
+     * token exchange), unless the McpServer names its own (spec.auth.caBundle). One of: caBundle, the PEM
+     * itself (the operator puts it beside each server's policy bundle, key `idp-ca.crt`); configMapKeyRef or
+     * secretKeyRef, an object of that name in each server's namespace (for example distributed by
+     * trust-manager).
+     */
+    identityProviderCa: z
+      .strictObject({
+        caBundle: pemCertificates.optional(),
+        configMapKeyRef: configMapKeyRef.optional(),
+        secretKeyRef: secretKeyRef.optional(),
+      })
+      .refine((c) => [c.caBundle, c.configMapKeyRef, c.secretKeyRef].filter(Boolean).length === 1, {
+        message: 'set exactly one of caBundle, configMapKeyRef and secretKeyRef',
       })
       .optional(),
     /** Cluster DNS pods, allowed for name resolution. */

@@ -45,6 +45,11 @@ export const sidecarConfigSchema = z
     allowedOrigins: z.array(z.string().min(1)).default([]),
     /** Test and dev only: fetch signing keys from here instead of the issuer's (http allowed on loopback only). */
     jwksUri: z.url().optional(),
+    /**
+     * PEM CA certificates trusted, besides the system roots, for the identity provider: discovery, JWKS,
+     * token exchange (spec.auth.caBundle, mounted by the operator; re-read on change).
+     */
+    idpCaFile: z.string().min(1).optional(),
     /** upstreamAuth Minted: PEM PKCS#8 private key the upstream tokens are signed with (re-read on change). */
     signingKeyFile: z.string().min(1).optional(),
     /** upstreamAuth TokenExchange: file holding the client secret for the token endpoint (re-read on change). */

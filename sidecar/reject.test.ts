@@ -54,6 +54,10 @@ describe('REJECT_TABLE', () => {
     expect(REJECT_TABLE.session_not_found.httpStatus).toBe(404);
     expect(REJECT_TABLE.header_mismatch.httpStatus).toBe(400);
   });
+
+  it('answers a token the sidecar could not check (no signing keys) 503, retryable, not 401', () => {
+    expect(REJECT_TABLE.auth_unavailable).toEqual({ httpStatus: 503, jsonRpcCode: -31004, retryable: true });
+  });
 });
 
 describe('rejectionError', () => {
@@ -62,6 +66,21 @@ describe('rejectionError', () => {
       code: -31001,
       message: 'no token',
       data: { portcullis: { code: 'missing_token', requestId: 'req-1' } },
+    });
+  });
+
+  it('never answers the internal detail (it is for the audit event and logs)', () => {
+    const rejection = reject('auth_unavailable', 'retry later', {
+      detail: 'signing keys unavailable: https://idp.internal/jwks: unable to verify the first certificate',
+      retryAfter: 7,
+    });
+    const answered = JSON.stringify(rejectionError(rejection, 'req-3'));
+    expect(answered).not.toContain('idp.internal');
+    expect(answered).not.toContain('certificate');
+    expect(rejectionError(rejection, 'req-3')).toEqual({
+      code: -31004,
+      message: 'retry later',
+      data: { portcullis: { code: 'auth_unavailable', requestId: 'req-3' } },
     });
   });
 

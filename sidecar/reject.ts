@@ -10,6 +10,7 @@ export type RejectCode =
   | DenialCode
   | 'missing_token'
   | 'invalid_token'
+  | 'auth_unavailable'
   | 'parse_error'
   | 'invalid_request'
   | 'batch_refused'
@@ -48,6 +49,10 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
   missing_token: { httpStatus: 401, jsonRpcCode: -31001, retryable: false },
   invalid_token: { httpStatus: 401, jsonRpcCode: -31002, retryable: false },
   insufficient_scope: { httpStatus: 403, jsonRpcCode: -31003, retryable: false },
+  // The token could not be checked (no signing keys: identity provider unreachable, its TLS not trusted,
+  // its JWKS broken). Our fault, not the token's: 503 + Retry-After and no WWW-Authenticate, so clients
+  // retry instead of signing in again; the cause is logged and audited, never answered.
+  auth_unavailable: { httpStatus: 503, jsonRpcCode: -31004, retryable: true },
   // Policy
   no_matching_rule: { httpStatus: 403, jsonRpcCode: -31010, retryable: false },
   denied_by_rule: { httpStatus: 403, jsonRpcCode: -31011, retryable: false },
@@ -97,7 +102,10 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
 /** A refusal as the pipeline carries it; the transport turns it into HTTP + JSON-RPC in one place. */
 export interface Rejection {
   readonly code: RejectCode;
+  /** What the caller reads (the JSON-RPC error message), and the audit reason unless detail is set. */
   readonly reason: string;
+  /** Internal detail for the audit event and logs, never the answer (an internal URL, a TLS error). */
+  readonly detail?: string;
   readonly policyHash?: string;
   readonly missingScopes?: readonly string[];
   readonly rule?: { readonly policy: string; readonly rule: string };

@@ -10,6 +10,8 @@ import { policyChangeEvents } from './audit/policy-events.ts';
 import type { AuditSink } from './audit/sink.ts';
 import { startAudit } from './audit/start-audit.ts';
 import { createAuthenticator, type Authenticator } from './auth/authenticator.ts';
+import { createIdpTrust, type IdpTrust } from './auth/idp-trust.ts';
+import type { KeyFetchResult } from './auth/remote-key-set.ts';
 import { protectedResourceMetadata, resourceMetadataPaths } from './auth/resource-metadata.ts';
 import { isLoopback, type SidecarConfig } from './config.ts';
 import { serveObservedTools } from './contracts/admin.ts';
@@ -112,6 +114,32 @@ export async function startSidecar(
   let port = 0;
   const access = createAccess(config, () => port);
 
+  // The identity provider's CA (--idp-ca-file), besides the system roots, for discovery, JWKS and token
+  // exchange only.
+  const idpTrust: IdpTrust | undefined = config.idpCaFile
+    ? createIdpTrust({
+        caFile: config.idpCaFile,
+        onLoaded: (certificates) =>
+          log.info({ file: config.idpCaFile, certificates }, 'identity provider CA loaded'),
+        onError: (error) =>
+          log.error(
+            { error },
+            'identity provider CA not loaded; the last good one (or the system roots) stays',
+          ),
+      })
+    : undefined;
+  await idpTrust?.ready;
+  // Details (the identity provider's URL, the TLS error) go here and to the audit event, never to callers.
+  const onKeyFetch = (result: KeyFetchResult) => {
+    metrics.keyFetches.inc({ result: result.ok ? 'ok' : result.kind });
+    if (result.ok) log.debug({ keys: result.keys }, 'signing keys fetched');
+    else
+      log.warn(
+        { error: result.error, kind: result.kind },
+        'signing keys could not be fetched; tokens cannot be verified without cached keys (answered 503 auth_unavailable)',
+      );
+  };
+
   // One authenticator per distinct auth settings, so a policy update that leaves auth alone keeps the
   // key and token caches warm.
   let authenticator: { key: string; bundle: LoadedPolicy['bundle']; value: Authenticator } | undefined;
@@ -124,7 +152,15 @@ export async function startSidecar(
     const key = canonicalJson(settings);
     if (authenticator?.key !== key) {
       authenticator?.value.close?.();
-      authenticator = { key, bundle: policy.bundle, value: createAuthenticator(settings, { clock }) };
+      authenticator = {
+        key,
+        bundle: policy.bundle,
+        value: createAuthenticator(settings, {
+          clock,
+          onKeyFetch,
+          ...(idpTrust ? { dispatcher: idpTrust.dispatcher } : {}),
+        }),
+      };
     } else {
       authenticator.bundle = policy.bundle;
     }
@@ -144,6 +180,7 @@ export async function startSidecar(
     ...(config.signingKeyFile ? { signingKeyFile: config.signingKeyFile } : {}),
     ...(config.tokenExchangeSecretFile ? { clientSecretFile: config.tokenExchangeSecretFile } : {}),
     ...(config.tokenEndpoint ? { tokenEndpoint: config.tokenEndpoint } : {}),
+    ...(idpTrust ? { dispatcher: idpTrust.dispatcher } : {}),
     carrier: config.upstreamUrl ? 'http' : 'stdio',
     log,
     clock,
@@ -296,6 +333,7 @@ export async function startSidecar(
       await upstream.close();
       await upstreamIdentity.close();
       authenticator?.value.close?.();
+      idpTrust?.close();
       await audit?.close(stopOptions.drainMs ?? 5000);
       log.flush();
     },

@@ -48,6 +48,18 @@ export const secretKeyRef = z.strictObject({
   ),
 });
 
+export const configMapKeyRef = z.strictObject({
+  name: doc(dnsLabel, 'Name of a ConfigMap in the same namespace as this object.'),
+  key: doc(
+    z
+      .string()
+      .min(1)
+      .max(253)
+      .regex(/^[-._a-zA-Z0-9]+$/),
+    'Key within the ConfigMap.',
+  ),
+});
+
 export const labelSelectorRequirement = z.strictObject({
   key: doc(z.string().min(1).max(317), 'The label key the selector applies to.'),
   operator: doc(z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), 'How the key relates to the values.'),
@@ -134,3 +146,4 @@ export const conditions = doc(
 export type Condition = z.infer<typeof condition>;
 export type LabelSelector = z.infer<typeof labelSelector>;
 export type SecretKeyRef = z.infer<typeof secretKeyRef>;
+export type ConfigMapKeyRef = z.infer<typeof configMapKeyRef>;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { condition, conditions, dnsLabel, quantity, secretKeyRef, toolName } from './common.ts';
+import {
+  condition,
+  conditions,
+  configMapKeyRef,
+  dnsLabel,
+  quantity,
+  secretKeyRef,
+  toolName,
+} from './common.ts';
 import { isCidr, isHttpsUrl } from './formats.ts';
 import { doc } from './schema-doc.ts';
 
@@ -18,7 +26,7 @@ const envVar = doc(
     value: doc(z.string().max(32768).optional(), 'Literal value.'),
     secretKeyRef: doc(secretKeyRef.optional(), 'Take the value from a key of a Secret in this namespace.'),
     configMapKeyRef: doc(
-      secretKeyRef.optional(),
+      configMapKeyRef.optional(),
       'Take the value from a key of a ConfigMap in this namespace.',
     ),
   }),
@@ -163,6 +171,24 @@ const claimMapping = z.strictObject({
   groups: doc(claimName.default('groups'), 'Claim holding the list of groups of the user.'),
 });
 
+/** PEM CA certificates for the identity provider's TLS, from a ConfigMap or a Secret of the server's namespace. */
+export const caBundleRef = doc(
+  z.strictObject({
+    configMapKeyRef: doc(configMapKeyRef.optional(), 'A key of a ConfigMap in this namespace.'),
+    secretKeyRef: doc(secretKeyRef.optional(), 'A key of a Secret in this namespace.'),
+  }),
+  'PEM CA certificates the sidecar trusts, in addition to the system roots, when it connects to the identity provider: issuer discovery, the JWKS and the token exchange endpoint (upstreamAuth TokenExchange). For an identity provider whose certificate a private CA signs. Replaces the operator-wide CA (operator setting identityProviderCa) for this server. New pods wait until the object exists; a missing ConfigMap or key makes condition ReferencesResolved False (Secrets are not checked: the operator reads none).',
+  {
+    validations: [
+      {
+        rule: '[has(self.configMapKeyRef), has(self.secretKeyRef)].filter(x, x).size() == 1',
+        message: 'set exactly one of configMapKeyRef and secretKeyRef',
+        check: (c) => [c.configMapKeyRef, c.secretKeyRef].filter((x) => x !== undefined).length === 1,
+      },
+    ],
+  },
+);
+
 const auth = z.strictObject({
   issuer: httpsUrl('OpenID issuer URL; tokens must carry exactly this iss.'),
   jwksUri: doc(
@@ -204,6 +230,7 @@ const auth = z.strictObject({
     claimMapping.default({ user: 'sub', agent: 'client_id', groups: 'groups' }),
     'Where identities come from in the verified token.',
   ),
+  caBundle: caBundleRef.optional(),
 });
 
 // ---- upstream auth --------------------------------------------------------------------------------

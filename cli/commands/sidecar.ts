@@ -31,6 +31,8 @@ Listening:
   --allowed-hosts H[,H]    Host header values accepted (required beyond loopback; publicUrl's host is added)
   --allowed-origins O[,O]  browser Origins accepted (default none: requests with an Origin are refused)
   --jwks-uri URL           dev/test only: signing keys from here instead of the issuer (http on loopback allowed)
+  --idp-ca-file FILE       PEM CA certificates trusted besides the system roots for the identity provider
+                           (discovery, JWKS, token exchange); re-read when it changes
   --keep-alive-seconds N   SSE keep-alive comment interval (default 15)
   --stage-timings          observe each pipeline stage's duration (portcullis_stage_duration_seconds)
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent (default info)
@@ -77,6 +79,7 @@ const FLAGS = {
   'allowed-hosts': { type: 'string' },
   'allowed-origins': { type: 'string' },
   'jwks-uri': { type: 'string' },
+  'idp-ca-file': { type: 'string' },
   'signing-key': { type: 'string' },
   'token-exchange-secret': { type: 'string' },
   'token-endpoint': { type: 'string' },
@@ -136,6 +139,7 @@ export function sidecarConfigFromArgs(
     allowedHosts: list(pick('allowed-hosts')),
     allowedOrigins: list(pick('allowed-origins')),
     jwksUri: pick('jwks-uri'),
+    idpCaFile: pick('idp-ca-file'),
     signingKeyFile: pick('signing-key'),
     tokenExchangeSecretFile: pick('token-exchange-secret'),
     tokenEndpoint: pick('token-endpoint'),

@@ -9,6 +9,8 @@ import {
   BRIDGE_SOCKET,
   buildDeployment,
   COLLECTOR_TOKEN_DIR,
+  IDP_CA_DIR,
+  IDP_CA_FILE,
   UPSTREAM_SECRETS_DIR,
 } from './deployment.ts';
 import { buildChildren } from './index.ts';
@@ -217,6 +219,107 @@ describe('builders', () => {
       collector: { ...settings.collector, caBundle: 'not a certificate' },
     });
     expect(notPem.success).toBe(false);
+  });
+
+  describe("the identity provider's CA", () => {
+    const ca = '-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n';
+    const withAuthCa = (caBundle: McpServer['spec']['auth']['caBundle']): McpServer => ({
+      ...billing,
+      spec: { ...billing.spec, auth: { ...billing.spec.auth, caBundle } },
+    });
+    const podOf = (server: McpServer, s = settings) => buildDeployment(server, s).spec!.template.spec!;
+    const sidecarOf = (server: McpServer, s = settings) => podOf(server, s).containers[1]!;
+    const bundleData = (server: McpServer, s: typeof settings) => {
+      const compiled = compile({ server, policies: [] });
+      if (!compiled.ok) throw new Error('billing compiles');
+      const configMap = buildChildren(server, compiled.bundle, s).find((c) => c.kind === 'ConfigMap');
+      return (configMap as { data: Record<string, string> }).data;
+    };
+
+    it('is not mounted when neither the McpServer nor the operator names one (system roots only)', () => {
+      expect(sidecarOf(billing).args).not.toContain('--idp-ca-file');
+      expect(sidecarOf(billing).volumeMounts?.some((m) => m.name === 'idp-ca')).toBe(false);
+      expect(podOf(billing).volumes?.some((v) => v.name === 'idp-ca')).toBe(false);
+      expect(bundleData(billing, settings)).not.toHaveProperty('idp-ca.crt');
+    });
+
+    it("mounts spec.auth.caBundle's ConfigMap key into the sidecar alone and passes --idp-ca-file", () => {
+      const server = withAuthCa({ configMapKeyRef: { name: 'corp-ca', key: 'bundle.pem' } });
+      const pod = podOf(server);
+      expect(pod.volumes).toContainEqual({
+        name: 'idp-ca',
+        projected: {
+          sources: [{ configMap: { name: 'corp-ca', items: [{ key: 'bundle.pem', path: 'ca.crt' }] } }],
+        },
+      });
+      const [app, sidecar] = pod.containers;
+      expect(sidecar!.volumeMounts).toContainEqual({ name: 'idp-ca', mountPath: IDP_CA_DIR, readOnly: true });
+      expect(app!.volumeMounts?.some((m) => m.name === 'idp-ca')).toBe(false);
+      const args = sidecar!.args!;
+      expect(args[args.indexOf('--idp-ca-file') + 1]).toBe(IDP_CA_FILE);
+      expect(IDP_CA_FILE).toBe(`${IDP_CA_DIR}/ca.crt`);
+    });
+
+    it("mounts spec.auth.caBundle's Secret key", () => {
+      const server = withAuthCa({ secretKeyRef: { name: 'corp-ca', key: 'ca.crt' } });
+      expect(podOf(server).volumes).toContainEqual({
+        name: 'idp-ca',
+        projected: { sources: [{ secret: { name: 'corp-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }] },
+      });
+      expect(sidecarOf(server).args).toContain('--idp-ca-file');
+    });
+
+    it('takes the operator-wide CA from a ConfigMap or Secret of the same name in the server namespace', () => {
+      const fromConfigMap = operatorSettingsSchema.parse({
+        ...settings,
+        identityProviderCa: { configMapKeyRef: { name: 'trust-bundle', key: 'ca.crt' } },
+      });
+      expect(podOf(billing, fromConfigMap).volumes).toContainEqual({
+        name: 'idp-ca',
+        projected: {
+          sources: [{ configMap: { name: 'trust-bundle', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+        },
+      });
+      const fromSecret = operatorSettingsSchema.parse({
+        ...settings,
+        identityProviderCa: { secretKeyRef: { name: 'trust-bundle', key: 'root.pem' } },
+      });
+      expect(podOf(billing, fromSecret).volumes).toContainEqual({
+        name: 'idp-ca',
+        projected: {
+          sources: [{ secret: { name: 'trust-bundle', items: [{ key: 'root.pem', path: 'ca.crt' }] } }],
+        },
+      });
+    });
+
+    it('puts an operator-wide PEM beside the policy bundle, unless the McpServer names its own', () => {
+      const inline = operatorSettingsSchema.parse({ ...settings, identityProviderCa: { caBundle: ca } });
+      expect(bundleData(billing, inline)['idp-ca.crt']).toBe(ca);
+      expect(podOf(billing, inline).volumes).toContainEqual({
+        name: 'idp-ca',
+        projected: {
+          sources: [
+            { configMap: { name: 'billing-mcp-policy', items: [{ key: 'idp-ca.crt', path: 'ca.crt' }] } },
+          ],
+        },
+      });
+      // The McpServer's own CA replaces the default: nothing is copied, its object is mounted.
+      const own = withAuthCa({ configMapKeyRef: { name: 'corp-ca', key: 'ca.crt' } });
+      expect(bundleData(own, inline)).not.toHaveProperty('idp-ca.crt');
+      const sources = podOf(own, inline).volumes!.find((v) => v.name === 'idp-ca')!.projected!.sources!;
+      expect(sources).toEqual([
+        { configMap: { name: 'corp-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
+      ]);
+    });
+
+    it('refuses operator settings that name the default CA twice, or not as PEM', () => {
+      const parse = (identityProviderCa: unknown) =>
+        operatorSettingsSchema.safeParse({ ...settings, identityProviderCa }).success;
+      expect(parse({ caBundle: ca, configMapKeyRef: { name: 'a', key: 'ca.crt' } })).toBe(false);
+      expect(parse({})).toBe(false);
+      expect(parse({ caBundle: 'not a certificate' })).toBe(false);
+      expect(parse({ secretKeyRef: { name: 'a', key: 'ca.crt' } })).toBe(true);
+    });
   });
 
   it('bridges a stdio server through a socket in a shared in-memory volume', () => {

@@ -1,5 +1,6 @@
 import type {
   V1ConfigMapProjection,
+  V1VolumeProjection,
   V1Container,
   V1Deployment,
   V1EnvVar,
@@ -13,7 +14,7 @@ import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { OperatorSettings } from '../settings.ts';
 import { egressLockContainer, egressLockVolumes, EGRESS_LOCK_ANNOTATION } from './egress-lock-pod.ts';
 import { bundleConfigMapName } from '../../policy/bundle.ts';
-import { COLLECTOR_CA_KEY } from './policy-bundle.ts';
+import { COLLECTOR_CA_KEY, IDP_CA_KEY } from './policy-bundle.ts';
 import { childMetadata, childName, commonLabels, selectorLabels } from './names.ts';
 
 /**
@@ -37,6 +38,35 @@ export const AUDIT_WAL_DIR = '/var/lib/portcullis/audit';
 /** A service-account token whose audience is the collector: it is useless against the API server. */
 export const COLLECTOR_TOKEN_DIR = '/var/run/secrets/portcullis.dev/collector';
 const CLIENT_SECRET_FILE = 'client-secret';
+/** The CA the sidecar trusts (besides the system roots) for its identity provider. */
+export const IDP_CA_DIR = '/var/run/portcullis/idp-ca';
+export const IDP_CA_FILE = `${IDP_CA_DIR}/ca.crt`;
+
+/**
+ * Where the sidecar finds its identity provider's CA: the McpServer's own (spec.auth.caBundle), else the
+ * operator-wide one (a ConfigMap or Secret of that name in the server's namespace, or the PEM the operator
+ * copies beside the bundle). Undefined: the system roots alone.
+ */
+export function identityProviderCaSource(
+  server: McpServer,
+  settings: OperatorSettings,
+): V1VolumeProjection | undefined {
+  const own = server.spec.auth.caBundle;
+  const fallback = settings.identityProviderCa;
+  const configMap = own ? own.configMapKeyRef : fallback?.configMapKeyRef;
+  const secret = own ? own.secretKeyRef : fallback?.secretKeyRef;
+  if (configMap)
+    return { configMap: { name: configMap.name, items: [{ key: configMap.key, path: 'ca.crt' }] } };
+  if (secret) return { secret: { name: secret.name, items: [{ key: secret.key, path: 'ca.crt' }] } };
+  if (!own && fallback?.caBundle)
+    return {
+      configMap: {
+        name: bundleConfigMapName(server.metadata.name),
+        items: [{ key: IDP_CA_KEY, path: 'ca.crt' }],
+      },
+    };
+  return undefined;
+}
 
 /** Volumes and sidecar flags for the upstream identity mode: the secrets are read from files, rotated in place. */
 function upstreamIdentity(server: McpServer): { volumes: V1Volume[]; args: string[] } {
@@ -177,6 +207,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
       ].join(','),
       ...upstreamArgs(server),
       ...upstreamIdentity(server).args,
+      ...(identityProviderCaSource(server, settings) ? ['--idp-ca-file', IDP_CA_FILE] : []),
       ...auditArgs(server, settings),
     ],
     env: [
@@ -197,6 +228,9 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
       { name: 'api-token', mountPath: TOKEN_DIR, readOnly: true },
       ...(upstreamIdentity(server).volumes.length > 0
         ? [{ name: 'upstream-identity', mountPath: UPSTREAM_SECRETS_DIR, readOnly: true }]
+        : []),
+      ...(identityProviderCaSource(server, settings)
+        ? [{ name: 'idp-ca', mountPath: IDP_CA_DIR, readOnly: true }]
         : []),
       ...(server.spec.transport.type === 'Stdio' ? [{ name: 'bridge', mountPath: BRIDGE_DIR }] : []),
       ...(settings.collector
@@ -273,9 +307,12 @@ function volumes(server: McpServer, settings: OperatorSettings): V1Volume[] {
       ],
     },
   };
+  const idpCa = identityProviderCaSource(server, settings);
   return [
     tokenVolume,
     ...upstreamIdentity(server).volumes,
+    // Projected, so a rotated CA reaches the sidecar (which re-reads the file) without a restart.
+    ...(idpCa ? [{ name: 'idp-ca', projected: { sources: [idpCa] } }] : []),
     ...auditVolumes(server, settings),
     ...egressLockVolumes(settings),
     { name: 'tmp', emptyDir: { sizeLimit: '256Mi' } },

@@ -22,7 +22,13 @@ export function buildChildren(
     buildServiceAccount(server),
     buildRole(server),
     buildRoleBinding(server),
-    buildPolicyBundle(server, bundle, settings.collector?.caBundle),
+    buildPolicyBundle(
+      server,
+      bundle,
+      settings.collector?.caBundle,
+      // Copied only for servers that use it (no CA of their own).
+      server.spec.auth.caBundle ? undefined : settings.identityProviderCa?.caBundle,
+    ),
     buildService(server, settings),
     buildNetworkPolicy(server, settings),
     buildDeployment(server, settings),

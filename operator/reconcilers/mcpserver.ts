@@ -12,6 +12,13 @@ import { fleetObservation, type SidecarReport } from '../status/fleet.ts';
 import { mcpServerStatus } from '../status/mcpserver-status.ts';
 import { conditionEvents } from '../status/transitions.ts';
 import type { EventRecorder } from '../k8s/events.ts';
+import {
+  referencedObjects,
+  referencesCondition,
+  uncheckedSecretsHint,
+  type ObjectReference,
+  type ReferenceState,
+} from '../status/references.ts';
 
 export interface McpServerReconcilerDeps {
   readonly servers: ObjectCache<McpServer>;
@@ -24,7 +31,12 @@ export interface McpServerReconcilerDeps {
   readonly clock: () => number;
   /** The sidecars' reports through the audit collector, when one is configured. */
   readonly reports?: { get(key: string): readonly SidecarReport[] | undefined };
+  /** Looks up a ConfigMap the pods mount (spec.auth.caBundle, ...); Secrets are 'unchecked'. Absent: no check. */
+  readonly references?: (namespace: string, reference: ObjectReference) => Promise<ReferenceState>;
 }
+
+/** How soon a server with a missing referenced object is looked at again (nothing watches those objects). */
+export const MISSING_REFERENCE_RECHECK_MS = 30_000;
 
 /**
  * Level-triggered and idempotent: whatever happened, make the children and status match the McpServer,
@@ -62,7 +74,18 @@ export async function reconcileMcpServer(
       await deps.applier.apply(child);
   }
 
-  // 4. Observe the workload and the sidecars' own reports, and write the status.
+  // 4. Observe the objects the pods mount, the workload and the sidecars' own reports; write the status.
+  const lookup = deps.references;
+  const observed = lookup
+    ? await Promise.all(
+        referencedObjects(server, deps.settings).map(async (reference) => ({
+          reference,
+          state: await lookup(namespace, reference),
+        })),
+      )
+    : undefined;
+  const references = observed && referencesCondition(observed, namespace);
+  const workloadHint = observed && uncheckedSecretsHint(observed, namespace);
   const deployment = deps.deployments.get(`${namespace}/${childName(server)}`);
   const reports = deps.reports?.get(key);
   const staleSeconds = deps.settings.collector?.reportStaleSeconds ?? 60;
@@ -83,13 +106,17 @@ export async function reconcileMcpServer(
     ...(reports
       ? { fleet: fleetObservation(reports, new Date(deps.clock() - staleSeconds * 1000).toISOString()) }
       : {}),
+    ...(references ? { references } : {}),
+    ...(workloadHint ? { workloadHint } : {}),
   });
   const written = await deps.applier.applyStatus(server, 'mcpservers', status, server.status);
 
-  // 5. Tell people about kill switches and policy errors (Events, once per transition).
+  // 5. Tell people about kill switches, policy errors and missing references (Events, once per transition).
   if (written && deps.events) {
     for (const event of conditionEvents(server.status?.conditions, status.conditions ?? [])) {
       await deps.events.record(server, event.type, event.reason, event.message);
     }
   }
+  // The referenced objects are not watched: look again until they resolve.
+  if (references?.status === 'False') return { requeueAfterMs: MISSING_REFERENCE_RECHECK_MS };
 }

@@ -21,6 +21,10 @@ export interface McpServerStatusInput {
   readonly now: string;
   /** What the sidecars report (through the audit collector); undefined when nothing is known. */
   readonly fleet?: FleetObservation;
+  /** ReferencesResolved (see references.ts); undefined when the references were not checked. */
+  readonly references?: ConditionUpdate;
+  /** Added to WorkloadReady while replicas are not ready (Secrets the pods mount that were not checked). */
+  readonly workloadHint?: string;
 }
 
 function policyCondition(compiled: CompileResult): ConditionUpdate {
@@ -75,7 +79,7 @@ function killedCondition(compiled: CompileResult): ConditionUpdate {
   return { type: 'Killed', status: 'False', reason: 'NoKillSwitch', message: 'no kill switch is engaged' };
 }
 
-function workloadCondition(workload: WorkloadObservation | undefined): ConditionUpdate {
+function workloadCondition(workload: WorkloadObservation | undefined, hint?: string): ConditionUpdate {
   if (workload === undefined)
     return {
       type: 'WorkloadReady',
@@ -102,7 +106,7 @@ function workloadCondition(workload: WorkloadObservation | undefined): Condition
     type: 'WorkloadReady',
     status: 'False',
     reason: 'ReplicasNotReady',
-    message: `${workload.readyReplicas}/${workload.desired} replicas ready`,
+    message: `${workload.readyReplicas}/${workload.desired} replicas ready${hint ? `; ${hint}` : ''}`,
   };
 }
 
@@ -111,19 +115,19 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
   const { server, compiled, workload, now, fleet } = input;
   const policy = policyCondition(compiled);
   const killed = killedCondition(compiled);
-  const work = workloadCondition(workload);
+  const work = workloadCondition(workload, input.workloadHint);
+  const { references } = input;
+  // The first cause wins: a policy that does not compile, a missing mounted object, then the pods.
+  const cause = [policy, ...(references?.status === 'False' ? [references] : []), work].find(
+    (c) => c.status !== 'True',
+  );
   const ready: ConditionUpdate =
-    policy.status === 'True' && work.status === 'True'
+    cause === undefined
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: `serving through ${input.endpoint}` }
-      : {
-          type: 'Ready',
-          status: 'False',
-          reason: policy.status !== 'True' ? policy.reason : work.reason,
-          message: policy.status !== 'True' ? policy.message : work.message,
-        };
+      : { type: 'Ready', status: 'False', reason: cause.reason, message: cause.message };
   const conditions = setConditions(
     server.status?.conditions,
-    [ready, work, policy, killed, ...(fleet ? [fleet.toolDrift] : [])],
+    [ready, work, policy, killed, ...(references ? [references] : []), ...(fleet ? [fleet.toolDrift] : [])],
     server.metadata.generation,
     now,
   );

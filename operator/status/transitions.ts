@@ -9,7 +9,7 @@ export interface ConditionEvent {
 
 /**
  * Events for the transitions a person must hear about: a kill switch engaged or released, a policy
- * that stopped (or started again) compiling. Nothing when the condition did not change.
+ * that stopped (or started again) compiling, a mounted ConfigMap or Secret gone missing (or back). Nothing when the condition did not change.
  */
 export function conditionEvents(
   before: readonly Condition[] | undefined,
@@ -32,6 +32,14 @@ export function conditionEvents(
       events.push({ type: 'Warning', reason: 'PolicyCompileFailed', message: policy.message });
     else if (policyBefore === 'False')
       events.push({ type: 'Normal', reason: 'PolicyCompiled', message: policy.message });
+  }
+  const referencesBefore = status(before, 'ReferencesResolved')?.status;
+  const references = status(after, 'ReferencesResolved');
+  if (references && references.status !== referencesBefore) {
+    if (references.status === 'False')
+      events.push({ type: 'Warning', reason: 'MissingReference', message: references.message });
+    else if (referencesBefore === 'False' && references.status === 'True')
+      events.push({ type: 'Normal', reason: 'ReferencesResolved', message: references.message });
   }
   return events;
 }

@@ -11,6 +11,7 @@ import { argumentsDigest, redact, type AuditDecision, type AuditEvent } from './
  * ping) is not a decision about a tool and is counted in metrics only.
  */
 const ERRORED = new Set([
+  'auth_unavailable',
   'upstream_unavailable',
   'upstream_timeout',
   'upstream_identity_unavailable',
@@ -101,7 +102,7 @@ export function callAuditEvent(
     tool: call.tool,
     decision: kind,
     ...(effective
-      ? { code: effective.code, reason: effective.reason }
+      ? { code: effective.code, reason: ('detail' in effective && effective.detail) || effective.reason }
       : shadow
         ? { code: shadow.code, reason: shadow.reason }
         : {}),
@@ -130,7 +131,7 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
         method: exchange.messages.map((m) => m.method ?? m.kind).join(',') || exchange.method,
         decision: decisionOf(undefined, rejection),
         code: rejection.code,
-        reason: rejection.reason,
+        reason: rejection.detail ?? rejection.reason,
         ...(rejection.policyHash ? { policyHash: rejection.policyHash } : {}),
         outcome: 'refused',
       },

@@ -133,7 +133,8 @@ describe('createAuthenticator with a JWKS served over HTTP', () => {
       );
       expect(result).toMatchObject({
         ok: false,
-        failure: { code: 'invalid_token', reason: expect.stringContaining('different issuer') },
+        // A misconfigured identity provider is our fault, not the token's: retryable, the cause in detail.
+        failure: { code: 'auth_unavailable', detail: expect.stringContaining('different issuer') },
       });
       expect(local.hits('/certs')).toBe(0);
     } finally {
@@ -228,7 +229,7 @@ describe('createAuthenticator with a JWKS served over HTTP', () => {
     const result = await auth.authenticate(`Bearer ${await signToken(key('ES256'), claims())}`);
     expect(result).toMatchObject({
       ok: false,
-      failure: { code: 'invalid_token', reason: expect.stringContaining('closed') },
+      failure: { code: 'auth_unavailable', detail: expect.stringContaining('closed') },
     });
   });
 });

@@ -1,13 +1,14 @@
 import type { JWTVerifyGetKey } from 'jose';
+import type { Dispatcher } from 'undici';
 import type { Principal } from '../../policy/principal.ts';
 import { pinnedAlgorithms } from './algorithms.ts';
 import { bearerToken } from './bearer.ts';
 import { discoverJwksUri } from './discovery.ts';
 import { insufficientScope, invalidToken, type AuthFailure } from './failure.ts';
 import { withHeaderPolicy } from './header-policy.ts';
-import { fetchJson } from './http-json.ts';
+import { fetchJson as fetchJsonDefault, type JsonFetcher } from './http-json.ts';
 import { principalFromClaims } from './principal-claims.ts';
-import { createRemoteKeySet, type RemoteKeySet } from './remote-key-set.ts';
+import { createRemoteKeySet, type KeyFetchResult, type RemoteKeySet } from './remote-key-set.ts';
 import { missingScopes } from './scopes.ts';
 import { expectedAudience, type AuthSettings } from './settings.ts';
 import { tokenCacheKey, TokenCache } from '../../lib/token-cache.ts';
@@ -53,6 +54,10 @@ export interface AuthenticatorOptions {
   readonly keysMaxAgeMs?: number;
   /** How long past keysMaxAgeMs keys stay in use while the JWKS cannot be fetched. Default 1 h. */
   readonly keysMaxStaleMs?: number;
+  /** The identity provider's connections (its CA, see idp-trust.ts), asked per fetch; default: system roots. */
+  readonly dispatcher?: () => Dispatcher | undefined;
+  /** Told the result of every discovery + JWKS fetch attempt (metrics, logs). */
+  readonly onKeyFetch?: (result: KeyFetchResult) => void;
 }
 
 const MAX_DISCOVERY_BYTES = 256 * 1024;
@@ -132,6 +137,15 @@ function remoteKeySetFor(
 ): RemoteKeySet {
   const { jwksUri, issuer } = settings;
   const fetchTimeoutMs = nonNegative('fetchTimeoutMs', options.fetchTimeoutMs, 5_000);
+  const { dispatcher } = options;
+  // The trust is asked per fetch, so a rotated CA file applies to the next fetch.
+  const fetchJson: JsonFetcher =
+    dispatcher === undefined
+      ? fetchJsonDefault
+      : (url, fetchOptions) => {
+          const via = dispatcher();
+          return fetchJsonDefault(url, via ? { ...fetchOptions, dispatcher: via } : fetchOptions);
+        };
   return createRemoteKeySet({
     locate:
       jwksUri !== undefined
@@ -148,6 +162,7 @@ function remoteKeySetFor(
     refetchCooldownMs: nonNegative('refetchCooldownMs', options.refetchCooldownMs, 10_000),
     maxAgeMs: keysMaxAgeMs,
     maxStaleMs: nonNegative('keysMaxStaleMs', options.keysMaxStaleMs, 60 * 60_000),
+    ...(options.onKeyFetch ? { onFetch: options.onKeyFetch } : {}),
   });
 }
 

@@ -19,14 +19,17 @@ export async function discoverJwksUri(
   options: JsonFetchOptions,
 ): Promise<string> {
   const problems: string[] = [];
+  let first: unknown;
   for (const url of discoveryUrls(issuer)) {
     try {
       return jwksUriOf(await fetchJson(url, options), issuer);
     } catch (error) {
+      first ??= error;
       problems.push(`${url}: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  throw new Error(`issuer discovery failed (${problems.join('; ')})`);
+  // The first attempt's error is the cause (the OpenID location; the second is usually a 404 after it).
+  throw new Error(`issuer discovery failed (${problems.join('; ')})`, { cause: first });
 }
 
 function jwksUriOf(document: unknown, issuer: string): string {

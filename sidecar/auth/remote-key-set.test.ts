@@ -1,6 +1,8 @@
 import { exportJWK } from 'jose';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticator, type AuthenticatorOptions } from './authenticator.ts';
+import { AUTH_UNAVAILABLE_REASON } from './failure.ts';
+import type { KeyFetchResult } from './remote-key-set.ts';
 import { authSettings } from '../../test/fixtures/auth/settings.ts';
 import { startJsonServer, type JsonServer } from '../../test/fixtures/auth/json-server.ts';
 import { jwksOf, signingKey, signToken, type SigningKey } from '../../test/fixtures/auth/signing-keys.ts';
@@ -133,29 +135,44 @@ describe('JWKS rotation', () => {
   });
 });
 
-describe('JWKS outages fail closed', () => {
-  it('refuses with a clear reason, and never throws, when the JWKS server is down', async () => {
-    const w = await world();
+describe('JWKS outages fail closed, as retryable auth_unavailable (not invalid_token)', () => {
+  it('refuses with a public reason and the cause kept apart, and never throws, when the JWKS server is down', async () => {
+    const fetched: KeyFetchResult[] = [];
+    const w = await world({ onKeyFetch: (r) => fetched.push(r) });
     await w.server.close();
     const result = await w.auth.authenticate(`Bearer ${await w.tokenFor(oldKey)}`);
     expect(result).toMatchObject({
       ok: false,
       failure: {
-        code: 'invalid_token',
-        reason: expect.stringMatching(/^signing keys unavailable: .*ECONNREFUSED/),
+        code: 'auth_unavailable',
+        reason: AUTH_UNAVAILABLE_REASON,
+        detail: expect.stringMatching(/^signing keys unavailable: .*ECONNREFUSED/),
+        // The next fetch is allowed after the cooldown.
+        retryAfterSeconds: COOLDOWN / 1000,
       },
     });
+    expect(AUTH_UNAVAILABLE_REASON).not.toMatch(/http|127\.0\.0\.1|tls|certificate|ECONN/i);
+    expect(fetched).toEqual([
+      { ok: false, kind: 'unreachable', error: expect.stringMatching(/ECONNREFUSED/) },
+    ]);
+    // Retry-After counts down to the next allowed fetch.
+    w.now += 7_500;
+    const later = await w.auth.authenticate(`Bearer ${await w.tokenFor(oldKey)}`);
+    expect(later).toMatchObject({ ok: false, failure: { retryAfterSeconds: 3 } });
   });
 
   it('retries a failing JWKS at most once per cooldown', async () => {
-    const w = await world();
+    const fetched: KeyFetchResult[] = [];
+    const w = await world({ onKeyFetch: (r) => fetched.push(r) });
     w.server.respond('/jwks', 503);
-    for (let i = 0; i < 20; i += 1) expect(await code(w, await w.tokenFor(oldKey))).toBe('invalid_token');
+    for (let i = 0; i < 20; i += 1) expect(await code(w, await w.tokenFor(oldKey))).toBe('auth_unavailable');
     expect(w.fetches()).toBe(1);
+    expect(fetched).toEqual([{ ok: false, kind: 'http', error: 'HTTP 503' }]);
     w.server.serve('/jwks', jwksOf(oldKey));
     w.now += COOLDOWN;
     expect(await code(w, await w.tokenFor(oldKey))).toBe('ok');
     expect(w.fetches()).toBe(2);
+    expect(fetched.at(-1)).toEqual({ ok: true, keys: 1 });
   });
 
   it('keeps using cached keys while refreshes fail, up to keysMaxStaleMs, then fails closed', async () => {
@@ -169,8 +186,22 @@ describe('JWKS outages fail closed', () => {
     const result = await w.auth.authenticate(`Bearer ${await w.tokenFor(oldKey)}`);
     expect(result).toMatchObject({
       ok: false,
-      failure: { code: 'invalid_token', reason: expect.stringMatching(/HTTP 500/) },
+      failure: { code: 'auth_unavailable', detail: expect.stringMatching(/HTTP 500/) },
     });
+  });
+
+  it('answers auth_unavailable for an unknown kid while the refetch it triggers fails', async () => {
+    const w = await world();
+    w.server.serve('/jwks', jwksOf(oldKey));
+    expect(await code(w, await w.tokenFor(oldKey))).toBe('ok');
+    w.server.respond('/jwks', 500);
+    w.now += COOLDOWN;
+    // It may be a freshly rotated key we cannot fetch: not the token's fault.
+    expect(await code(w, await w.tokenFor(newKey))).toBe('auth_unavailable');
+    // Within the cooldown no fetch is tried, so an unknown kid is simply unknown.
+    expect(await code(w, await w.tokenFor(newKey))).toBe('invalid_token');
+    // Cached keys keep working meanwhile.
+    expect(await code(w, await w.tokenFor(oldKey))).toBe('ok');
   });
 
   it('does not follow a redirect away from the configured JWKS URL', async () => {
@@ -179,7 +210,7 @@ describe('JWKS outages fail closed', () => {
     opened.push(elsewhere);
     elsewhere.serve('/jwks', jwksOf(oldKey));
     w.server.respond('/jwks', 302, { location: `${elsewhere.origin}/jwks` });
-    expect(await code(w, await w.tokenFor(oldKey))).toBe('invalid_token');
+    expect(await code(w, await w.tokenFor(oldKey))).toBe('auth_unavailable');
     expect(elsewhere.hits('/jwks')).toBe(0);
   });
 
@@ -187,13 +218,13 @@ describe('JWKS outages fail closed', () => {
     const w = await world();
     w.server.serve('/jwks', { keys: [oldKey.publicJwk], padding: 'x'.repeat(600 * 1024) });
     const result = await w.auth.authenticate(`Bearer ${await w.tokenFor(oldKey)}`);
-    expect(result).toMatchObject({ ok: false, failure: { reason: expect.stringMatching(/larger than/) } });
+    expect(result).toMatchObject({ ok: false, failure: { detail: expect.stringMatching(/larger than/) } });
   });
 
   it('refuses a JWKS that is not a key set, or that holds private keys', async () => {
     const w = await world();
     w.server.serve('/jwks', { nope: true });
-    expect(await code(w, await w.tokenFor(oldKey))).toBe('invalid_token');
+    expect(await code(w, await w.tokenFor(oldKey))).toBe('auth_unavailable');
     w.server.serve('/jwks', {
       keys: [{ ...(await exportJWK(oldKey.privateKey)), kid: oldKey.kid, alg: 'ES256' }],
     });
@@ -202,14 +233,16 @@ describe('JWKS outages fail closed', () => {
   });
 
   it('gives up on a JWKS server that does not answer within fetchTimeoutMs', async () => {
-    const w = await world({ fetchTimeoutMs: 200 });
+    const fetched: KeyFetchResult[] = [];
+    const w = await world({ fetchTimeoutMs: 200, onKeyFetch: (r) => fetched.push(r) });
     w.server.hang('/jwks');
     const started = performance.now();
     const result = await w.auth.authenticate(`Bearer ${await w.tokenFor(oldKey)}`);
     expect(result).toMatchObject({
       ok: false,
-      failure: { code: 'invalid_token', reason: expect.stringMatching(/signing keys unavailable/) },
+      failure: { code: 'auth_unavailable', detail: expect.stringMatching(/signing keys unavailable/) },
     });
+    expect(fetched).toMatchObject([{ ok: false, kind: 'timeout' }]);
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 });

@@ -1,10 +1,24 @@
 import { createLocalJWKSet, errors, type JSONWebKeySet, type JWTVerifyGetKey, type LocalJWKSet } from 'jose';
-import type { JsonFetcher } from './http-json.ts';
+import { fetchFailureKind, type FetchFailureKind, type JsonFetcher } from './http-json.ts';
 
-/** Signing keys could not be obtained; verification fails closed with this reason. */
+/**
+ * Signing keys could not be obtained; verification fails closed. The message is for logs and audit (it
+ * may name the identity provider's URL and TLS details), never for the caller.
+ */
 export class KeysUnavailable extends Error {
   override readonly name = 'KeysUnavailable';
+  /** When the next fetch attempt is allowed (whole seconds, at least 1): a meaningful Retry-After. */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds: number) {
+    super(message);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
 }
+
+/** One fetch attempt of the key set (discovery included), for metrics and logs. */
+export type KeyFetchResult =
+  | { readonly ok: true; readonly keys: number }
+  | { readonly ok: false; readonly kind: FetchFailureKind; readonly error: string };
 
 export interface RemoteKeySetOptions {
   /** Returns the JWKS URL (the configured one, or discovered); asked again after a failed fetch. */
@@ -18,6 +32,8 @@ export interface RemoteKeySetOptions {
   readonly maxAgeMs: number;
   /** How long past maxAge keys stay usable while refreshes fail; after that verification fails closed. */
   readonly maxStaleMs: number;
+  /** Told the result of every fetch attempt. Must not throw. */
+  readonly onFetch?: (result: KeyFetchResult) => void;
 }
 
 export interface RemoteKeySet {
@@ -47,14 +63,16 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   const usable = (now: number) => keys !== undefined && now - fetchedAt < maxAgeMs + maxStaleMs;
   const mayAttempt = (now: number) => now - lastAttemptAt >= refetchCooldownMs;
 
-  async function load(): Promise<LocalJWKSet> {
+  async function load(): Promise<{ keys: LocalJWKSet; count: number }> {
     const fetchOptions = {
       timeoutMs: options.fetchTimeoutMs,
       maxBytes: MAX_JWKS_BYTES,
       signal: closing.signal,
     };
     jwksUrl ??= await options.locate(closing.signal);
-    return createLocalJWKSet((await options.fetchJson(jwksUrl, fetchOptions)) as JSONWebKeySet);
+    const document = (await options.fetchJson(jwksUrl, fetchOptions)) as JSONWebKeySet;
+    const loaded = createLocalJWKSet(document);
+    return { keys: loaded, count: Array.isArray(document.keys) ? document.keys.length : 0 };
   }
 
   /** Starts (or joins) a fetch; never rejects, a failure is remembered as lastError. */
@@ -64,14 +82,17 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
     inFlight = load()
       .then(
         (loaded) => {
-          keys = loaded;
+          keys = loaded.keys;
           fetchedAt = clock();
           lastError = undefined;
+          options.onFetch?.({ ok: true, keys: loaded.count });
         },
         (error: unknown) => {
           lastError = error instanceof Error ? error.message : String(error);
           // The issuer may have moved its key set; discover again next time.
           jwksUrl = undefined;
+          if (!closing.signal.aborted)
+            options.onFetch?.({ ok: false, kind: fetchFailureKind(error), error: lastError });
         },
       )
       .finally(() => {
@@ -88,9 +109,11 @@ export function createRemoteKeySet(options: RemoteKeySetOptions): RemoteKeySet {
   }
 
   function unavailable(): KeysUnavailable {
-    if (closing.signal.aborted) return new KeysUnavailable('authenticator is closed');
+    if (closing.signal.aborted) return new KeysUnavailable('authenticator is closed', 1);
+    const retryAfterSeconds = Math.max(1, Math.ceil((lastAttemptAt + refetchCooldownMs - clock()) / 1000));
     return new KeysUnavailable(
       `signing keys unavailable: ${lastError ?? 'not fetched yet (retry after cooldown)'}`,
+      retryAfterSeconds,
     );
   }
 

@@ -1,5 +1,5 @@
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { invalidToken, type AuthFailure } from './failure.ts';
+import { authUnavailable, invalidToken, type AuthFailure } from './failure.ts';
 import { KeysUnavailable } from './remote-key-set.ts';
 import { RefusedHeader } from './header-policy.ts';
 import { strictTokenJsonFault } from './token-json.ts';
@@ -51,6 +51,10 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       if (refused !== undefined) return { ok: false, failure: invalidToken(refused) };
       return { ok: true, claims: payload as VerifiedClaims };
     } catch (error) {
+      // No keys is no verdict on the token: a retryable fault of ours, never invalid_token (clients would
+      // throw the token away and sign in again, in a loop, while the identity provider is unreachable).
+      if (error instanceof KeysUnavailable)
+        return { ok: false, failure: authUnavailable(error.message, error.retryAfterSeconds) };
       return { ok: false, failure: invalidToken(reasonFor(error)) };
     }
   };
@@ -87,7 +91,7 @@ function sharedAudience(payload: JWTPayload, audience: string): string | undefin
  * since those are attacker-chosen text.
  */
 function reasonFor(error: unknown): string {
-  if (error instanceof KeysUnavailable || error instanceof RefusedHeader) return error.message;
+  if (error instanceof RefusedHeader) return error.message;
   if (!(error instanceof errors.JOSEError)) {
     return `token verification failed: ${error instanceof Error ? error.message : 'unknown error'}`;
   }

@@ -11,6 +11,8 @@ export interface SidecarMetrics {
   readonly policyLoadedAt: Gauge;
   readonly policyErrors: Counter;
   readonly killSwitch: Gauge<'scope'>;
+  /** Issuer discovery + JWKS fetch attempts by result (ok, tls, unreachable, timeout, http, invalid). */
+  readonly keyFetches: Counter<'result'>;
   /** Time spent in each pipeline stage (forward includes the upstream), when --stage-timings is on. */
   readonly stageDuration?: Histogram<'stage'>;
   /** A bounded label for a tool name: callers choose names, so unbounded labels would be a DoS. */
@@ -108,6 +110,12 @@ export function createSidecarMetrics(
     policyErrors: new Counter({
       name: 'portcullis_policy_update_errors_total',
       help: 'Policy updates refused (the last good policy stayed in force).',
+      registers,
+    }),
+    keyFetches: new Counter({
+      name: 'portcullis_auth_key_fetches_total',
+      help: "Fetches of the identity provider's signing keys (discovery + JWKS), by result: ok, tls (certificate not trusted: see spec.auth.caBundle), unreachable, timeout, http (a status other than 200), invalid (not a key set).",
+      labelNames: ['result'],
       registers,
     }),
     killSwitch: new Gauge({

@@ -19,11 +19,11 @@ export async function authenticate(exchange: Exchange, context: SidecarContext):
   const result = await context.authenticatorFor(policy).authenticate(exchange.headers.authorization);
   if (!result.ok) {
     const { failure } = result;
-    return reject(
-      failure.code,
-      failure.reason,
-      failure.missingScopes ? { missingScopes: failure.missingScopes } : {},
-    );
+    return reject(failure.code, failure.reason, {
+      ...(failure.missingScopes ? { missingScopes: failure.missingScopes } : {}),
+      ...(failure.detail !== undefined ? { detail: failure.detail } : {}),
+      ...(failure.retryAfterSeconds !== undefined ? { retryAfter: failure.retryAfterSeconds } : {}),
+    });
   }
   exchange.principal = result.principal;
   if (result.tokenId !== undefined) exchange.tokenId = result.tokenId;

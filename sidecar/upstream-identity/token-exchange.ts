@@ -1,4 +1,4 @@
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { Principal } from '../../policy/principal.ts';
 import { TokenCache } from '../../lib/token-cache.ts';
 import { openSubjectToken, type SubjectToken } from './subject-token.ts';
@@ -34,6 +34,11 @@ export interface TokenExchangerOptions {
   readonly downForMs?: number;
   /** Connections to the token endpoint. Default 16. */
   readonly connections?: number;
+  /**
+   * The identity provider's connections with its CA (auth/idp-trust.ts), asked per request so a rotated CA
+   * applies; undefined (or returning undefined): a pool of our own with the system roots.
+   */
+  readonly dispatcher?: () => Dispatcher | undefined;
 }
 
 export interface ExchangeRequest {
@@ -91,7 +96,9 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     let status: number;
     let body: unknown;
     try {
-      const response = await pool.request({
+      const via = options.dispatcher?.() ?? pool;
+      const response = await via.request({
+        origin: endpoint.origin,
         path: endpoint.pathname + endpoint.search,
         method: 'POST',
         headers: {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Dispatcher } from 'undici';
 import type { McpServerSpec } from '../../api/v1alpha1/mcpserver.ts';
 import { canonicalJson } from '../../policy/hash.ts';
 import type { Exchange } from '../exchange.ts';
@@ -63,6 +64,8 @@ export interface UpstreamIdentityOptions {
   readonly retainMs?: number;
   /** Per token exchange request. Default 5 s. */
   readonly exchangeTimeoutMs?: number;
+  /** Connections to the token endpoint with the identity provider's CA (see auth/idp-trust.ts). */
+  readonly dispatcher?: () => Dispatcher | undefined;
 }
 
 const NONE: UpstreamCredential = Object.freeze({ identity: Object.freeze({ mode: 'None' as const }) });
@@ -129,6 +132,7 @@ export async function createUpstreamIdentity(options: UpstreamIdentityOptions): 
           clientSecret: () => clientSecret,
           clock,
           ...(options.exchangeTimeoutMs === undefined ? {} : { timeoutMs: options.exchangeTimeoutMs }),
+          ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
         }),
       };
     }

@@ -21,6 +21,8 @@ export interface WatchedFileOptions {
   /** May throw (an unparseable key): reported through onError, the previous value stays. */
   readonly onText: (text: string) => void | Promise<void>;
   readonly onError: (message: string) => void;
+  /** Larger files are refused. Default MAX_SECRET_FILE_BYTES. */
+  readonly maxBytes?: number;
 }
 
 export const MAX_SECRET_FILE_BYTES = 64 * 1024;
@@ -34,7 +36,8 @@ export function watchFile(options: WatchedFileOptions): WatchedFile {
     let text: string;
     try {
       const bytes = await readFile(options.path);
-      if (bytes.length > MAX_SECRET_FILE_BYTES) throw new Error(`larger than ${MAX_SECRET_FILE_BYTES} bytes`);
+      const maxBytes = options.maxBytes ?? MAX_SECRET_FILE_BYTES;
+      if (bytes.length > maxBytes) throw new Error(`larger than ${maxBytes} bytes`);
       const digest = hash('sha256', bytes, 'base64url');
       if (digest === lastDigest) return;
       lastDigest = digest;

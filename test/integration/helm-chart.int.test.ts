@@ -322,6 +322,23 @@ describe('helm chart', () => {
       expect(ca.data?.['ca.crt']?.trim()).toBe(caBundle.trim());
     });
 
+    it("identityProviderCa: the sidecars' IdP CA from a PEM, a ConfigMap or a Secret, one at a time", async () => {
+      const pem = caBundle;
+      const settingsOf = async (identityProviderCa: object) =>
+        operatorSettingsSchema.parse(
+          parseYaml(renderedSettings(await render({ operator: { settings: { identityProviderCa } } }))),
+        ).identityProviderCa;
+      expect(await settingsOf({})).toBeUndefined();
+      expect(await settingsOf({ caBundle: pem })).toEqual({ caBundle: pem });
+      expect(await settingsOf({ configMap: 'trust-bundle' })).toEqual({
+        configMapKeyRef: { name: 'trust-bundle', key: 'ca.crt' },
+      });
+      expect(await settingsOf({ secret: 'trust-bundle', key: 'root.pem' })).toEqual({
+        secretKeyRef: { name: 'trust-bundle', key: 'root.pem' },
+      });
+      await expect(settingsOf({ configMap: 'a', secret: 'b' })).rejects.toThrow(/at most one/);
+    });
+
     it('monitoring: ServiceMonitors, a PodMonitor for sidecars, and the dashboard ConfigMap', async () => {
       const objects = await render({
         monitoring: {
