@@ -12,7 +12,7 @@ export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 CLUSTER_STATE ?= $(PORTCULLIS_CACHE)/cluster
 
-.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
+.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration test-e2e lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -41,8 +41,12 @@ postgres: ## Install PostgreSQL from Debian's packages when missing (the Postgre
 iptables: ## Install iptables from Debian's packages when missing (the egress-lock test runs the real iptables-restore)
 	scripts/ensure-iptables.sh
 
-test: install controlplane otelcol sdk-servers postgres iptables lint ## THE test command: lint, unit and integration tests against a real kube-apiserver
-	npx vitest run
+test: install controlplane otelcol sdk-servers postgres iptables cluster image lint ## THE test command: lint, unit and integration tests against a real kube-apiserver, then end-to-end tests on a real node
+	npx vitest run --project unit --project integration
+	npx vitest run --project e2e
+
+test-e2e: install cluster image ## End-to-end tests only, on a real single-node cluster (reuses one from cluster-up)
+	npx vitest run --project e2e
 
 test-unit: install ## Unit tests only (no control plane)
 	npx vitest run --project unit
@@ -71,8 +75,8 @@ cluster: controlplane ## Build and cache the node (kubelet, kube-proxy, kube-sch
 	scripts/ensure-node-packages.sh
 	test/cluster/build.sh >/dev/null
 
-cluster-up: install cluster ## Start a real single-node cluster (root; containerd, kubelet, CNI, CoreDNS, NetworkPolicy, StorageClass); prints the kubeconfig path
-	@node test/cluster/cluster-up.ts start --state $(CLUSTER_STATE)
+cluster-up: install cluster image ## Start a real single-node cluster (root; containerd, kubelet, CNI, CoreDNS, NetworkPolicy, StorageClass) with the project's images; prints the kubeconfig path
+	@node test/cluster/cluster-up.ts start --state $(CLUSTER_STATE) $$(node scripts/image/build-image.ts | sed 's/^/--image /')
 
 cluster-down: install ## Stop the cluster and undo every host change it made (processes, mounts, bridge, address, iptables chains, sysctls, cgroups)
 	@node test/cluster/cluster-up.ts stop --state $(CLUSTER_STATE)

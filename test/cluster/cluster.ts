@@ -23,7 +23,7 @@ import {
   type HostSnapshot,
 } from './host-changes.ts';
 import { containerdConfig, cniConfList, kubeletConfig, kubeProxyConfig, type NodePaths } from './node-configs.ts';
-import { addonArchives, importImages, type ImageArchive } from './node-images.ts';
+import { addonArchives, importImages } from './node-images.ts';
 import { stopPodProcesses } from './pod-processes.ts';
 import {
   APISERVER_PORT,
@@ -39,8 +39,6 @@ export interface ClusterOptions {
   readonly stateDir: string;
   /** Where test/cluster/build.sh put the add-on images. */
   readonly imagesDir: string;
-  /** More image archives to import (the project's, from `make image`). */
-  readonly images?: readonly ImageArchive[];
 }
 
 export interface Cluster {
@@ -51,7 +49,6 @@ export interface Cluster {
   readonly processes: readonly { name: string; pid: number; watchdogPid: number; logPath: string }[];
   /** Settles when a server exits without stop() having asked it to. */
   readonly crashed: Promise<Error>;
-  importImages(archives: readonly ImageArchive[]): void;
   stop(): Promise<string[]>;
 }
 
@@ -200,7 +197,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       execFileSync('ctr', ['--address', paths.containerdSocket, 'version'], { stdio: 'ignore' });
       return true;
     });
-    importImages(paths.containerdSocket, [...archives.all, ...(options.images ?? [])]);
+    importImages(paths.containerdSocket, archives.all);
 
     // 5. The node: scheduler, kubelet, kube-proxy.
     await launch('kube-scheduler', join(binDir, 'kube-scheduler'), [
@@ -274,7 +271,6 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         }));
       },
       crashed,
-      importImages: (more) => importImages(paths.containerdSocket, more),
       stop,
     };
   } catch (error) {

@@ -1,0 +1,37 @@
+// kubectl against the e2e cluster, as the tests use it: a failed command throws with kubectl's message.
+import { execFileSync } from 'node:child_process';
+import { inject } from 'vitest';
+import { stringify } from 'yaml';
+
+export function kubectl(args: readonly string[], input?: string): string {
+  try {
+    return execFileSync(inject('kubectl'), [`--kubeconfig=${inject('clusterKubeconfig')}`, ...args], {
+      encoding: 'utf8',
+      input,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`kubectl ${args.join(' ')}: ${stderr.trim() || String(error)}`, { cause: error });
+  }
+}
+
+export function kubectlJson<T>(args: readonly string[]): T {
+  return JSON.parse(kubectl([...args, '-o', 'json'])) as T;
+}
+
+/** Server-side apply of objects (or YAML text), owned by the e2e tests. */
+export function apply(objects: readonly object[] | string): string {
+  const text = typeof objects === 'string' ? objects : objects.map((object) => stringify(object)).join('---\n');
+  return kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=portcullis-e2e', '-f', '-'], text);
+}
+
+export function ensureNamespace(name: string, labels: Record<string, string> = {}): void {
+  apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } }]);
+}
+
+/** Waits for `kubectl rollout status` of a Deployment (or other kind) to succeed. */
+export function rolloutStatus(namespace: string, target: string, timeoutSeconds = 180): void {
+  kubectl(['-n', namespace, 'rollout', 'status', target, `--timeout=${timeoutSeconds}s`]);
+}

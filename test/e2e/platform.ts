@@ -1,0 +1,173 @@
+// The platform a team installs, as the e2e tests set it up on the node: the chart with default values,
+// a real OpenID provider, and the billing example (examples/billing.yaml) pointed at that provider.
+// Every step is idempotent, so each test file can ask for the platform and get the running one.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { inject } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { helm, CHART_DIR } from '../harness/helm.ts';
+import { deployIdentityProvider, ISSUER, type Caller } from './identity.ts';
+import { apply, ensureNamespace, kubectl } from './kube.ts';
+import { scriptPod } from './test-pods.ts';
+import { waitFor } from '../cluster/wait.ts';
+
+export const SYSTEM_NAMESPACE = 'portcullis-system';
+export const RELEASE = 'portcullis';
+export const BILLING_NAMESPACE = 'e2e-billing';
+/** The resource indicator the billing server's tokens are issued for (its spec.auth.publicUrl). */
+export const BILLING_RESOURCE = 'https://billing.e2e.portcullis.test/mcp';
+export const BILLING_URL = `http://billing.${BILLING_NAMESPACE}.svc.cluster.local/mcp`;
+export const SCOPES = ['billing', 'billing:invoices:read', 'billing:refunds:write'];
+const REPO = resolve(import.meta.dirname, '../..');
+
+export const CALLERS = {
+  /** Support staff of tenant acme, through the support copilot. */
+  support: {
+    clientId: 'support-copilot',
+    secret: 'support-copilot-secret-0123456789abcdef',
+    claims: { tenant_id: 'acme', groups: ['support'] },
+  },
+  /** Authenticated, in no group any policy names. */
+  outsider: {
+    clientId: 'marketing-bot',
+    secret: 'marketing-bot-secret-0123456789abcdef',
+    claims: { tenant_id: 'acme', groups: ['marketing'] },
+  },
+} satisfies Record<string, Caller>;
+
+/** `helm upgrade --install` with the chart's default values; resolves with how long it took. */
+export async function installChart(): Promise<number> {
+  const started = performance.now();
+  const result = await helm(
+    [
+      'upgrade',
+      '--install',
+      RELEASE,
+      CHART_DIR,
+      `--kubeconfig=${inject('clusterKubeconfig')}`,
+      `--namespace=${SYSTEM_NAMESPACE}`,
+      '--create-namespace',
+      '--wait',
+      '--timeout=5m',
+    ],
+    { timeoutMs: 330_000 },
+  );
+  if (result.code !== 0) throw new Error(`helm upgrade --install failed: ${result.stderr}`);
+  return performance.now() - started;
+}
+
+/** The objects of an example file, as parsed YAML. */
+export function exampleObjects(file: string): Record<string, any>[] {
+  const text = readFileSync(resolve(REPO, 'examples', file), 'utf8');
+  return parseAllDocuments(text)
+    .map((document) => document.toJS() as Record<string, any> | null)
+    .filter((object): object is Record<string, any> => object !== null);
+}
+
+/** examples/billing.yaml in the e2e namespace, trusting the in-cluster provider through its CA. */
+export function billingObjects(caPem: string): Record<string, any>[] {
+  const objects = exampleObjects('billing.yaml').map((object) => {
+    const copy = structuredClone(object);
+    copy['metadata'].namespace = BILLING_NAMESPACE;
+    if (copy['kind'] === 'McpServer') {
+      copy['spec'].auth.issuer = ISSUER;
+      copy['spec'].auth.publicUrl = BILLING_RESOURCE;
+      copy['spec'].auth.caBundle = { configMapKeyRef: { name: 'idp-ca', key: 'ca.crt' } };
+    }
+    return copy;
+  });
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'idp-ca', namespace: BILLING_NAMESPACE },
+      data: { 'ca.crt': caPem },
+    },
+    ...objects,
+  ];
+}
+
+export interface Platform {
+  readonly caPem: string;
+  /** Set when this call installed the chart: helm install to the server Ready, in ms. */
+  readonly installMs: number;
+}
+
+let platform: Promise<Platform> | undefined;
+
+export function ensurePlatform(): Promise<Platform> {
+  platform ??= (async () => {
+    const installMs = await installChart();
+    const identity = await deployIdentityProvider(inject('productImage'), [BILLING_RESOURCE], SCOPES, Object.values(CALLERS));
+    ensureNamespace(BILLING_NAMESPACE);
+    apply(billingObjects(identity.caPem));
+    await waitForCondition(BILLING_NAMESPACE, 'mcpserver/billing', 'Ready');
+    return { caPem: identity.caPem, installMs };
+  })();
+  return platform;
+}
+
+export async function waitForCondition(namespace: string, target: string, condition: string, timeoutMs = 180_000): Promise<void> {
+  await waitFor(`${condition} of ${namespace}/${target}`, timeoutMs, () => {
+    kubectl(['-n', namespace, 'wait', target, `--for=condition=${condition}`, '--timeout=5s']);
+    return true;
+  });
+}
+
+export interface ClientPlan {
+  readonly caller: Caller;
+  readonly mode: 'steps' | 'watch';
+  readonly steps?: readonly Record<string, unknown>[];
+  readonly tool?: string;
+  readonly args?: Record<string, unknown>;
+  readonly url?: string;
+  readonly resource?: string;
+}
+
+/** Starts a client pod (test/e2e/pods/mcp-client.ts) in the billing namespace. */
+export function startClient(name: string, plan: ClientPlan): void {
+  kubectl(['-n', BILLING_NAMESPACE, 'delete', 'pod', name, '--ignore-not-found', '--wait=true']);
+  apply([
+    scriptPod({
+      name,
+      namespace: BILLING_NAMESPACE,
+      image: inject('productImage'),
+      script: 'test/e2e/pods/mcp-client.ts',
+      labels: { 'portcullis.dev/e2e-client': 'true' },
+      env: {
+        NODE_EXTRA_CA_CERTS: '/ca/ca.crt',
+        PLAN: JSON.stringify({
+          idp: ISSUER,
+          clientId: plan.caller.clientId,
+          secret: plan.caller.secret,
+          resource: plan.resource ?? BILLING_RESOURCE,
+          scope: SCOPES.join(' '),
+          url: plan.url ?? BILLING_URL,
+          mode: plan.mode,
+          steps: plan.steps,
+          tool: plan.tool,
+          args: plan.args,
+        }),
+      },
+      mounts: { '/ca': { configMap: { name: 'idp-ca' } } },
+    }),
+  ]);
+}
+
+/** The JSON lines a client pod printed so far. */
+export function clientLines(name: string): Record<string, any>[] {
+  return kubectl(['-n', BILLING_NAMESPACE, 'logs', name])
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, any>);
+}
+
+/** Runs a client pod to completion and returns its lines. */
+export async function runClient(name: string, plan: ClientPlan): Promise<Record<string, any>[]> {
+  startClient(name, plan);
+  await waitFor(`client pod ${name} to finish`, 120_000, () => {
+    const phase = kubectl(['-n', BILLING_NAMESPACE, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']);
+    return phase === 'Succeeded' || phase === 'Failed';
+  });
+  return clientLines(name);
+}

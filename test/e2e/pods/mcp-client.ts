@@ -1,0 +1,107 @@
+// Runs in a client pod of the e2e cluster: a real MCP client (the official SDK) that takes a token from
+// the in-cluster OpenID provider and talks to an McpServer through its Service, by DNS name. It prints
+// one JSON line per outcome on stdout, which the test reads with `kubectl logs`.
+//
+//   env PLAN  JSON: { idp, clientId, secret, resource, scope, url, mode, steps?, intervalMs? }
+//     mode "steps": run steps in order ({ list: true } | { tool, args } | { burst: n, tool, args }), then exit
+//     mode "watch": call one tool forever; print a line each time its outcome flips (allowed/refused),
+//                   with the wall clock in ms, so the test can time a kill switch from outside
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+
+interface Step {
+  readonly list?: boolean;
+  readonly tool?: string;
+  readonly args?: Record<string, unknown>;
+  readonly burst?: number;
+}
+interface Plan {
+  readonly idp: string;
+  readonly clientId: string;
+  readonly secret: string;
+  readonly resource: string;
+  readonly scope: string;
+  readonly url: string;
+  readonly mode: 'steps' | 'watch';
+  readonly steps?: readonly Step[];
+  readonly tool?: string;
+  readonly args?: Record<string, unknown>;
+  readonly intervalMs?: number;
+}
+
+const plan = JSON.parse(process.env['PLAN'] ?? '{}') as Plan;
+const print = (line: Record<string, unknown>): void => console.log(JSON.stringify({ at: Date.now(), ...line }));
+
+async function token(): Promise<string> {
+  const response = await fetch(`${plan.idp}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: plan.clientId,
+      client_secret: plan.secret,
+      resource: plan.resource,
+      scope: plan.scope,
+    }),
+  });
+  const body = (await response.json()) as { access_token?: string; error?: string };
+  if (body.access_token === undefined) throw new Error(`token: ${response.status} ${body.error}`);
+  return body.access_token;
+}
+
+async function connect(): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL(plan.url), {
+    requestInit: { headers: { authorization: `Bearer ${await token()}` } },
+  });
+  const client = new Client({ name: 'portcullis-e2e-client', version: '1.0.0' });
+  await client.connect(transport);
+  return client;
+}
+
+/** A call's outcome as data: the tool's result, or the JSON-RPC error the gate answered. */
+async function call(client: Client, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+  try {
+    const result = await client.callTool({ name: tool, arguments: args });
+    return { tool, ok: result.isError !== true, result };
+  } catch (error) {
+    const { code, message, data } = error as { code?: number; message?: string; data?: unknown };
+    return { tool, ok: false, error: { code, message, data } };
+  }
+}
+
+async function runSteps(client: Client): Promise<void> {
+  for (const step of plan.steps ?? []) {
+    if (step.list === true) {
+      const { tools } = await client.listTools();
+      print({ list: tools.map((tool) => tool.name).sort() });
+    } else if (step.tool !== undefined && step.burst !== undefined) {
+      const outcomes = await Promise.all(Array.from({ length: step.burst }, () => call(client, step.tool!, step.args)));
+      print({ burst: step.burst, tool: step.tool, outcomes: outcomes.map((o) => (o['ok'] === true ? 'ok' : (o['error'] as { data?: { portcullis?: { code?: string } } })?.data?.portcullis?.code ?? 'error')) });
+    } else if (step.tool !== undefined) {
+      print(await call(client, step.tool, step.args));
+    }
+  }
+}
+
+async function watch(client: Client): Promise<never> {
+  let last: boolean | undefined;
+  for (;;) {
+    const outcome = await call(client, plan.tool ?? '', plan.args);
+    const allowed = outcome['ok'] === true;
+    if (allowed !== last) print({ allowed, error: outcome['error'] });
+    last = allowed;
+    await new Promise((resolve) => setTimeout(resolve, plan.intervalMs ?? 2));
+  }
+}
+
+try {
+  const client = await connect();
+  print({ connected: true });
+  if (plan.mode === 'watch') await watch(client);
+  await runSteps(client);
+  await client.close();
+  print({ done: true });
+} catch (error) {
+  print({ failed: error instanceof Error ? error.message : String(error) });
+  process.exitCode = 1;
+}

@@ -1,0 +1,88 @@
+// Runs in a pod of the e2e cluster (test/e2e/identity.ts): a real OpenID provider (oidc-provider) over
+// https with a private CA, issuing RFC 9068 JWT access tokens by the client credentials grant with
+// RFC 8707 resource indicators. Each client stands for one caller; its claims come from CLIENTS.
+//
+//   env ISSUER     https URL the provider is reached at (its Service's DNS name)
+//   env RESOURCES  comma-separated resource indicators (the servers' publicUrl)
+//   env SCOPES     comma-separated scopes
+//   env CLIENTS    JSON: { clientId: { secret, claims } }
+//   env TLS_DIR    tls.crt and tls.key
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { exportJWK, generateKeyPair } from 'jose';
+
+interface Client {
+  readonly secret: string;
+  readonly claims: Record<string, unknown>;
+}
+type ProviderConstructor = new (
+  issuer: string,
+  configuration: object,
+) => { callback(): (req: unknown, res: unknown) => void };
+
+const env = (name: string): string => {
+  const value = process.env[name];
+  if (value === undefined || value === '') throw new Error(`${name} is required`);
+  return value;
+};
+const issuer = env('ISSUER');
+const resources = env('RESOURCES').split(',');
+const scopes = env('SCOPES').split(',');
+const clients = JSON.parse(env('CLIENTS')) as Record<string, Client>;
+const tlsDir = env('TLS_DIR');
+
+const moduleName: string = 'oidc-provider';
+const { Provider } = (await import(moduleName)) as { Provider: ProviderConstructor };
+const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+const signingKey = { ...(await exportJWK(privateKey)), kid: 'e2e-es256', alg: 'ES256', use: 'sig' };
+
+const provider = new Provider(issuer, {
+  jwks: { keys: [signingKey] },
+  scopes: ['openid', ...scopes],
+  clients: Object.entries(clients).map(([clientId, client]) => ({
+    client_id: clientId,
+    client_secret: client.secret,
+    grant_types: ['client_credentials'],
+    redirect_uris: [],
+    response_types: [],
+    token_endpoint_auth_method: 'client_secret_post',
+  })),
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      useGrantedResource: () => true,
+      getResourceServerInfo: (_ctx: unknown, resource: string) => {
+        if (!resources.includes(resource)) throw new Error(`unknown resource ${resource}`);
+        return {
+          scope: scopes.join(' '),
+          audience: resource,
+          accessTokenFormat: 'jwt',
+          accessTokenTTL: 600,
+          jwt: { sign: { alg: 'ES256' } },
+        };
+      },
+    },
+  },
+  formats: {
+    customizers: {
+      jwt: (
+        ctx: { oidc: { client?: { clientId: string } } },
+        _token: unknown,
+        jwt: { payload: Record<string, unknown> },
+      ) => {
+        const clientId = ctx.oidc.client?.clientId;
+        if (clientId !== undefined) Object.assign(jwt.payload, clients[clientId]?.claims ?? {});
+      },
+    },
+  },
+});
+
+const server = createServer({
+  cert: readFileSync(`${tlsDir}/tls.crt`),
+  key: readFileSync(`${tlsDir}/tls.key`),
+});
+server.on('request', provider.callback());
+server.listen(8443, '0.0.0.0', () => console.log(`oidc-provider: ${issuer} listening on :8443`));
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => server.close(() => process.exit(0)));
