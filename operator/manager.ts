@@ -17,6 +17,7 @@ import { reconcileToolPolicy } from './reconcilers/toolpolicy.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { SidecarReports } from './k8s/sidecar-reports.ts';
 import type { OperatorSettings } from './settings.ts';
+import { discoverApiServerEndpoints, withApiServerEndpoints } from './k8s/api-server-endpoints.ts';
 
 /**
  * The wiring: which events enqueue which keys. Reconcile logic lives in reconcilers/, object shapes in
@@ -49,12 +50,24 @@ const SERVER = 'McpServer:';
 const POLICY = 'ToolPolicy:';
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
-  const { settings } = options;
   const namespaces = [
     ...new Set([...(options.namespaces ?? []), ...(options.namespace ? [options.namespace] : [])]),
   ];
   const clock = options.clock ?? Date.now;
   const client = KubeClient.for(options.kube);
+  // Server pods' NetworkPolicy needs the API server's real endpoints (see api-server-endpoints.ts).
+  const settings = withApiServerEndpoints(
+    options.settings,
+    options.settings.apiServerCidrs.length > 0
+      ? undefined
+      : await discoverApiServerEndpoints(client).catch((error: unknown) => {
+          options.log?.error(
+            { err: error },
+            'cannot read the kubernetes Service endpoints; server pods get no API server egress rule (set apiServerCidrs)',
+          );
+          return undefined;
+        }),
+  );
   const onError = (error: unknown, retry: number) =>
     options.log?.error({ err: error, retry }, 'watch failed; retrying');
   // Cluster-wide: one informer per kind. Namespaced: one per kind and namespace.

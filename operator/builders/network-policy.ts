@@ -3,13 +3,14 @@ import type {
   V1NetworkPolicyEgressRule,
   V1NetworkPolicyPeer,
 } from '@kubernetes/client-node';
+import { isIP } from 'node:net';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { OperatorSettings } from '../settings.ts';
 import { childMetadata, childName, selectorLabels } from './names.ts';
 
 /**
  * Ingress: the sidecar's MCP and admin ports only. Egress: cluster DNS, the API server (the sidecar's
- * policy watch), the audit collector, and the destinations spec.egress allows. CIDR rules become ipBlocks.
+ * policy watch), the audit collector, the identity provider, and the destinations spec.egress allows. CIDR rules become ipBlocks.
  * Host rules are enforced by the sidecar's egress proxy, which needs the rule's ports open to public
  * addresses; private, link-local and metadata ranges stay closed unless a CIDR rule opens them.
  *
@@ -27,6 +28,36 @@ const NON_PUBLIC_V4 = [
 ];
 
 const tcp = (port: number) => ({ protocol: 'TCP', port });
+
+/**
+ * The sidecar fetches discovery and signing keys from the identity provider (and exchanges tokens there):
+ * one rule per distinct issuer/JWKS host and port. A NetworkPolicy cannot name a DNS name, so: an IP
+ * literal becomes its /32 (/128); a Service name `<svc>.<namespace>.svc[.<domain>]` becomes that
+ * namespace's pods; any other name (an IdP outside the cluster) becomes public addresses on that port,
+ * the private ranges staying closed as for spec.egress host rules.
+ */
+export function identityProviderEgress(server: McpServer): V1NetworkPolicyEgressRule[] {
+  const urls = [server.spec.auth.issuer, server.spec.auth.jwksUri].filter((url): url is string => url !== undefined);
+  const rules = new Map<string, V1NetworkPolicyEgressRule>();
+  for (const url of urls) {
+    const { hostname, port, protocol } = new URL(url);
+    const portNumber = port === '' ? (protocol === 'http:' ? 80 : 443) : Number(port);
+    const host = hostname.replace(/^\[|\]$/g, '');
+    const rule = { to: [identityProviderPeer(host)], ports: [tcp(portNumber)] };
+    rules.set(JSON.stringify(rule), rule);
+  }
+  return [...rules.values()];
+}
+
+function identityProviderPeer(host: string): V1NetworkPolicyPeer {
+  if (isIP(host) === 4) return { ipBlock: { cidr: `${host}/32` } };
+  if (isIP(host) === 6) return { ipBlock: { cidr: `${host}/128` } };
+  const inCluster = /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(\..*)?$/.exec(host);
+  if (inCluster?.[1] !== undefined) {
+    return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': inCluster[1] } } };
+  }
+  return { ipBlock: { cidr: '0.0.0.0/0', except: NON_PUBLIC_V4 } };
+}
 
 export function buildNetworkPolicy(server: McpServer, settings: OperatorSettings): V1NetworkPolicy {
   const egress: V1NetworkPolicyEgressRule[] = [
@@ -60,6 +91,7 @@ export function buildNetworkPolicy(server: McpServer, settings: OperatorSettings
       ports: [tcp(settings.collector.port)],
     });
   }
+  egress.push(...identityProviderEgress(server));
   for (const rule of server.spec.egress?.allow ?? []) {
     const ports = rule.ports.map(tcp);
     if (rule.cidr) egress.push({ to: [{ ipBlock: { cidr: rule.cidr } }], ports });
