@@ -60,7 +60,7 @@ const ioModules = [
 ].flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'crds/', 'charts/', 'examples/', 'test/controlplane/'] },
+  { ignores: ['node_modules/', 'dist/', 'crds/', 'charts/', 'examples/**/*.yaml', 'test/controlplane/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -98,7 +98,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/main.ts', '**/*.test.ts', 'test/**', 'bench/**', 'scripts/**', '*.config.{ts,js}'],
+    files: [
+      '**/main.ts',
+      '**/*.test.ts',
+      'test/**',
+      'bench/**',
+      'scripts/**',
+      'examples/servers/**',
+      '*.config.{ts,js}',
+    ],
     rules: { 'no-restricted-globals': 'off' },
   },
 );

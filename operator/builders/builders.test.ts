@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import { mcpServer, type McpServer } from '../../api/v1alpha1/resources.ts';
 import { compile } from '../../policy/compile.ts';
 import { loadExample } from '../../test/fixtures/examples.ts';
 import { operatorSettingsSchema } from '../settings.ts';
@@ -32,7 +32,31 @@ function example(file: string): McpServer {
   return { ...server, metadata: { ...server.metadata, uid: 'uid-1', generation: 3 } };
 }
 
-const billing = example('billing.yaml');
+/**
+ * examples/billing.yaml plus what a runnable example has to leave out because it needs Secrets or a
+ * database: an env value from a Secret, a minted upstream identity, egress to a CIDR.
+ */
+const billing = ((base: McpServer): McpServer =>
+  mcpServer.parse({
+    ...base,
+    spec: {
+      ...base.spec,
+      workload: {
+        ...base.spec.workload,
+        env: [{ name: 'BILLING_DB_URL', secretKeyRef: { name: 'billing-db', key: 'url' } }],
+        resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '256Mi' } },
+      },
+      upstreamAuth: {
+        mode: 'Minted',
+        minted: {
+          audience: 'https://billing-api.internal.example.com',
+          signingKeySecretRef: { name: 'billing-mint-key', key: 'key.pem' },
+          ttlSeconds: 30,
+        },
+      },
+      egress: { allow: [{ cidr: '10.40.0.0/16', ports: [5432] }] },
+    },
+  }))(example('billing.yaml'));
 const docs = example('stdio-docs.yaml');
 
 describe('builders', () => {
@@ -138,7 +162,7 @@ describe('builders', () => {
     });
     expect(server!.volumeMounts?.some((m) => m.name === 'upstream-identity')).toBe(false);
 
-    const exchange = buildDeployment(example('code-hosting.yaml'), settings).spec!.template.spec!;
+    const exchange = buildDeployment(example('cookbook/code-hosting.yaml'), settings).spec!.template.spec!;
     expect(exchange.volumes).toContainEqual(
       expect.objectContaining({ secret: expect.objectContaining({ secretName: 'code-hosting-exchange' }) }),
     );
@@ -319,7 +343,7 @@ describe('builders', () => {
       ports: [{ protocol: 'TCP', port: 5432 }],
     });
     expect(JSON.stringify(egress)).toContain('collector');
-    const code = example('code-hosting.yaml');
+    const code = example('cookbook/code-hosting.yaml');
     const hostRule = buildNetworkPolicy(code, settings).spec!.egress!.at(-1)!;
     expect(hostRule.to?.[0]?.ipBlock?.except).toContain('169.254.0.0/16');
   });

@@ -29,8 +29,8 @@ describe('the v1alpha1 API on a real kube-apiserver', () => {
     expect(established.code).toBe(0);
   });
 
-  it('accepts every example with kubectl apply', async () => {
-    const result = await run(['apply', '-f', join(root, 'examples')]);
+  it('accepts every example (and the cookbook) with kubectl apply', async () => {
+    const result = await run(['apply', '-f', join(root, 'examples'), '-f', join(root, 'examples/cookbook')]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('mcpserver.portcullis.dev/billing');
@@ -39,7 +39,7 @@ describe('the v1alpha1 API on a real kube-apiserver', () => {
   });
 
   it('defaults on the server exactly as the runtime schema does (one source of truth)', async () => {
-    const documents = ['billing.yaml', 'code-hosting.yaml', 'stdio-docs.yaml'].flatMap((file) =>
+    const documents = ['billing.yaml', 'cookbook/code-hosting.yaml', 'stdio-docs.yaml'].flatMap((file) =>
       parseAllDocuments(readFileSync(join(root, 'examples', file), 'utf8')).map((d) => d.toJS()),
     );
     for (const local of documents) {
