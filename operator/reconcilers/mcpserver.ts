@@ -2,7 +2,7 @@ import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import { mcpServer, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
 import { compile } from '../../policy/compile.ts';
 import { buildChildren } from '../builders/index.ts';
-import { childName } from '../builders/names.ts';
+import { childName, selectorLabels } from '../builders/names.ts';
 import { endpointUrl } from '../builders/service.ts';
 import type { ObjectCache } from '../../kube/informer.ts';
 import { TerminalError, type ReconcileResult } from '../controller/workqueue.ts';
@@ -24,6 +24,14 @@ export interface McpServerReconcilerDeps {
   readonly clock: () => number;
   /** The sidecars' reports through the audit collector, when one is configured. */
   readonly reports?: { get(key: string): readonly SidecarReport[] | undefined };
+  /**
+   * Names of the pods matching `selector` that exist and are not terminating; undefined when they cannot
+   * be listed (then no report is left out for its pod).
+   */
+  readonly livePods?: (
+    namespace: string,
+    selector: Readonly<Record<string, string>>,
+  ) => Promise<ReadonlySet<string> | undefined>;
 }
 
 /**
@@ -65,6 +73,11 @@ export async function reconcileMcpServer(
   // 4. Observe the workload and the sidecars' own reports, and write the status.
   const deployment = deps.deployments.get(`${namespace}/${childName(server)}`);
   const reports = deps.reports?.get(key);
+  // Reports of pods that are gone (a rollout replaced them) do not describe what is served any more.
+  const livePods =
+    reports && reports.length > 0 && deps.livePods
+      ? await deps.livePods(namespace, selectorLabels(server))
+      : undefined;
   const staleSeconds = deps.settings.collector?.reportStaleSeconds ?? 60;
   const status = mcpServerStatus({
     server,
@@ -81,7 +94,13 @@ export async function reconcileMcpServer(
     endpoint: endpointUrl(server, deps.settings),
     now: new Date(deps.clock()).toISOString(),
     ...(reports
-      ? { fleet: fleetObservation(reports, new Date(deps.clock() - staleSeconds * 1000).toISOString()) }
+      ? {
+          fleet: fleetObservation(
+            reports,
+            new Date(deps.clock() - staleSeconds * 1000).toISOString(),
+            livePods,
+          ),
+        }
       : {}),
   });
   const written = await deps.applier.applyStatus(server, 'mcpservers', status, server.status);

@@ -4,6 +4,7 @@ import type { CompileResult } from '../../policy/compile.ts';
 import type { ConditionUpdate } from './conditions.ts';
 import { setConditions } from './conditions.ts';
 import type { FleetObservation } from './fleet.ts';
+import { toolsServed } from './tools-served.ts';
 
 /** What the reconciler observed about the workload (from the Deployment's status). */
 export interface WorkloadObservation {
@@ -112,22 +113,22 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
   const policy = policyCondition(compiled);
   const killed = killedCondition(compiled);
   const work = workloadCondition(workload);
+  const bundle = compiled.ok ? compiled.bundle : undefined;
+  const tools = fleet ? toolsServed(fleet.observedTools, fleet.sidecars, bundle) : undefined;
+  // Pods Ready while every tool is quarantined serve nothing: Ready says so (issue #13).
+  const blocking = [policy, work, ...(tools?.blocksReady ? [tools.condition] : [])].find(
+    (c) => c.status !== 'True',
+  );
   const ready: ConditionUpdate =
-    policy.status === 'True' && work.status === 'True'
+    blocking === undefined
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: `serving through ${input.endpoint}` }
-      : {
-          type: 'Ready',
-          status: 'False',
-          reason: policy.status !== 'True' ? policy.reason : work.reason,
-          message: policy.status !== 'True' ? policy.message : work.message,
-        };
+      : { type: 'Ready', status: 'False', reason: blocking.reason, message: blocking.message };
   const conditions = setConditions(
     server.status?.conditions,
-    [ready, work, policy, killed, ...(fleet ? [fleet.toolDrift] : [])],
+    [ready, work, policy, killed, ...(fleet ? [fleet.toolDrift] : []), ...(tools ? [tools.condition] : [])],
     server.metadata.generation,
     now,
   );
-  const bundle = compiled.ok ? compiled.bundle : undefined;
   return {
     ...(server.metadata.generation !== undefined ? { observedGeneration: server.metadata.generation } : {}),
     conditions,
@@ -149,6 +150,11 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
           },
         }
       : {}),
+    ...(tools?.served !== undefined
+      ? { servedTools: tools.served }
+      : server.status?.servedTools !== undefined && fleet === undefined
+        ? { servedTools: server.status.servedTools }
+        : {}),
     ...(fleet
       ? { servedPolicyHashes: fleet.servedPolicyHashes, observedTools: fleet.observedTools }
       : {

@@ -282,7 +282,13 @@ describe('helm chart', () => {
       expect(rules.flatMap((r) => r.verbs)).not.toContain('bind');
       expect(rules.flatMap((r) => r.verbs)).not.toContain('delete');
       expect(rules.flatMap((r) => r.resources)).not.toContain('secrets');
-      expect(rules.flatMap((r) => r.resources)).not.toContain('pods');
+      // Pods: list only (which reporting pods still exist), never get, exec, logs or writes.
+      expect(rules.filter((r) => r.resources?.some((x) => x.startsWith('pods')))).toEqual([
+        { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      ]);
+      const noCollector = await render({ collector: { enabled: false } });
+      const without = findObject<V1ClusterRole>(noCollector, 'ClusterRole', '-operator').rules!;
+      expect(without.flatMap((r) => r.resources)).not.toContain('pods');
     });
 
     it('PostgreSQL: several replicas, rolling updates, the URL from a Secret file, no volume claim', async () => {
