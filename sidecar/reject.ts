@@ -97,7 +97,10 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
 /** A refusal as the pipeline carries it; the transport turns it into HTTP + JSON-RPC in one place. */
 export interface Rejection {
   readonly code: RejectCode;
+  /** The whole reason: logged and audited. */
   readonly reason: string;
+  /** What the caller sees instead, when it must not see all of `reason` (kill switches: no names). */
+  readonly publicReason?: string;
   readonly policyHash?: string;
   readonly missingScopes?: readonly string[];
   readonly rule?: { readonly policy: string; readonly rule: string };
@@ -124,7 +127,7 @@ export function reject(
 export function rejectionError(rejection: Rejection, requestId: string) {
   return {
     code: REJECT_TABLE[rejection.code].jsonRpcCode,
-    message: rejection.reason,
+    message: rejection.publicReason ?? rejection.reason,
     data: {
       portcullis: {
         code: rejection.code,

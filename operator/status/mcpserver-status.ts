@@ -1,4 +1,6 @@
+import { fullKillRecord, type KillRecord } from '../../api/v1alpha1/annotations.ts';
 import type { McpServerStatus } from '../../api/v1alpha1/mcpserver.ts';
+import type { Bundle } from '../../policy/bundle.ts';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { CompileResult } from '../../policy/compile.ts';
 import type { ConditionUpdate } from './conditions.ts';
@@ -57,23 +59,39 @@ function killedCondition(compiled: CompileResult): ConditionUpdate {
       type: 'Killed',
       status: 'True',
       reason: `KilledBy${server.source}`,
-      message: `every call is refused: kill switch on ${server.source} ${server.name}${server.reason ? `: ${server.reason}` : ''}`,
+      message: `every call is refused: kill switch on ${server.source} ${server.name}${recordNote(server, ': ')}`,
     };
   }
   const killedPolicies = policies.filter((p) => p.kill).map((p) => p.name);
   if (kill.tools.length > 0 || killedPolicies.length > 0) {
     const parts = [
-      ...(kill.tools.length > 0 ? [`tools ${kill.tools.join(', ')}`] : []),
+      ...(kill.tools.length > 0 ? [`tools ${kill.tools.join(', ')}${toolsNote(kill)}`] : []),
       ...(killedPolicies.length > 0 ? [`the tools of ToolPolicy ${killedPolicies.join(', ')}`] : []),
     ];
     return {
       type: 'Killed',
       status: 'True',
       reason: 'ToolsKilled',
-      message: `refused: ${parts.join('; ')}${kill.reason ? ` (${kill.reason})` : ''}`,
+      message: `refused: ${parts.join('; ')}`,
     };
   }
   return { type: 'Killed', status: 'False', reason: 'NoKillSwitch', message: 'no kill switch is engaged' };
+}
+
+/** The full record of a switch ("who: why"), after `prefix`; empty when nothing was recorded. */
+function recordNote(record: KillRecord | undefined, prefix: string): string {
+  const full = fullKillRecord(record);
+  return full === undefined ? '' : `${prefix}${full}`;
+}
+
+/** Each killed tool's own record, or the shared (older) reason, in parentheses. */
+function toolsNote(kill: Bundle['kill']): string {
+  if (kill.toolReasons === undefined) return kill.reason ? ` (${kill.reason})` : '';
+  const notes = kill.tools.flatMap((tool) => {
+    const note = recordNote(kill.toolReasons?.[tool], '');
+    return note === '' ? [] : [`${tool}: ${note}`];
+  });
+  return notes.length > 0 ? ` (${notes.join('; ')})` : '';
 }
 
 function workloadCondition(workload: WorkloadObservation | undefined): ConditionUpdate {
@@ -105,6 +123,15 @@ function workloadCondition(workload: WorkloadObservation | undefined): Condition
     reason: 'ReplicasNotReady',
     message: `${workload.readyReplicas}/${workload.desired} replicas ready`,
   };
+}
+
+/** status.killSwitch.reason: the server switch's record, else the killed tools' (bounded by the schema). */
+function killSwitchReason(bundle: Bundle): string | undefined {
+  const server = bundle.kill.server[0];
+  const text = server
+    ? fullKillRecord(server)
+    : toolsNote(bundle.kill).replace(/^ \((.*)\)$/, '$1') || undefined;
+  return text?.slice(0, 1024);
 }
 
 /** The whole status, computed from what was observed: pure, so every branch is a unit test. */
@@ -144,9 +171,7 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
           killSwitch: {
             server: bundle.kill.server.length > 0,
             ...(bundle.kill.tools.length > 0 ? { tools: bundle.kill.tools } : {}),
-            ...((bundle.kill.server[0]?.reason ?? bundle.kill.reason)
-              ? { reason: bundle.kill.server[0]?.reason ?? bundle.kill.reason }
-              : {}),
+            ...(killSwitchReason(bundle) ? { reason: killSwitchReason(bundle) } : {}),
           },
         }
       : {}),
