@@ -30,6 +30,8 @@ COPY operator operator
 COPY sidecar sidecar
 COPY collector collector
 COPY cli cli
+# The example MCP servers (examples/servers/, dist/examples/servers/*.js), which the portcullis-examples image runs.
+COPY examples/servers examples/servers
 RUN npx tsc -p tsconfig.build.json
 
 # 2. The stdio bridge: static (no CGO), so it runs inside any server image.

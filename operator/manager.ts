@@ -3,7 +3,7 @@ import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
 import { targets } from '../policy/compile.ts';
 import { MANAGED_BY } from './builders/names.ts';
 import { KubeClient } from '../kube/client.ts';
-import { Informer, type InformerOptions, type Watcher } from '../kube/informer.ts';
+import { Informer, METADATA_LIST, type InformerOptions, type Watcher } from '../kube/informer.ts';
 import { InformerGroup } from '../kube/informer-group.ts';
 import { objectKey, type ResourceType } from '../kube/resource.ts';
 import { WorkQueue } from './controller/workqueue.ts';
@@ -172,7 +172,35 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
       })
     : undefined;
   reports?.start();
+  let podsRefusedLogged = false;
+  /** The pods of one server that exist and are not terminating (one metadata-only list per status write). */
+  const livePods = async (namespace: string, selector: Readonly<Record<string, string>>) => {
+    const labelSelector = Object.entries(selector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    try {
+      const list = await client.request<{
+        items?: { metadata?: { name?: string; deletionTimestamp?: string } }[];
+      }>(
+        'GET',
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(labelSelector)}`,
+        { accept: METADATA_LIST },
+      );
+      return new Set(
+        (list.items ?? [])
+          .filter((pod) => pod.metadata?.deletionTimestamp === undefined)
+          .flatMap((pod) => (pod.metadata?.name ? [pod.metadata.name] : [])),
+      );
+    } catch (error) {
+      // Without list on pods (an older chart's RBAC) the reports are used unfiltered, as before.
+      if (!podsRefusedLogged)
+        options.log?.error({ err: error }, 'cannot list pods; sidecar reports are not matched to live pods');
+      podsRefusedLogged = true;
+      return undefined;
+    }
+  };
   const serverDeps = {
+    livePods,
     servers,
     policies,
     namespaces: namespaceWatcher,

@@ -177,7 +177,7 @@ describe('authorize: the billing example', () => {
 });
 
 describe('authorize: shadow (Audit-mode) policies', () => {
-  const code = load('code-hosting.yaml');
+  const code = load('cookbook/code-hosting.yaml');
   const engineer = principal({
     user: 'eve',
     agent: 'ide-assistant',

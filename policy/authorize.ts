@@ -1,3 +1,4 @@
+import { fullKillRecord, publicKillReason } from '../api/v1alpha1/annotations.ts';
 import type { Allow, Decision, Denial, Verdict } from './decision.ts';
 import { conditionInput, valueAt, withValueAt, type Args } from './call-arguments.ts';
 import type { Binding, LoadedPolicy, LoadedRule } from './load.ts';
@@ -76,21 +77,37 @@ export function isKilled(policy: LoadedPolicy, tool: string): boolean {
 }
 
 function killDenial(policy: LoadedPolicy, tool: string): Denial | undefined {
-  const kill =
-    policy.serverKill ??
-    (policy.killedTools.has(tool)
-      ? { source: 'McpServer' as const, name: policy.bundle.server.name, reason: policy.bundle.kill.reason }
-      : undefined) ??
-    policy.policyKills.find((k) => k.matchesTool(tool))?.kill;
-  if (kill === undefined) return undefined;
-  const what =
-    kill.source === 'McpServer' && policy.serverKill === undefined
-      ? `tool ${tool}`
-      : `${kill.source} ${kill.name}`;
-  return deny(policy.hash, {
-    code: 'killed',
-    reason: `kill switch on ${what}${kill.reason ? `: ${kill.reason}` : ''}`,
-  });
+  const text = killTexts(policy, tool);
+  if (text === undefined) return undefined;
+  return deny(policy.hash, { code: 'killed', reason: text.full, publicReason: text.public });
+}
+
+/**
+ * What a kill switch covering `tool` says: in full (who and why, for audit and people with access to the
+ * cluster) and in public (for the caller: which switch, and a bounded reason without who). Each switch
+ * has its own reason: the server's, the tool's own, the ToolPolicy's, the Namespace's.
+ */
+export function killTexts(policy: LoadedPolicy, tool: string): { full: string; public: string } | undefined {
+  const { kill: bundleKill } = policy.bundle;
+  const record: { what: string; reason?: string; by?: string } | undefined = policy.serverKill
+    ? { what: `${policy.serverKill.source} ${policy.serverKill.name}`, ...policy.serverKill }
+    : policy.killedTools.has(tool)
+      ? {
+          what: `tool ${tool}`,
+          ...(bundleKill.toolReasons?.[tool] ??
+            (bundleKill.reason !== undefined ? { reason: bundleKill.reason } : {})),
+        }
+      : (() => {
+          const kill = policy.policyKills.find((k) => k.matchesTool(tool))?.kill;
+          return kill && { what: `${kill.source} ${kill.name}`, ...kill };
+        })();
+  if (record === undefined) return undefined;
+  const full = fullKillRecord(record);
+  const shown = publicKillReason(record);
+  return {
+    full: `kill switch on ${record.what}${full ? `: ${full}` : ''}`,
+    public: `kill switch on ${record.what}${shown ? `: ${shown}` : ''}`,
+  };
 }
 
 function evaluate(policy: LoadedPolicy, call: Call, includeShadow: boolean): Decision {

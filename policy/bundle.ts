@@ -15,6 +15,14 @@ export const killSwitchSchema = z.strictObject({
   source: killSource,
   name: z.string(),
   reason: z.string().optional(),
+  /** Who engaged it (portcullis.dev/killed-by); for audit and status, never for callers. */
+  by: z.string().optional(),
+});
+
+/** Why (and who) for one tool killed by name (portcullis.dev/killed-tools-reasons). */
+export const killRecordSchema = z.strictObject({
+  reason: z.string().optional(),
+  by: z.string().optional(),
 });
 
 export const bundlePolicySchema = z.strictObject({
@@ -39,7 +47,13 @@ export const bundleContentSchema = z.strictObject({
     server: z.array(killSwitchSchema),
     /** Tools killed by name on the McpServer. */
     tools: z.array(z.string()),
+    /**
+     * The reason of every killed tool, as older CLIs wrote it (portcullis.dev/kill-reason shared with the
+     * server switch); set only when the McpServer has no killed-tools-reasons annotation.
+     */
     reason: z.string().optional(),
+    /** Per killed tool, its own reason and who killed it; absent when there are none. */
+    toolReasons: z.record(z.string(), killRecordSchema).optional(),
   }),
   /** Policies targeting the server, sorted by name: evaluation order is part of the contract. */
   policies: z.array(bundlePolicySchema),

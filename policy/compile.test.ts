@@ -105,7 +105,7 @@ describe('compile', () => {
   });
 
   it('accepts every condition in the examples', () => {
-    for (const file of ['billing.yaml', 'code-hosting.yaml', 'stdio-docs.yaml']) {
+    for (const file of ['billing.yaml', 'cookbook/code-hosting.yaml', 'stdio-docs.yaml']) {
       for (const policy of loadExample(file).policies) expect(validatePolicy(policy)).toEqual([]);
     }
   });

@@ -1,4 +1,10 @@
-import { isKillSwitchEngaged, KILL_REASON, killedTools } from '../api/v1alpha1/annotations.ts';
+import {
+  isKillSwitchEngaged,
+  KILL_REASON,
+  killedToolReasons,
+  killedTools,
+  killRecord,
+} from '../api/v1alpha1/annotations.ts';
 import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
 import {
   BUNDLE_FORMAT,
@@ -57,8 +63,40 @@ function killSwitch(
   annotations: Readonly<Record<string, string>> | undefined,
 ): KillSwitch | undefined {
   if (!isKillSwitchEngaged(annotations)) return undefined;
-  const reason = annotations?.[KILL_REASON];
-  return reason === undefined ? { source, name } : { source, name, reason };
+  const { reason, by } = killRecord(annotations);
+  return { source, name, ...(reason !== undefined ? { reason } : {}), ...(by !== undefined ? { by } : {}) };
+}
+
+/**
+ * The kill switches an McpServer's own annotations hold: its whole-server switch, and its tools killed
+ * by name with their reasons. Each switch keeps its own reason: kill-reason/killed-by for the server,
+ * killed-tools-reasons per tool. Without a killed-tools-reasons annotation (written by older CLIs) the
+ * tools share kill-reason, as before, so such bundles keep the shape older sidecars accept.
+ */
+export function mcpServerKills(
+  name: string,
+  annotations: Readonly<Record<string, string>> | undefined,
+): { own?: KillSwitch; kill: Omit<BundleContent['kill'], 'server'> } {
+  const own = killSwitch('McpServer', name, annotations);
+  const tools = killedTools(annotations);
+  const records = killedToolReasons(annotations);
+  if (records === undefined) {
+    const reason = annotations?.[KILL_REASON];
+    return {
+      ...(own ? { own } : {}),
+      kill: { tools, ...(reason !== undefined && tools.length > 0 ? { reason } : {}) },
+    };
+  }
+  const toolReasons = Object.fromEntries(
+    tools.flatMap((tool) => {
+      const record = records[tool];
+      return record && (record.reason !== undefined || record.by !== undefined) ? [[tool, record]] : [];
+    }),
+  );
+  return {
+    ...(own ? { own } : {}),
+    kill: { tools, ...(Object.keys(toolReasons).length > 0 ? { toolReasons } : {}) },
+  };
 }
 
 function bundlePolicy(policy: ToolPolicy): BundlePolicy {
@@ -86,12 +124,10 @@ export function compile(input: CompileInput): CompileResult {
   if (errors.length > 0) return { ok: false, errors };
 
   const namespace = server.metadata.namespace ?? '';
-  const serverKills = [
-    killSwitch('McpServer', server.metadata.name, server.metadata.annotations),
-    killSwitch('Namespace', namespace, input.namespaceAnnotations),
-  ].filter((k): k is KillSwitch => k !== undefined);
-  const toolKills = killedTools(server.metadata.annotations);
-  const reason = server.metadata.annotations?.[KILL_REASON];
+  const own = mcpServerKills(server.metadata.name, server.metadata.annotations);
+  const serverKills = [own.own, killSwitch('Namespace', namespace, input.namespaceAnnotations)].filter(
+    (k): k is KillSwitch => k !== undefined,
+  );
 
   const content: BundleContent = {
     format: BUNDLE_FORMAT,
@@ -101,11 +137,7 @@ export function compile(input: CompileInput): CompileResult {
       ...(server.metadata.generation !== undefined ? { generation: server.metadata.generation } : {}),
     },
     spec: server.spec,
-    kill: {
-      server: serverKills,
-      tools: toolKills,
-      ...(reason !== undefined && toolKills.length > 0 ? { reason } : {}),
-    },
+    kill: { server: serverKills, ...own.kill },
     policies: selected.map(bundlePolicy),
   };
   return { ok: true, bundle: { ...content, hash: contentHash(content) } };

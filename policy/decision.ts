@@ -19,6 +19,11 @@ export interface Denial {
   readonly allowed: false;
   readonly code: DenialCode;
   readonly reason: string;
+  /**
+   * What the caller may see instead of `reason`, when the two differ (kill switches: `reason` is the full
+   * record, with who engaged it, for audit; this is bounded and names nobody).
+   */
+  readonly publicReason?: string;
   readonly policyHash: string;
   readonly rule?: RuleRef;
   /** For insufficient_scope: the scopes the caller lacks. */

@@ -1,5 +1,5 @@
-import { isKillSwitchEngaged, KILL_REASON, killedTools } from '../api/v1alpha1/annotations.ts';
-import type { Bundle, BundleContent, KillSwitch } from './bundle.ts';
+import type { Bundle, BundleContent } from './bundle.ts';
+import { mcpServerKills } from './compile.ts';
 import { contentHash } from './hash.ts';
 
 /**
@@ -13,22 +13,10 @@ export function withLiveServerKills(
 ): Bundle {
   const { hash: _hash, ...content } = bundle;
   const others = content.kill.server.filter((k) => k.source !== 'McpServer');
-  const reason = annotations?.[KILL_REASON];
-  const own: KillSwitch[] = isKillSwitchEngaged(annotations)
-    ? [
-        reason === undefined
-          ? { source: 'McpServer', name: content.server.name }
-          : { source: 'McpServer', name: content.server.name, reason },
-      ]
-    : [];
-  const tools = killedTools(annotations);
+  const { own, kill } = mcpServerKills(content.server.name, annotations);
   const next: BundleContent = {
     ...content,
-    kill: {
-      server: [...own, ...others],
-      tools,
-      ...(reason !== undefined && tools.length > 0 ? { reason } : {}),
-    },
+    kill: { server: [...(own ? [own] : []), ...others], ...kill },
   };
   return { ...next, hash: contentHash(next) };
 }

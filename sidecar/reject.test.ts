@@ -61,6 +61,17 @@ describe('REJECT_TABLE', () => {
 });
 
 describe('rejectionError', () => {
+  it('shows the caller the public reason when there is one (kill switches: no names), the audit keeps reason', () => {
+    const rejection = reject('killed', 'kill switch on tool x: alice: SEC-1 long story', {
+      publicReason: 'kill switch on tool x: SEC-1 long story',
+    });
+    const error = rejectionError(rejection, 'r1');
+    expect(error.message).toBe('kill switch on tool x: SEC-1 long story');
+    expect(JSON.stringify(error)).not.toContain('alice');
+    expect(error.data.portcullis.code).toBe('killed');
+    expect(rejectionError(reject('killed', 'plain'), 'r2').message).toBe('plain');
+  });
+
   it('carries the stable code and request id, and only the details there are', () => {
     expect(rejectionError(reject('missing_token', 'no token'), 'req-1')).toEqual({
       code: -31001,

@@ -102,10 +102,12 @@ export const REJECT_TABLE: Readonly<Record<RejectCode, RejectSpec>> = {
 /** A refusal as the pipeline carries it; the transport turns it into HTTP + JSON-RPC in one place. */
 export interface Rejection {
   readonly code: RejectCode;
-  /** What the caller reads (the JSON-RPC error message), and the audit reason unless detail is set. */
+  /** What the caller reads (the JSON-RPC error message) unless publicReason is set; audited unless detail is set. */
   readonly reason: string;
   /** Internal detail for the audit event and logs, never the answer (an internal URL, a TLS error). */
   readonly detail?: string;
+  /** What the caller sees instead, when it must not see all of `reason` (kill switches: no names). */
+  readonly publicReason?: string;
   readonly policyHash?: string;
   readonly missingScopes?: readonly string[];
   readonly rule?: { readonly policy: string; readonly rule: string };
@@ -132,7 +134,7 @@ export function reject(
 export function rejectionError(rejection: Rejection, requestId: string) {
   return {
     code: REJECT_TABLE[rejection.code].jsonRpcCode,
-    message: rejection.reason,
+    message: rejection.publicReason ?? rejection.reason,
     data: {
       portcullis: {
         code: rejection.code,

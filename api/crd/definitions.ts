@@ -58,6 +58,12 @@ export const crdSources: readonly CrdSource[] = [
       conditionColumn('Ready', 'Ready', 'The server is reachable through its sidecar with current policy.'),
       conditionColumn('Killed', 'Killed', 'A kill switch refuses all or some calls.'),
       {
+        name: 'Tools',
+        type: 'integer',
+        jsonPath: '.status.servedTools',
+        description: 'Tools served: published, not quarantined, not killed (empty until sidecars report).',
+      },
+      {
         name: 'Policy',
         type: 'string',
         jsonPath: '.status.policyHash',

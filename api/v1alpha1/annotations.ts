@@ -17,8 +17,34 @@ export const KILL_SWITCH = `${ANNOTATION_PREFIX}kill-switch`;
 /** On an McpServer: a comma-separated list of tool names that are refused while present. */
 export const KILLED_TOOLS = `${ANNOTATION_PREFIX}killed-tools`;
 
-/** Free text recorded with a kill switch (who and why); shown in status, Events and audit. */
+/**
+ * Why the kill switch of this object (McpServer, ToolPolicy, Namespace) is engaged: free text, the
+ * `portcullis.dev/kill-switch` switch's only. On an McpServer it is the whole-server switch's reason;
+ * tools killed by name keep their own in KILLED_TOOLS_REASONS. (Compatibility: an McpServer whose killed
+ * tools have no KILLED_TOOLS_REASONS annotation at all, as older CLIs wrote them, still takes its tools'
+ * reason from here.) Callers see a bounded public form (publicKillReason); status, Events and audit see
+ * the full record with KILLED_BY.
+ */
 export const KILL_REASON = `${ANNOTATION_PREFIX}kill-reason`;
+
+/** Who engaged this object's kill switch (the CLI writes the name the API server authenticated). Never shown to callers. */
+export const KILLED_BY = `${ANNOTATION_PREFIX}killed-by`;
+
+/**
+ * On an McpServer: the reason (and who) per tool of KILLED_TOOLS, a JSON object keyed by tool name, each
+ * value `{"reason": "...", "by": "..."}` or just the reason as a string, e.g.
+ * `{"issue_refund":{"reason":"INC-7 refunds to wrong accounts","by":"alice"}}`.
+ */
+export const KILLED_TOOLS_REASONS = `${ANNOTATION_PREFIX}killed-tools-reasons`;
+
+/** Callers see at most this many characters of a kill reason. */
+export const PUBLIC_REASON_MAX = 120;
+
+/** A kill switch's record: why, and who. */
+export interface KillRecord {
+  readonly reason?: string;
+  readonly by?: string;
+}
 
 export interface AnnotationDoc {
   readonly key: string;
@@ -44,7 +70,23 @@ export const ANNOTATIONS: readonly AnnotationDoc[] = [
   {
     key: KILL_REASON,
     appliesTo: ['McpServer', 'ToolPolicy', 'Namespace'],
-    meaning: 'Why the switch was engaged and by whom; copied into status, Events and the audit stream.',
+    meaning:
+      'Why the kill-switch annotation of this object is engaged (on an McpServer: the whole-server switch, not its killed tools). ' +
+      `Callers see its first line, at most ${PUBLIC_REASON_MAX} characters; status, Events and the audit stream keep it whole with killed-by. ` +
+      'Compatibility: killed tools of an McpServer without a killed-tools-reasons annotation still take their reason from here.',
+  },
+  {
+    key: KILLED_BY,
+    appliesTo: ['McpServer', 'ToolPolicy', 'Namespace'],
+    meaning:
+      'Who engaged the kill switch (portcullis kill writes the authenticated user name). In status, Events and audit; never shown to callers.',
+  },
+  {
+    key: KILLED_TOOLS_REASONS,
+    appliesTo: ['McpServer'],
+    meaning:
+      'Per killed tool, why and who: JSON keyed by tool name, each value {"reason": "...", "by": "..."} or a plain reason string ' +
+      '(for example {"issue_refund":{"reason":"INC-7","by":"alice"}}). Written by portcullis kill --tool.',
   },
 ];
 
@@ -59,4 +101,61 @@ export function killedTools(annotations: Readonly<Record<string, string>> | unde
   const value = annotations?.[KILLED_TOOLS];
   if (value === undefined) return [];
   return [...new Set(value.split(',').map((name) => name.trim()))].filter((name) => name !== '').sort();
+}
+
+/** The record of this object's own kill switch: KILL_REASON and KILLED_BY. */
+export function killRecord(annotations: Readonly<Record<string, string>> | undefined): KillRecord {
+  const reason = annotations?.[KILL_REASON];
+  const by = annotations?.[KILLED_BY]?.trim();
+  return { ...(reason !== undefined ? { reason } : {}), ...(by ? { by } : {}) };
+}
+
+/**
+ * The per-tool records of KILLED_TOOLS_REASONS; undefined when the annotation is absent (older CLIs:
+ * the tools then share KILL_REASON). Entries that are neither a string nor {reason, by} strings are
+ * ignored, and so is a value that is not a JSON object: a malformed reason never unkills anything.
+ */
+export function killedToolReasons(
+  annotations: Readonly<Record<string, string>> | undefined,
+): Record<string, KillRecord> | undefined {
+  const value = annotations?.[KILLED_TOOLS_REASONS];
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  const records: Record<string, KillRecord> = {};
+  for (const [tool, entry] of Object.entries(parsed)) {
+    if (typeof entry === 'string') records[tool] = { reason: entry };
+    else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
+      const { reason, by } = entry as Record<string, unknown>;
+      records[tool] = {
+        ...(typeof reason === 'string' ? { reason } : {}),
+        ...(typeof by === 'string' && by.trim() !== '' ? { by: by.trim() } : {}),
+      };
+    }
+  }
+  return records;
+}
+
+/** The full record for status, Events and audit: "who: why" (the form older CLIs wrote into the reason). */
+export function fullKillRecord(record: KillRecord | undefined): string | undefined {
+  if (record?.reason === undefined)
+    return record?.by === undefined ? undefined : `${record.by}: (no reason given)`;
+  return record.by === undefined ? record.reason : `${record.by}: ${record.reason}`;
+}
+
+/**
+ * What a caller may see of a reason: its first line, whitespace collapsed, at most PUBLIC_REASON_MAX
+ * characters, and never who engaged the switch (KILLED_BY, also when a reason repeats it in front).
+ */
+export function publicKillReason(record: KillRecord | undefined): string | undefined {
+  let text = (record?.reason ?? '').split(/\r?\n/, 1)[0]!.replace(/\s+/g, ' ').trim();
+  if (record?.by !== undefined && text.startsWith(`${record.by}:`))
+    text = text.slice(record.by.length + 1).trim();
+  if (text === '') return undefined;
+  return text.length <= PUBLIC_REASON_MAX ? text : `${text.slice(0, PUBLIC_REASON_MAX - 1)}…`;
 }

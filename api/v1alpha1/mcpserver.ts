@@ -551,6 +551,11 @@ export const mcpServerStatus = doc(
         .optional(),
       'Kill switches in force.',
     ),
+    servedTools: doc(
+      z.int().min(0).optional(),
+      'How many of the observed tools the sidecars serve: published, not quarantined, not killed. ' +
+        '0 with Ready pods means callers see no tools (see the ToolsServed condition).',
+    ),
     observedTools: doc(
       z.array(observedTool).max(256).optional(),
       'Tools the server publishes and how they compare with the pins.',
@@ -571,5 +576,6 @@ export const mcpServerConditionTypes = [
   'PolicyReady',
   'Killed',
   'ToolDrift',
+  'ToolsServed',
 ] as const;
 export { condition };

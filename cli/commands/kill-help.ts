@@ -1,3 +1,4 @@
+import { PUBLIC_REASON_MAX } from '../../api/v1alpha1/annotations.ts';
 import { MAX_REASON } from './kill-flags.ts';
 
 const TARGETS = `Targets:
@@ -28,14 +29,17 @@ Examples:
 ${TARGETS}
 
 Flags:
-  --reason TEXT           why, required: recorded in the portcullis.dev/kill-reason annotation with
-                          the name the API server knows you by ("alice: TEXT"), shown in status and in
-                          every refusal; one line, at most ${MAX_REASON} characters
+  --reason TEXT           why, required; one line, at most ${MAX_REASON} characters. Recorded for this
+                          switch only: portcullis.dev/kill-reason for the object's switch, the tool's
+                          entry of portcullis.dev/killed-tools-reasons for --tool. The name the API
+                          server knows you by is recorded beside it (killed-by, or the entry's "by").
+                          Status, Events and the audit trail show both ("alice: TEXT"); callers get
+                          the code "killed" and the reason's first ${PUBLIC_REASON_MAX} characters, never your name
 ${COMMON}
 
 The switch is the portcullis.dev/kill-switch annotation ("true"); tools go in
-portcullis.dev/killed-tools, whose other names are kept. Only metadata.annotations is written (a JSON
-merge patch), so patch on the object is the one permission needed (get too for --tool, which reads
+portcullis.dev/killed-tools, whose other names (and their reasons) are kept. Only
+metadata.annotations is written (a JSON merge patch), so patch on the object is the one permission needed (get too for --tool, which reads
 the list and writes it back with the object's resourceVersion as a precondition, retrying on a
 conflict). Killing what is already killed changes nothing and says so.
 
@@ -59,8 +63,8 @@ Flags:
 ${COMMON}
 
 Release removes the annotation; it never writes "false" (a mistyped "false" would stay engaged).
-Releasing mcpserver/NAME leaves its killed tools killed; release those with --tool. The kill-reason
-annotation is removed with the last switch on the object. Releasing what is not engaged changes
+Releasing mcpserver/NAME leaves its killed tools killed, with their own reasons; release those with
+--tool. A switch's reason and killed-by are removed with it. Releasing what is not engaged changes
 nothing and says so.
 
 Exit codes: 0 released or not engaged, 1 failure (not found, forbidden, API server unreachable),

@@ -1,61 +1,131 @@
 import { describe, expect, it } from 'vitest';
-import { KILL_REASON, KILL_SWITCH, KILLED_TOOLS } from '../../api/v1alpha1/annotations.ts';
+import {
+  KILL_REASON,
+  KILL_SWITCH,
+  KILLED_BY,
+  KILLED_TOOLS,
+  KILLED_TOOLS_REASONS,
+} from '../../api/v1alpha1/annotations.ts';
 import { planSwitch } from './kill-plan.ts';
 
 const server = { kind: 'mcpserver', name: 'billing' } as const;
 const tools = (...names: string[]) => ({ kind: 'mcpserver', name: 'billing', tools: names }) as const;
+const reasons = (value: Record<string, { reason?: string; by?: string }>) => JSON.stringify(value);
 
 describe('kill of a whole object', () => {
-  it('sets the switch and the reason', () => {
-    const plan = planSwitch({ action: 'kill', target: server, annotations: {}, reason: 'alice: INC-1' });
+  it('sets the switch, the reason as given and who engaged it, separately', () => {
+    const plan = planSwitch({
+      action: 'kill',
+      target: server,
+      annotations: {},
+      reason: 'INC-1',
+      actor: 'alice',
+    });
     expect(plan.patch).toEqual({
-      metadata: { annotations: { [KILL_SWITCH]: 'true', [KILL_REASON]: 'alice: INC-1' } },
+      metadata: { annotations: { [KILL_SWITCH]: 'true', [KILL_REASON]: 'INC-1', [KILLED_BY]: 'alice' } },
     });
     expect(plan.summary).toBe('kill switch engaged (reason: alice: INC-1)');
   });
 
-  it('changes nothing when already engaged, even by a typo, and says so with the old reason', () => {
+  it('changes nothing when already engaged, even by a typo, and says so with the old record', () => {
     for (const value of ['true', 'flase', 'yes']) {
       const plan = planSwitch({
         action: 'kill',
         target: server,
-        annotations: { [KILL_SWITCH]: value, [KILL_REASON]: 'bob: earlier' },
-        reason: 'alice: now',
+        annotations: { [KILL_SWITCH]: value, [KILL_REASON]: 'earlier', [KILLED_BY]: 'bob' },
+        reason: 'now',
+        actor: 'alice',
       });
       expect(plan.patch).toBeUndefined();
       expect(plan.summary).toBe('kill switch already engaged (reason: bob: earlier); nothing changed');
     }
   });
 
-  it('engages over an explicit "false"', () => {
+  it('engages over an explicit "false", and clears a stale killed-by when it does not know who writes', () => {
     const plan = planSwitch({ action: 'kill', target: server, annotations: { [KILL_SWITCH]: 'false' } });
-    expect(plan.patch?.metadata['annotations']).toEqual({ [KILL_SWITCH]: 'true' });
+    expect(plan.patch?.metadata['annotations']).toEqual({
+      [KILL_SWITCH]: 'true',
+      [KILL_REASON]: null,
+      [KILLED_BY]: null,
+    });
+  });
+
+  it('does not touch the reasons of killed tools; tools killed by an older CLI get their shared reason first', () => {
+    const separate = planSwitch({
+      action: 'kill',
+      target: server,
+      annotations: { [KILLED_TOOLS]: 'a', [KILLED_TOOLS_REASONS]: reasons({ a: { reason: 'SEC-1' } }) },
+      reason: 'INC-2',
+      actor: 'alice',
+    });
+    expect(separate.patch?.metadata['annotations']).toEqual({
+      [KILL_SWITCH]: 'true',
+      [KILL_REASON]: 'INC-2',
+      [KILLED_BY]: 'alice',
+    });
+    const legacy = planSwitch({
+      action: 'kill',
+      target: server,
+      annotations: { [KILLED_TOOLS]: 'a,b', [KILL_REASON]: 'bob: SEC-1' },
+      reason: 'INC-2',
+      actor: 'alice',
+    });
+    expect(legacy.patch?.metadata['annotations']).toEqual({
+      [KILLED_TOOLS_REASONS]: reasons({ a: { reason: 'bob: SEC-1' }, b: { reason: 'bob: SEC-1' } }),
+      [KILL_SWITCH]: 'true',
+      [KILL_REASON]: 'INC-2',
+      [KILLED_BY]: 'alice',
+    });
   });
 });
 
 describe('release of a whole object', () => {
-  it('removes the switch and the reason: it never writes "false"', () => {
+  it('removes the switch and its record: it never writes "false"', () => {
     const plan = planSwitch({
       action: 'release',
       target: { kind: 'namespace', name: 'finance' },
-      annotations: { [KILL_SWITCH]: 'true', [KILL_REASON]: 'x' },
+      annotations: { [KILL_SWITCH]: 'true', [KILL_REASON]: 'x', [KILLED_BY]: 'alice' },
     });
-    expect(plan.patch).toEqual({ metadata: { annotations: { [KILL_SWITCH]: null, [KILL_REASON]: null } } });
+    expect(plan.patch).toEqual({
+      metadata: { annotations: { [KILL_SWITCH]: null, [KILL_REASON]: null, [KILLED_BY]: null } },
+    });
     expect(JSON.stringify(plan.patch)).not.toContain('false');
     expect(plan.summary).toBe('kill switch released');
   });
 
-  it('keeps the reason and says so while tools of the server stay killed', () => {
+  it('leaves the tools their own reasons, and says they stay killed', () => {
+    const own = reasons({ a: { reason: 'SEC-1', by: 'bob' } });
     const plan = planSwitch({
       action: 'release',
       target: server,
-      annotations: { [KILL_SWITCH]: 'true', [KILLED_TOOLS]: 'a,b', [KILL_REASON]: 'x' },
+      annotations: {
+        [KILL_SWITCH]: 'true',
+        [KILLED_TOOLS]: 'a,b',
+        [KILL_REASON]: 'x',
+        [KILLED_TOOLS_REASONS]: own,
+      },
       reason: 'fixed',
     });
-    expect(plan.patch).toEqual({ metadata: { annotations: { [KILL_SWITCH]: null } } });
+    expect(plan.patch).toEqual({
+      metadata: { annotations: { [KILL_SWITCH]: null, [KILL_REASON]: null, [KILLED_BY]: null } },
+    });
     expect(plan.summary).toBe(
       'kill switch released (reason: fixed); tools a, b stay killed (release them with --tool)',
     );
+  });
+
+  it('gives tools killed by an older CLI the shared reason before removing it', () => {
+    const plan = planSwitch({
+      action: 'release',
+      target: server,
+      annotations: { [KILL_SWITCH]: 'true', [KILLED_TOOLS]: 'a', [KILL_REASON]: 'x' },
+    });
+    expect(plan.patch?.metadata['annotations']).toEqual({
+      [KILLED_TOOLS_REASONS]: reasons({ a: { reason: 'x' } }),
+      [KILL_SWITCH]: null,
+      [KILL_REASON]: null,
+      [KILLED_BY]: null,
+    });
   });
 
   it('changes nothing when not engaged', () => {
@@ -66,7 +136,11 @@ describe('release of a whole object', () => {
 
   it('removes a leftover "false" and says it was not engaged', () => {
     const plan = planSwitch({ action: 'release', target: server, annotations: { [KILL_SWITCH]: 'false' } });
-    expect(plan.patch?.metadata['annotations']).toEqual({ [KILL_SWITCH]: null, [KILL_REASON]: null });
+    expect(plan.patch?.metadata['annotations']).toEqual({
+      [KILL_SWITCH]: null,
+      [KILL_REASON]: null,
+      [KILLED_BY]: null,
+    });
     expect(plan.summary).toMatch(/was not engaged \(its annotation said "false"\)/);
   });
 
@@ -77,25 +151,52 @@ describe('release of a whole object', () => {
 });
 
 describe('killed tools', () => {
-  const read = { [KILLED_TOOLS]: 'force_push', [KILL_REASON]: 'old' };
+  const read = {
+    [KILLED_TOOLS]: 'force_push',
+    [KILLED_TOOLS_REASONS]: reasons({ force_push: { reason: 'old', by: 'bob' } }),
+    [KILL_SWITCH]: 'true',
+    [KILL_REASON]: 'the server switch',
+  };
 
-  it('adds names, keeps the others, and writes with the resourceVersion as precondition', () => {
+  it('adds names with their own record, keeps the others, never touches kill-reason, writes with a precondition', () => {
     const plan = planSwitch({
       action: 'kill',
       target: tools('delete_repo', 'force_push'),
       annotations: read,
       resourceVersion: '42',
-      reason: 'alice: SEC-1',
+      reason: 'SEC-1',
+      actor: 'alice',
     });
     expect(plan.patch).toEqual({
       metadata: {
         resourceVersion: '42',
-        annotations: { [KILLED_TOOLS]: 'delete_repo,force_push', [KILL_REASON]: 'alice: SEC-1' },
+        annotations: {
+          [KILLED_TOOLS]: 'delete_repo,force_push',
+          [KILLED_TOOLS_REASONS]: reasons({
+            delete_repo: { reason: 'SEC-1', by: 'alice' },
+            force_push: { reason: 'old', by: 'bob' },
+          }),
+        },
       },
     });
     expect(plan.summary).toBe(
       'tool delete_repo killed (reason: alice: SEC-1); force_push already was; killed tools now: delete_repo, force_push',
     );
+  });
+
+  it('moves the shared reason of tools killed by an older CLI into their entries', () => {
+    const plan = planSwitch({
+      action: 'kill',
+      target: tools('b'),
+      annotations: { [KILLED_TOOLS]: 'a', [KILL_REASON]: 'bob: SEC-0' },
+      resourceVersion: '1',
+      reason: 'SEC-1',
+      actor: 'alice',
+    });
+    expect(plan.patch?.metadata['annotations']).toEqual({
+      [KILLED_TOOLS]: 'a,b',
+      [KILLED_TOOLS_REASONS]: reasons({ a: { reason: 'bob: SEC-0' }, b: { reason: 'SEC-1', by: 'alice' } }),
+    });
   });
 
   it('reads a messy list as the sidecar does', () => {
@@ -105,42 +206,61 @@ describe('killed tools', () => {
       annotations: { [KILLED_TOOLS]: ' b, a,,a ' },
       resourceVersion: '1',
     });
-    expect(plan.patch?.metadata['annotations']).toEqual({ [KILLED_TOOLS]: 'a,b,c' });
+    expect(plan.patch?.metadata['annotations']).toEqual({
+      [KILLED_TOOLS]: 'a,b,c',
+      [KILLED_TOOLS_REASONS]: null,
+    });
   });
 
-  it('changes nothing when every tool is already killed', () => {
+  it("changes nothing when every tool is already killed, and says so with the tool's own record", () => {
     const plan = planSwitch({ action: 'kill', target: tools('force_push'), annotations: read, reason: 'x' });
     expect(plan.patch).toBeUndefined();
-    expect(plan.summary).toBe('tool force_push already killed (reason: old); nothing changed');
+    expect(plan.summary).toBe('tool force_push already killed (reason: bob: old); nothing changed');
   });
 
-  it('releases names and keeps the rest', () => {
+  it('releases names with their records and keeps the rest', () => {
     const plan = planSwitch({
       action: 'release',
       target: tools('a', 'zz'),
-      annotations: { [KILLED_TOOLS]: 'a,b', [KILL_REASON]: 'r' },
+      annotations: {
+        [KILLED_TOOLS]: 'a,b',
+        [KILLED_TOOLS_REASONS]: reasons({ a: { reason: 'r' }, b: { reason: 's' } }),
+      },
       resourceVersion: '7',
     });
-    expect(plan.patch).toEqual({ metadata: { resourceVersion: '7', annotations: { [KILLED_TOOLS]: 'b' } } });
+    expect(plan.patch).toEqual({
+      metadata: {
+        resourceVersion: '7',
+        annotations: { [KILLED_TOOLS]: 'b', [KILLED_TOOLS_REASONS]: reasons({ b: { reason: 's' } }) },
+      },
+    });
     expect(plan.summary).toBe('tool a released; zz was not killed; still killed: b');
   });
 
-  it('removes the list and the reason with the last tool, unless the server switch needs the reason', () => {
-    const alone = planSwitch({
+  it('removes the list and the records with the last tool; the server switch keeps its own reason', () => {
+    const withServer = planSwitch({
+      action: 'release',
+      target: tools('force_push'),
+      annotations: read,
+      resourceVersion: '7',
+    });
+    expect(withServer.patch?.metadata['annotations']).toEqual({
+      [KILLED_TOOLS]: null,
+      [KILLED_TOOLS_REASONS]: null,
+    });
+    expect(withServer.summary).toMatch(/the whole server stays killed$/);
+    // Written by an older CLI, without a server switch: the shared reason was the tools' and goes too.
+    const legacy = planSwitch({
       action: 'release',
       target: tools('a'),
       annotations: { [KILLED_TOOLS]: 'a', [KILL_REASON]: 'r' },
       resourceVersion: '7',
     });
-    expect(alone.patch?.metadata['annotations']).toEqual({ [KILLED_TOOLS]: null, [KILL_REASON]: null });
-    const withServer = planSwitch({
-      action: 'release',
-      target: tools('a'),
-      annotations: { [KILLED_TOOLS]: 'a', [KILL_SWITCH]: 'true', [KILL_REASON]: 'r' },
-      resourceVersion: '7',
+    expect(legacy.patch?.metadata['annotations']).toEqual({
+      [KILLED_TOOLS]: null,
+      [KILLED_TOOLS_REASONS]: null,
+      [KILL_REASON]: null,
     });
-    expect(withServer.patch?.metadata['annotations']).toEqual({ [KILLED_TOOLS]: null });
-    expect(withServer.summary).toMatch(/the whole server stays killed$/);
   });
 
   it('changes nothing when none of the tools is killed', () => {

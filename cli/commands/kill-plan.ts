@@ -1,9 +1,15 @@
 import {
+  fullKillRecord,
   isKillSwitchEngaged,
   KILL_REASON,
   KILL_SWITCH,
+  KILLED_BY,
   KILLED_TOOLS,
+  KILLED_TOOLS_REASONS,
+  killedToolReasons,
   killedTools,
+  killRecord,
+  type KillRecord,
 } from '../../api/v1alpha1/annotations.ts';
 import type { KillTarget } from './kill-target.ts';
 
@@ -13,6 +19,10 @@ export type SwitchAction = 'kill' | 'release';
  * What one kill or release changes, decided from the object's annotations as read: pure, so every case is
  * a unit test. `patch` is a JSON merge patch on metadata.annotations (null removes a key); absent when
  * nothing needs to change, which is not an error (the command is idempotent).
+ *
+ * Each switch keeps its own record: the object's switch in kill-reason + killed-by, each tool killed by
+ * name in its entry of killed-tools-reasons. Tools killed by older CLIs shared kill-reason with the
+ * server switch; the first write that would separate them moves that reason into their entries.
  */
 export interface SwitchPlan {
   readonly patch?: { readonly metadata: Record<string, unknown> };
@@ -22,7 +32,10 @@ export interface SwitchPlan {
 
 type Annotations = Readonly<Record<string, string>> | undefined;
 
-const reasonNote = (reason: string | undefined) => (reason ? ` (reason: ${reason})` : '');
+const reasonNote = (record: KillRecord | undefined) => {
+  const full = fullKillRecord(record);
+  return full ? ` (reason: ${full})` : '';
+};
 const list = (names: readonly string[]) => names.join(', ');
 
 export interface PlanInput {
@@ -32,8 +45,10 @@ export interface PlanInput {
   readonly annotations: Annotations;
   /** The object's resourceVersion as read: the precondition of a killed-tools write. */
   readonly resourceVersion?: string;
-  /** The reason to record (kill), already signed; for release only printed. */
+  /** The reason to record (kill), as given; for release only printed. */
   readonly reason?: string;
+  /** Who is writing, as the API server authenticates them; recorded beside the reason (kill). */
+  readonly actor?: string;
 }
 
 export function planSwitch(input: PlanInput): SwitchPlan {
@@ -55,19 +70,70 @@ function annotationsPatch(
   };
 }
 
+/** The record this kill writes. */
+const ownRecord = (input: PlanInput): KillRecord => ({
+  ...(input.reason !== undefined ? { reason: input.reason } : {}),
+  ...(input.actor !== undefined ? { by: input.actor } : {}),
+});
+
+/**
+ * The per-tool records as they stand, the older shared form included: without a killed-tools-reasons
+ * annotation, the killed tools' reason was kill-reason (and `legacy` is true).
+ */
+function toolRecords(annotations: Annotations): { records: Record<string, KillRecord>; legacy: boolean } {
+  const records = killedToolReasons(annotations);
+  if (records !== undefined) return { records, legacy: false };
+  const shared = killRecord(annotations);
+  return {
+    records:
+      shared.reason === undefined ? {} : Object.fromEntries(killedTools(annotations).map((t) => [t, shared])),
+    legacy: true,
+  };
+}
+
+/** The killed-tools-reasons value for `tools` (sorted, records without empty fields); null for none. */
+function recordsValue(records: Record<string, KillRecord>, tools: readonly string[]): string | null {
+  const entries = [...tools].sort().flatMap((tool) => {
+    const record = records[tool];
+    if (record === undefined || (record.reason === undefined && record.by === undefined)) return [];
+    return [
+      [
+        tool,
+        {
+          ...(record.reason !== undefined ? { reason: record.reason } : {}),
+          ...(record.by !== undefined ? { by: record.by } : {}),
+        },
+      ],
+    ];
+  });
+  return entries.length === 0 ? null : JSON.stringify(Object.fromEntries(entries));
+}
+
+/** Moves the shared (older) reason of killed tools into their own entries before kill-reason changes. */
+function migrateLegacyTools(input: PlanInput): Record<string, string | null> {
+  if (input.target.kind !== 'mcpserver' || input.annotations === undefined) return {};
+  const tools = killedTools(input.annotations);
+  const { records, legacy } = toolRecords(input.annotations);
+  if (!legacy || tools.length === 0 || Object.keys(records).length === 0) return {};
+  const value = recordsValue(records, tools);
+  return value === null ? {} : { [KILLED_TOOLS_REASONS]: value };
+}
+
 function killObject(input: PlanInput): SwitchPlan {
   const { annotations } = input;
   if (annotations !== undefined && isKillSwitchEngaged(annotations)) {
     return {
-      summary: `kill switch already engaged${reasonNote(annotations[KILL_REASON])}; nothing changed`,
+      summary: `kill switch already engaged${reasonNote(killRecord(annotations))}; nothing changed`,
     };
   }
   return {
     patch: annotationsPatch({
+      ...migrateLegacyTools(input),
       [KILL_SWITCH]: 'true',
-      ...(input.reason === undefined ? {} : { [KILL_REASON]: input.reason }),
+      [KILL_REASON]: input.reason ?? null,
+      [KILLED_BY]: input.actor ?? null,
     }),
-    summary: `kill switch engaged${reasonNote(input.reason)}`,
+    summary: `kill switch engaged${reasonNote(ownRecord(input))}`,
   };
 }
 
@@ -80,42 +146,40 @@ function releaseObject(input: PlanInput): SwitchPlan {
     return { summary: `kill switch was not engaged; nothing changed${stay}` };
   }
   const engaged = annotations === undefined || isKillSwitchEngaged(annotations);
-  // The reason goes with the switch, unless killed tools on the same object still need it: a stale
-  // reason must not attach itself to a switch engaged later without one.
-  // Read blind (no get), the reason is left alone: it may belong to killed tools we cannot see.
-  const keepReason = annotations === undefined || toolsStay.length > 0;
-  const changes: Record<string, string | null> = {
-    [KILL_SWITCH]: null,
-    ...(keepReason ? {} : { [KILL_REASON]: null }),
-  };
+  // The record goes with the switch; tools that still shared it (older CLIs) get their own copy first.
+  // Read blind (no get), the reason is left alone: it may be the shared reason of tools we cannot see.
+  const changes: Record<string, string | null> =
+    annotations === undefined
+      ? { [KILL_SWITCH]: null }
+      : { ...migrateLegacyTools(input), [KILL_SWITCH]: null, [KILL_REASON]: null, [KILLED_BY]: null };
   return {
     patch: annotationsPatch(changes),
     summary: engaged
-      ? `kill switch released${reasonNote(input.reason)}${stay}`
+      ? `kill switch released${input.reason ? ` (reason: ${input.reason})` : ''}${stay}`
       : `kill switch was not engaged (its annotation said "false"); annotation removed${stay}`,
   };
 }
 
 function killTools(input: PlanInput, tools: readonly string[]): SwitchPlan {
   const before = killedTools(input.annotations);
+  const { records } = toolRecords(input.annotations);
   const added = tools.filter((tool) => !before.includes(tool));
   if (added.length === 0) {
+    const notes = tools.length === 1 ? reasonNote(records[tools[0]!]) : '';
     return {
-      summary: `${tools.length === 1 ? 'tool' : 'tools'} ${list(tools)} already killed${reasonNote(input.annotations?.[KILL_REASON])}; nothing changed`,
+      summary: `${tools.length === 1 ? 'tool' : 'tools'} ${list(tools)} already killed${notes}; nothing changed`,
     };
   }
   const after = [...before, ...added].sort();
   const already = tools.filter((tool) => before.includes(tool));
+  const next = { ...records, ...Object.fromEntries(added.map((tool) => [tool, ownRecord(input)])) };
   return {
     patch: annotationsPatch(
-      {
-        [KILLED_TOOLS]: after.join(','),
-        ...(input.reason === undefined ? {} : { [KILL_REASON]: input.reason }),
-      },
+      { [KILLED_TOOLS]: after.join(','), [KILLED_TOOLS_REASONS]: recordsValue(next, after) },
       input.resourceVersion,
     ),
     summary:
-      `${added.length === 1 ? 'tool' : 'tools'} ${list(added)} killed${reasonNote(input.reason)}` +
+      `${added.length === 1 ? 'tool' : 'tools'} ${list(added)} killed${reasonNote(ownRecord(input))}` +
       (already.length > 0 ? `; ${list(already)} already ${already.length === 1 ? 'was' : 'were'}` : '') +
       `; killed tools now: ${list(after)}`,
   };
@@ -131,15 +195,21 @@ function releaseTools(input: PlanInput, tools: readonly string[]): SwitchPlan {
   }
   const after = before.filter((tool) => !tools.includes(tool));
   const serverStays = isKillSwitchEngaged(input.annotations);
+  const { records, legacy } = toolRecords(input.annotations);
   const changes: Record<string, string | null> =
     after.length > 0
-      ? { [KILLED_TOOLS]: after.join(',') }
-      : { [KILLED_TOOLS]: null, ...(serverStays ? {} : { [KILL_REASON]: null }) };
+      ? { [KILLED_TOOLS]: after.join(','), [KILLED_TOOLS_REASONS]: recordsValue(records, after) }
+      : {
+          [KILLED_TOOLS]: null,
+          [KILLED_TOOLS_REASONS]: null,
+          // Older CLIs' shared reason was the tools' when no server switch is engaged: it goes with them.
+          ...(legacy && !serverStays ? { [KILL_REASON]: null } : {}),
+        };
   const notKilled = tools.filter((tool) => !before.includes(tool));
   return {
     patch: annotationsPatch(changes, input.resourceVersion),
     summary:
-      `${released.length === 1 ? 'tool' : 'tools'} ${list(released)} released${reasonNote(input.reason)}` +
+      `${released.length === 1 ? 'tool' : 'tools'} ${list(released)} released${input.reason ? ` (reason: ${input.reason})` : ''}` +
       (notKilled.length > 0
         ? `; ${list(notKilled)} ${notKilled.length === 1 ? 'was' : 'were'} not killed`
         : '') +

@@ -43,7 +43,9 @@ export async function runSwitch(options: SwitchOptions, io: CliIo, deps: SwitchD
     ...(kind.namespaced ? { namespace: options.namespace ?? contextNamespace(kube) ?? 'default' } : {}),
   };
   const editsList = target.kind === 'mcpserver' && target.tools !== undefined;
-  const reason = options.action === 'kill' ? await signed(options.reason!, api) : options.reason;
+  // Who engages a switch is recorded beside its reason (killed-by), not inside it: callers see the reason.
+  const actor = options.action === 'kill' ? await api.whoAmI() : undefined;
+  const reason = options.reason;
 
   for (let attempt = 1; ; attempt++) {
     const read = await readObject(api, ref, editsList, io);
@@ -53,6 +55,7 @@ export async function runSwitch(options: SwitchOptions, io: CliIo, deps: SwitchD
       annotations: read?.annotations,
       ...(read?.resourceVersion === undefined ? {} : { resourceVersion: read.resourceVersion }),
       ...(reason === undefined ? {} : { reason }),
+      ...(actor === undefined ? {} : { actor }),
     });
     if (plan.patch === undefined || options.dryRun) {
       report(options, ref, plan, false, io);
@@ -73,12 +76,6 @@ export async function runSwitch(options: SwitchOptions, io: CliIo, deps: SwitchD
       throw apiFailure(error, ref, 'patch');
     }
   }
-}
-
-/** "alice: reason" with the name the API server authenticates the caller as, when it says. */
-async function signed(reason: string, api: KubeApi): Promise<string> {
-  const who = await api.whoAmI();
-  return who === undefined ? reason : `${who}: ${reason}`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { fullKillRecord } from '../../api/v1alpha1/annotations.ts';
 import { identityValue, isKilled, subjectMatches } from '../../policy/authorize.ts';
 import type { BundleRule } from '../../policy/bundle.ts';
 import { conditionInput, valueAt, withValueAt, type Args } from '../../policy/call-arguments.ts';
@@ -39,12 +40,14 @@ export function killedBy(policy: LoadedPolicy, tool: string): string | undefined
   const describe = (source: string, name: string, reason: string | undefined) =>
     `kill switch on ${source} ${name}${reason ? ` (${reason})` : ''}`;
   const server = policy.serverKill;
-  if (server) return describe(server.source, server.name, server.reason);
+  if (server) return describe(server.source, server.name, fullKillRecord(server));
   if (policy.killedTools.has(tool)) {
-    return describe('McpServer', `${policy.bundle.server.name}, tool ${tool}`, policy.bundle.kill.reason);
+    const { toolReasons, reason } = policy.bundle.kill;
+    const record = toolReasons?.[tool] ?? (reason !== undefined ? { reason } : undefined);
+    return describe('McpServer', `${policy.bundle.server.name}, tool ${tool}`, fullKillRecord(record));
   }
   const kill = policy.policyKills.find((k) => k.matchesTool(tool))?.kill;
-  return kill && describe(kill.source, kill.name, kill.reason);
+  return kill && describe(kill.source, kill.name, fullKillRecord(kill));
 }
 
 function subjectSteps(rule: BundleRule, principal: Principal): string {

@@ -81,6 +81,8 @@ Columns:
   READY      the Ready condition: True, False or Unknown
   KILLED     kill switches in force: server (its annotation), namespace, tools(a,b), policy (a
              ToolPolicy's switch); - for none
+  TOOLS      tools served of those the sidecars see published (not quarantined, not killed); "!"
+             when quarantine leaves none (the ToolsServed condition; such a server is not Ready)
   POLICY     the policy bundle the operator compiled (first 12 hex digits of its sha256)
   SERVED     the bundles the sidecars report serving, with how many serve each; "!" marks a bundle
              other than POLICY (a sidecar not yet current)

@@ -5,6 +5,7 @@ import {
   killedCell,
   renderStatusTable,
   servedCell,
+  toolsCell,
   type ServerObject,
 } from './status-format.ts';
 
@@ -82,6 +83,44 @@ describe('status cells', () => {
         }),
       ),
     ).toBe('bbbbbbbbbbbb(3) aaaaaaaaaaaa(1)!');
+  });
+
+  it('counts the tools served of those published, and marks a server that serves none by quarantine', () => {
+    const D = `sha256:${'d'.repeat(64)}`;
+    const observed = [
+      { name: 'a', digest: D, state: 'Quarantined' as const },
+      { name: 'b', digest: D, state: 'Quarantined' as const },
+    ];
+    expect(toolsCell(server())).toBeUndefined();
+    expect(
+      toolsCell(
+        server({
+          status: { servedTools: 1, observedTools: observed, conditions: [cond('ToolsServed', 'True')] },
+        }),
+      ),
+    ).toBe('1/2');
+    expect(
+      toolsCell(
+        server({
+          status: {
+            servedTools: 0,
+            observedTools: observed,
+            conditions: [cond('ToolsServed', 'False', 'AllToolsQuarantined')],
+          },
+        }),
+      ),
+    ).toBe('0/2!');
+    expect(
+      toolsCell(
+        server({
+          status: {
+            servedTools: 0,
+            observedTools: observed,
+            conditions: [cond('ToolsServed', 'False', 'AllToolsKilled')],
+          },
+        }),
+      ),
+    ).toBe('0/2');
   });
 
   it('shows drift with the tools that drifted', () => {

@@ -77,6 +77,19 @@ export function driftCell(server: ServerObject): string | undefined {
   return tools.length === 0 ? 'yes' : `yes(${tools.map((tool) => tool.name).join(',')})`;
 }
 
+/**
+ * Tools served of those published ("2/3"), from status.servedTools; "!" when none is served because
+ * tools are quarantined (ToolsServed False, not a kill switch): the server answers but offers nothing.
+ */
+export function toolsCell(server: ServerObject): string | undefined {
+  const served = server.status?.servedTools;
+  if (served === undefined) return undefined;
+  const published = server.status?.observedTools?.length ?? 0;
+  const reason = condition(server, 'ToolsServed')?.reason;
+  const quarantined = reason === 'AllToolsQuarantined' || reason === 'NoToolsServed';
+  return `${served}/${published}${quarantined ? '!' : ''}`;
+}
+
 export function readyCell(server: ServerObject): string {
   return condition(server, 'Ready')?.status ?? 'Unknown';
 }
@@ -111,6 +124,7 @@ export function statusColumns(wide: boolean, nowMs: number): TableColumn<ServerO
     { header: 'NAME', cap: 50, cell: (s) => s.metadata.name },
     { header: 'READY', cap: 7, cell: readyCell },
     { header: 'KILLED', cap: wide ? 80 : 32, cell: killedCell },
+    { header: 'TOOLS', cap: 9, cell: toolsCell },
     { header: 'POLICY', cap: 12, cell: (s) => shortHash(s.status?.policyHash) },
     { header: 'SERVED', cap: wide ? 80 : 36, cell: servedCell },
     { header: 'DRIFT', cap: wide ? 80 : 24, cell: driftCell },

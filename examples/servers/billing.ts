@@ -1,7 +1,10 @@
 // The billing MCP server of examples/billing.yaml: Streamable HTTP on port 8080, path /mcp.
 //
-//   node dist/examples/servers/billing.js                        # in the examples image: 0.0.0.0:8080
+//   node dist/examples/servers/billing.js                        # in the examples image: 127.0.0.1:8080
 //   node examples/servers/billing.ts --listen 127.0.0.1:0        # from a checkout, any free port
+//
+// Loopback by default: in the pod only the sidecar (same network namespace) talks to it. Outside a pod,
+// `--listen 0.0.0.0:8080` exposes it directly, without the gate in front (PORT changes the port only).
 //
 // Prints one line {"url":"http://<host>:<port>/mcp"} once listening; stops on SIGTERM/SIGINT.
 //
@@ -139,7 +142,7 @@ async function serve(request: IncomingMessage, response: ServerResponse): Promis
 }
 
 const { values } = parseArgs({
-  options: { listen: { type: 'string', default: `0.0.0.0:${process.env['PORT'] ?? '8080'}` } },
+  options: { listen: { type: 'string', default: `127.0.0.1:${process.env['PORT'] ?? '8080'}` } },
 });
 const colon = values.listen.lastIndexOf(':');
 const host = values.listen.slice(0, colon);

@@ -143,6 +143,28 @@ describe('builders', () => {
     });
   });
 
+  it('gives the sidecar the measured default resources, the settings override them, the spec wins', () => {
+    const sidecarOf = (server: McpServer, s = settings) =>
+      buildDeployment(server, s).spec!.template.spec!.containers[1]!;
+    // 77-93 MiB resident fresh, ~123 MiB at 500 calls/s (docs/performance.md): a 96Mi request was too low.
+    expect(sidecarOf(billing).resources).toEqual({
+      requests: { cpu: '50m', memory: '128Mi' },
+      limits: { memory: '256Mi' },
+    });
+    const bigger = operatorSettingsSchema.parse({
+      sidecarResources: { requests: { memory: '192Mi' }, limits: { memory: '384Mi', cpu: '1' } },
+    });
+    expect(sidecarOf(billing, bigger).resources).toEqual({
+      requests: { memory: '192Mi' },
+      limits: { memory: '384Mi', cpu: '1' },
+    });
+    const own = mcpServer.parse({
+      ...billing,
+      spec: { ...billing.spec, sidecar: { resources: { requests: { memory: '300Mi' } } } },
+    });
+    expect(sidecarOf(own, bigger).resources).toEqual({ requests: { memory: '300Mi' } });
+  });
+
   it('mounts the upstream-identity secret into the sidecar only, and points its flags at it', () => {
     const minted = buildDeployment(billing, settings).spec!.template.spec!;
     expect(minted.volumes).toContainEqual({
@@ -355,8 +377,7 @@ describe('builders', () => {
       BRIDGE_SOCKET,
       '--',
       'node',
-      '/app/server.js',
-      '--stdio',
+      '/app/dist/examples/servers/docs.js',
     ]);
     expect(pod.initContainers?.map((c) => c.name)).toEqual(['egress-lock', 'install-stdio-bridge']);
     // The bridge installs itself from the Portcullis image (no `cp`, no shell in the image).

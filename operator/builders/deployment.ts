@@ -222,7 +222,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
     livenessProbe: { ...probe('/healthz'), failureThreshold: 6 },
     resources: server.spec.sidecar?.resources
       ? resourceRequirements(server.spec.sidecar.resources)
-      : { requests: { cpu: '50m', memory: '96Mi' }, limits: { memory: '256Mi' } },
+      : structuredClone(settings.sidecarResources),
     securityContext: restrictedAs(settings, settings.sidecarUid),
     volumeMounts: [
       { name: 'api-token', mountPath: TOKEN_DIR, readOnly: true },

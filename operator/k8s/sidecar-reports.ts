@@ -68,6 +68,7 @@ export class SidecarReports {
       const list = byServer.get(key) ?? [];
       list.push({
         sidecar: s.sidecar,
+        ...(s.pod ? { pod: s.pod } : {}),
         ...(s.lastHeartbeat ? { lastHeartbeat: s.lastHeartbeat } : {}),
         ...(s.policyHash ? { policyHash: s.policyHash } : {}),
         ...(s.tools ? { tools: s.tools } : {}),

@@ -2,7 +2,7 @@ import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import { mcpServer, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
 import { compile } from '../../policy/compile.ts';
 import { buildChildren } from '../builders/index.ts';
-import { childName } from '../builders/names.ts';
+import { childName, selectorLabels } from '../builders/names.ts';
 import { endpointUrl } from '../builders/service.ts';
 import type { ObjectCache } from '../../kube/informer.ts';
 import { TerminalError, type ReconcileResult } from '../controller/workqueue.ts';
@@ -33,6 +33,14 @@ export interface McpServerReconcilerDeps {
   readonly reports?: { get(key: string): readonly SidecarReport[] | undefined };
   /** Looks up a ConfigMap the pods mount (spec.auth.caBundle, ...); Secrets are 'unchecked'. Absent: no check. */
   readonly references?: (namespace: string, reference: ObjectReference) => Promise<ReferenceState>;
+  /**
+   * Names of the pods matching `selector` that exist and are not terminating; undefined when they cannot
+   * be listed (then no report is left out for its pod).
+   */
+  readonly livePods?: (
+    namespace: string,
+    selector: Readonly<Record<string, string>>,
+  ) => Promise<ReadonlySet<string> | undefined>;
 }
 
 /** How soon a server with a missing referenced object is looked at again (nothing watches those objects). */
@@ -88,6 +96,11 @@ export async function reconcileMcpServer(
   const workloadHint = observed && uncheckedSecretsHint(observed, namespace);
   const deployment = deps.deployments.get(`${namespace}/${childName(server)}`);
   const reports = deps.reports?.get(key);
+  // Reports of pods that are gone (a rollout replaced them) do not describe what is served any more.
+  const livePods =
+    reports && reports.length > 0 && deps.livePods
+      ? await deps.livePods(namespace, selectorLabels(server))
+      : undefined;
   const staleSeconds = deps.settings.collector?.reportStaleSeconds ?? 60;
   const status = mcpServerStatus({
     server,
@@ -104,7 +117,13 @@ export async function reconcileMcpServer(
     endpoint: endpointUrl(server, deps.settings),
     now: new Date(deps.clock()).toISOString(),
     ...(reports
-      ? { fleet: fleetObservation(reports, new Date(deps.clock() - staleSeconds * 1000).toISOString()) }
+      ? {
+          fleet: fleetObservation(
+            reports,
+            new Date(deps.clock() - staleSeconds * 1000).toISOString(),
+            livePods,
+          ),
+        }
       : {}),
     ...(references ? { references } : {}),
     ...(workloadHint ? { workloadHint } : {}),

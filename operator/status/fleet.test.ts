@@ -37,6 +37,26 @@ describe('fleetObservation', () => {
     expect(fleet.servedPolicyHashes).toEqual([{ hash: 'sha256:p1', sidecars: 1 }]);
   });
 
+  it('leaves out recent reports of pods that are gone or terminating (replaced by a rollout)', () => {
+    const reports = [
+      report('a', { pod: 'billing-7d9f-new1', policyHash: 'sha256:p2' }),
+      report('b', { pod: 'billing-7d9f-new2', policyHash: 'sha256:p2' }),
+      // Replaced seconds ago: its last heartbeat is still recent.
+      report('c', { pod: 'billing-5c4b-old1', policyHash: 'sha256:p1' }),
+      // An older sidecar that does not say which pod it runs in: kept.
+      report('d', { policyHash: 'sha256:p2' }),
+    ];
+    const fleet = fleetObservation(
+      reports,
+      STALE_BEFORE,
+      new Set(['billing-7d9f-new1', 'billing-7d9f-new2']),
+    );
+    expect(fleet.servedPolicyHashes).toEqual([{ hash: 'sha256:p2', sidecars: 3 }]);
+    expect(fleet).toMatchObject({ sidecars: 3, replaced: 1 });
+    // Pods unknown (not listable): nothing is left out.
+    expect(fleetObservation(reports, STALE_BEFORE)).toMatchObject({ sidecars: 4, replaced: 0 });
+  });
+
   it('says Unknown, not False, when no sidecar reported', () => {
     expect(fleetObservation([], STALE_BEFORE).toolDrift).toMatchObject({
       status: 'Unknown',

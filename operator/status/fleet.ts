@@ -9,6 +9,8 @@ import type { ConditionUpdate } from './conditions.ts';
  */
 export interface SidecarReport {
   readonly sidecar: string;
+  /** The pod the sidecar runs in, as it reports it (absent from older sidecars). */
+  readonly pod?: string;
   readonly lastHeartbeat?: string;
   readonly policyHash?: string;
   readonly tools?: readonly { readonly name: string; readonly digest: string; readonly state: string }[];
@@ -18,8 +20,10 @@ export interface FleetObservation {
   readonly servedPolicyHashes: NonNullable<McpServerStatus['servedPolicyHashes']>;
   readonly observedTools: NonNullable<McpServerStatus['observedTools']>;
   readonly toolDrift: ConditionUpdate;
-  /** Reports counted (heartbeat recent enough). */
+  /** Reports counted (heartbeat recent enough, pod still there). */
   readonly sidecars: number;
+  /** Recent reports left out because their pod no longer exists (or is terminating): replaced pods. */
+  readonly replaced: number;
 }
 
 type ToolState = NonNullable<McpServerStatus['observedTools']>[number]['state'];
@@ -27,12 +31,22 @@ const STATES: readonly ToolState[] = ['Pinned', 'Drifted', 'Unpinned', 'Quaranti
 /** When sidecars disagree about a tool, the status shows the state that needs attention most. */
 const SEVERITY: Readonly<Record<ToolState, number>> = { Quarantined: 3, Drifted: 2, Unpinned: 1, Pinned: 0 };
 
-/** Pure: the status fields derived from the reports whose heartbeat is newer than `staleBefore`. */
-export function fleetObservation(reports: readonly SidecarReport[], staleBefore: string): FleetObservation {
+/**
+ * Pure: the status fields derived from the reports whose heartbeat is newer than `staleBefore` and, when
+ * `livePods` (the server's pods that exist and are not terminating) is known, whose pod is one of them.
+ * A replaced pod's last heartbeat stays recent for up to reportStaleSeconds; counting it showed a policy
+ * hash no pod served any more (issue #13). A report without a pod name (an older sidecar) is kept.
+ */
+export function fleetObservation(
+  reports: readonly SidecarReport[],
+  staleBefore: string,
+  livePods?: ReadonlySet<string>,
+): FleetObservation {
   const threshold = Date.parse(staleBefore);
-  const live = reports.filter(
+  const recent = reports.filter(
     (r) => r.lastHeartbeat !== undefined && Date.parse(r.lastHeartbeat) >= threshold,
   );
+  const live = recent.filter((r) => livePods === undefined || r.pod === undefined || livePods.has(r.pod));
   const hashes = new Map<string, number>();
   for (const report of live)
     if (report.policyHash) hashes.set(report.policyHash, (hashes.get(report.policyHash) ?? 0) + 1);
@@ -65,6 +79,7 @@ export function fleetObservation(reports: readonly SidecarReport[], staleBefore:
     observedTools,
     toolDrift: toolDriftCondition(live.length, [...tools.values()]),
     sidecars: live.length,
+    replaced: recent.length - live.length,
   };
 }
 

@@ -1,9 +1,12 @@
+import { fullKillRecord, type KillRecord } from '../../api/v1alpha1/annotations.ts';
 import type { McpServerStatus } from '../../api/v1alpha1/mcpserver.ts';
+import type { Bundle } from '../../policy/bundle.ts';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { CompileResult } from '../../policy/compile.ts';
 import type { ConditionUpdate } from './conditions.ts';
 import { setConditions } from './conditions.ts';
 import type { FleetObservation } from './fleet.ts';
+import { toolsServed } from './tools-served.ts';
 
 /** What the reconciler observed about the workload (from the Deployment's status). */
 export interface WorkloadObservation {
@@ -60,23 +63,39 @@ function killedCondition(compiled: CompileResult): ConditionUpdate {
       type: 'Killed',
       status: 'True',
       reason: `KilledBy${server.source}`,
-      message: `every call is refused: kill switch on ${server.source} ${server.name}${server.reason ? `: ${server.reason}` : ''}`,
+      message: `every call is refused: kill switch on ${server.source} ${server.name}${recordNote(server, ': ')}`,
     };
   }
   const killedPolicies = policies.filter((p) => p.kill).map((p) => p.name);
   if (kill.tools.length > 0 || killedPolicies.length > 0) {
     const parts = [
-      ...(kill.tools.length > 0 ? [`tools ${kill.tools.join(', ')}`] : []),
+      ...(kill.tools.length > 0 ? [`tools ${kill.tools.join(', ')}${toolsNote(kill)}`] : []),
       ...(killedPolicies.length > 0 ? [`the tools of ToolPolicy ${killedPolicies.join(', ')}`] : []),
     ];
     return {
       type: 'Killed',
       status: 'True',
       reason: 'ToolsKilled',
-      message: `refused: ${parts.join('; ')}${kill.reason ? ` (${kill.reason})` : ''}`,
+      message: `refused: ${parts.join('; ')}`,
     };
   }
   return { type: 'Killed', status: 'False', reason: 'NoKillSwitch', message: 'no kill switch is engaged' };
+}
+
+/** The full record of a switch ("who: why"), after `prefix`; empty when nothing was recorded. */
+function recordNote(record: KillRecord | undefined, prefix: string): string {
+  const full = fullKillRecord(record);
+  return full === undefined ? '' : `${prefix}${full}`;
+}
+
+/** Each killed tool's own record, or the shared (older) reason, in parentheses. */
+function toolsNote(kill: Bundle['kill']): string {
+  if (kill.toolReasons === undefined) return kill.reason ? ` (${kill.reason})` : '';
+  const notes = kill.tools.flatMap((tool) => {
+    const note = recordNote(kill.toolReasons?.[tool], '');
+    return note === '' ? [] : [`${tool}: ${note}`];
+  });
+  return notes.length > 0 ? ` (${notes.join('; ')})` : '';
 }
 
 function workloadCondition(workload: WorkloadObservation | undefined, hint?: string): ConditionUpdate {
@@ -110,6 +129,15 @@ function workloadCondition(workload: WorkloadObservation | undefined, hint?: str
   };
 }
 
+/** status.killSwitch.reason: the server switch's record, else the killed tools' (bounded by the schema). */
+function killSwitchReason(bundle: Bundle): string | undefined {
+  const server = bundle.kill.server[0];
+  const text = server
+    ? fullKillRecord(server)
+    : toolsNote(bundle.kill).replace(/^ \((.*)\)$/, '$1') || undefined;
+  return text?.slice(0, 1024);
+}
+
 /** The whole status, computed from what was observed: pure, so every branch is a unit test. */
 export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
   const { server, compiled, workload, now, fleet } = input;
@@ -117,21 +145,34 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
   const killed = killedCondition(compiled);
   const work = workloadCondition(workload, input.workloadHint);
   const { references } = input;
-  // The first cause wins: a policy that does not compile, a missing mounted object, then the pods.
-  const cause = [policy, ...(references?.status === 'False' ? [references] : []), work].find(
-    (c) => c.status !== 'True',
-  );
+  const bundle = compiled.ok ? compiled.bundle : undefined;
+  const tools = fleet ? toolsServed(fleet.observedTools, fleet.sidecars, bundle) : undefined;
+  // The first cause wins: a policy that does not compile, a missing mounted object, the pods, then pods
+  // Ready while every tool is quarantined, which serve nothing (issue #13).
+  const blocking = [
+    policy,
+    ...(references?.status === 'False' ? [references] : []),
+    work,
+    ...(tools?.blocksReady ? [tools.condition] : []),
+  ].find((c) => c.status !== 'True');
   const ready: ConditionUpdate =
-    cause === undefined
+    blocking === undefined
       ? { type: 'Ready', status: 'True', reason: 'Ready', message: `serving through ${input.endpoint}` }
-      : { type: 'Ready', status: 'False', reason: cause.reason, message: cause.message };
+      : { type: 'Ready', status: 'False', reason: blocking.reason, message: blocking.message };
   const conditions = setConditions(
     server.status?.conditions,
-    [ready, work, policy, killed, ...(references ? [references] : []), ...(fleet ? [fleet.toolDrift] : [])],
+    [
+      ready,
+      work,
+      policy,
+      killed,
+      ...(references ? [references] : []),
+      ...(fleet ? [fleet.toolDrift] : []),
+      ...(tools ? [tools.condition] : []),
+    ],
     server.metadata.generation,
     now,
   );
-  const bundle = compiled.ok ? compiled.bundle : undefined;
   return {
     ...(server.metadata.generation !== undefined ? { observedGeneration: server.metadata.generation } : {}),
     conditions,
@@ -147,12 +188,15 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
           killSwitch: {
             server: bundle.kill.server.length > 0,
             ...(bundle.kill.tools.length > 0 ? { tools: bundle.kill.tools } : {}),
-            ...((bundle.kill.server[0]?.reason ?? bundle.kill.reason)
-              ? { reason: bundle.kill.server[0]?.reason ?? bundle.kill.reason }
-              : {}),
+            ...(killSwitchReason(bundle) ? { reason: killSwitchReason(bundle) } : {}),
           },
         }
       : {}),
+    ...(tools?.served !== undefined
+      ? { servedTools: tools.served }
+      : server.status?.servedTools !== undefined && fleet === undefined
+        ? { servedTools: server.status.servedTools }
+        : {}),
     ...(fleet
       ? { servedPolicyHashes: fleet.servedPolicyHashes, observedTools: fleet.observedTools }
       : {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KillSwitchAuditDetail } from '../../api/audit/v1/event.ts';
+import { fullKillRecord, type KillRecord } from '../../api/v1alpha1/annotations.ts';
 import type { Bundle } from '../../policy/bundle.ts';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import type { AuditEvent } from './event.ts';
@@ -65,23 +66,34 @@ type Switch = Omit<KillSwitchAuditDetail, 'state'>;
 function killSwitches(bundle: Bundle | undefined): Map<string, Switch> {
   const switches = new Map<string, Switch>();
   if (bundle === undefined) return switches;
-  const withReason = (reason: string | undefined) => (reason === undefined ? {} : { reason });
+  // The full record (who: why) of each switch: the audit trail is where it is kept.
+  const withReason = (record: KillRecord | undefined) => {
+    const reason = fullKillRecord(record)?.slice(0, 1024);
+    return reason === undefined ? {} : { reason };
+  };
   for (const kill of bundle.kill.server) {
     const scope = kill.source === 'Namespace' ? 'namespace' : 'server';
     switches.set(`${scope}/${kill.name}`, {
       scope,
       ...(scope === 'namespace' ? { target: kill.name } : {}),
-      ...withReason(kill.reason),
+      ...withReason(kill),
     });
   }
   for (const tool of bundle.kill.tools)
-    switches.set(`tool/${tool}`, { scope: 'tool', target: tool, ...withReason(bundle.kill.reason) });
+    switches.set(`tool/${tool}`, {
+      scope: 'tool',
+      target: tool,
+      ...withReason(
+        bundle.kill.toolReasons?.[tool] ??
+          (bundle.kill.reason !== undefined ? { reason: bundle.kill.reason } : undefined),
+      ),
+    });
   for (const policy of bundle.policies)
     if (policy.kill)
       switches.set(`policy/${policy.name}`, {
         scope: 'policy',
         target: policy.name,
-        ...withReason(policy.kill.reason),
+        ...withReason(policy.kill),
       });
   return switches;
 }

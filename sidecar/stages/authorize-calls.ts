@@ -19,6 +19,7 @@ export function authorizeCalls(exchange: Exchange, _context: SidecarContext): St
     const { decision } = verdict;
     if (!decision.allowed) {
       refusal ??= reject(decision.code, decision.reason, {
+        ...(decision.publicReason !== undefined ? { publicReason: decision.publicReason } : {}),
         policyHash: decision.policyHash,
         ...(decision.rule ? { rule: decision.rule } : {}),
         ...(decision.missingScopes ? { missingScopes: decision.missingScopes } : {}),
@@ -35,8 +36,11 @@ export function authorizeCalls(exchange: Exchange, _context: SidecarContext): St
     }
   }
   if (refusal && exchange.isBatch && exchange.calls.length > 1) {
-    const { code: _code, reason, ...details } = refusal;
-    return reject('batch_refused', `batch refused: ${reason}`, details);
+    const { code: _code, reason, publicReason, ...details } = refusal;
+    return reject('batch_refused', `batch refused: ${reason}`, {
+      ...details,
+      ...(publicReason !== undefined ? { publicReason: `batch refused: ${publicReason}` } : {}),
+    });
   }
   return refusal;
 }

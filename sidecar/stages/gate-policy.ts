@@ -1,3 +1,4 @@
+import { killTexts } from '../../policy/authorize.ts';
 import type { SidecarContext } from '../context.ts';
 import type { Exchange } from '../exchange.ts';
 import { reject } from '../reject.ts';
@@ -11,15 +12,10 @@ export function gatePolicy(exchange: Exchange, context: SidecarContext): StageRe
   const gated = context.policy.gate();
   if ('code' in gated) return gated;
   exchange.policy = gated;
-  const kill = gated.serverKill;
-  if (kill) {
-    return reject(
-      'killed',
-      `kill switch on ${kill.source} ${kill.name}${kill.reason ? `: ${kill.reason}` : ''}`,
-      {
-        policyHash: gated.hash,
-      },
-    );
+  if (gated.serverKill) {
+    // Any tool name: a whole-server switch covers them all. The caller sees no name of who engaged it.
+    const text = killTexts(gated, '')!;
+    return reject('killed', text.full, { publicReason: text.public, policyHash: gated.hash });
   }
   return undefined;
 }

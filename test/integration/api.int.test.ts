@@ -56,7 +56,7 @@ describe('the v1alpha1 API on a real kube-apiserver', () => {
     const result = await run(['get', 'mcps', '-A']);
     expect(result.code).toBe(0);
     expect(result.stdout.split('\n')[0]).toMatch(
-      /NAMESPACE\s+NAME\s+READY\s+KILLED\s+POLICY\s+TRANSPORT\s+AGE/,
+      /NAMESPACE\s+NAME\s+READY\s+KILLED\s+TOOLS\s+POLICY\s+TRANSPORT\s+AGE/,
     );
     const policies = await run(['get', 'portcullis', '-A']);
     expect(policies.stdout).toContain('toolpolicy.portcullis.dev/everyone-searches');

@@ -9,7 +9,13 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { KILL_REASON, KILL_SWITCH, KILLED_TOOLS } from '../../api/v1alpha1/annotations.ts';
+import {
+  KILL_REASON,
+  KILL_SWITCH,
+  KILLED_BY,
+  KILLED_TOOLS,
+  KILLED_TOOLS_REASONS,
+} from '../../api/v1alpha1/annotations.ts';
 import { runKill } from '../../cli/commands/kill.ts';
 import { defaultSwitchDeps, type SwitchDeps } from '../../cli/commands/kill-run.ts';
 import { runCli, type CliIo } from '../../cli/run.ts';
@@ -92,7 +98,7 @@ beforeAll(async () => {
 });
 
 describe('kill and release an McpServer', () => {
-  it('engages the switch with a signed reason, is idempotent, and releases by removing it', async () => {
+  it('engages the switch with its reason and who engaged it, is idempotent, and releases by removing them', async () => {
     const killed = await cli([
       'kill',
       'mcpserver/billing',
@@ -103,13 +109,17 @@ describe('kill and release an McpServer', () => {
     ]);
     expect(killed.stderr).toBe('');
     expect(killed.code).toBe(0);
-    // The admin's name as the API server knows it (SelfSubjectReview), not the kubeconfig's label.
-    const reason = (await annotations('mcpservers', 'billing'))[KILL_REASON];
-    expect(reason).toMatch(/^.+: INC-4711 exfiltration$/);
+    // The reason as given; the admin's name as the API server knows it (SelfSubjectReview), not the
+    // kubeconfig's label, beside it: callers are shown the reason, never who engaged the switch.
+    const written = await annotations('mcpservers', 'billing');
+    const who = written[KILLED_BY]!;
+    expect(who).not.toBe('');
+    const reason = `${who}: INC-4711 exfiltration`;
     expect(killed.stdout).toBe(`mcpserver ${namespace}/billing: kill switch engaged (reason: ${reason})\n`);
-    expect(portcullisAnnotations(await annotations('mcpservers', 'billing'))).toEqual({
+    expect(portcullisAnnotations(written)).toEqual({
       [KILL_SWITCH]: 'true',
-      [KILL_REASON]: reason,
+      [KILL_REASON]: 'INC-4711 exfiltration',
+      [KILLED_BY]: who,
     });
 
     const again = await cli(['kill', 'server/billing', '-n', namespace, '--reason', 'again']);
@@ -190,6 +200,13 @@ describe('killed tools', () => {
       ),
     });
     expect((await annotations('mcpservers', 'billing'))[KILLED_TOOLS]).toBe('issue_refund,read_invoice');
+    // Each tool keeps the reason it was killed with.
+    const records = JSON.parse((await annotations('mcpservers', 'billing'))[KILLED_TOOLS_REASONS]!) as Record<
+      string,
+      { reason: string; by: string }
+    >;
+    expect(records).toMatchObject({ issue_refund: { reason: 'SEC-1' }, read_invoice: { reason: 'SEC-2' } });
+    expect(records['issue_refund']?.by).not.toBe('');
 
     const released = await cli(['release', 'mcpserver/billing', '-n', namespace, '--tool', 'issue_refund']);
     expect(released.stdout).toBe(
@@ -318,9 +335,8 @@ describe('RBAC', () => {
     expect(allowed.stdout).toBe(
       `mcpserver ${namespace}/billing: kill switch engaged (reason: ${inject('userName')}: patch only)\n`,
     );
-    expect((await annotations('mcpservers', 'billing'))[KILL_REASON]).toBe(
-      `${inject('userName')}: patch only`,
-    );
+    expect((await annotations('mcpservers', 'billing'))[KILL_REASON]).toBe('patch only');
+    expect((await annotations('mcpservers', 'billing'))[KILLED_BY]).toBe(inject('userName'));
 
     // The killed-tools list is read, then written: that needs get as well, and says so.
     const tools = await cli(

@@ -158,18 +158,18 @@ describe('portcullis status', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^NAMESPACE +NAME +READY +KILLED +POLICY +SERVED +DRIFT +ENDPOINT +AGE$/);
+    expect(lines[0]).toMatch(/^NAMESPACE +NAME +READY +KILLED +TOOLS +POLICY +SERVED +DRIFT +ENDPOINT +AGE$/);
     const short = compiledHash.slice('sha256:'.length, 'sha256:'.length + 12);
     const shortKilled = killedHash.slice('sha256:'.length, 'sha256:'.length + 12);
     expect(lines[1]).toMatch(
       new RegExp(
-        `^${namespace} +billing +True +- +${short} +${short}\\(1\\) 000000000000\\(1\\)! +yes\\(issue_refund\\) +http://billing\\.${namespace}\\.svc:8080/mcp +\\d+s$`,
+        `^${namespace} +billing +True +- +3/3 +${short} +${short}\\(1\\) 000000000000\\(1\\)! +yes\\(issue_refund\\) +http://billing\\.${namespace}\\.svc:8080/mcp +\\d+s$`,
       ),
     );
-    expect(lines[2]).toMatch(new RegExp(`^${namespace} +fresh +Unknown +- +- +- +- +- +\\d+s$`));
+    expect(lines[2]).toMatch(new RegExp(`^${namespace} +fresh +Unknown +- +- +- +- +- +- +\\d+s$`));
     expect(lines[3]).toMatch(
       new RegExp(
-        `^${namespace} +killed +False +server,tools\\(issue_refund\\) +${shortKilled} +${shortKilled}\\(1\\) +no +http://killed`,
+        `^${namespace} +killed +False +server,tools\\(issue_refund\\) +0/0 +${shortKilled} +${shortKilled}\\(1\\) +no +http://killed`,
       ),
     );
     expect(lines).toHaveLength(4);

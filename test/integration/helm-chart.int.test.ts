@@ -23,7 +23,7 @@ import {
 } from '../harness/helm.ts';
 import { kubectl } from '../harness/kube.ts';
 import { createCa } from '../harness/serving-certs.ts';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 
@@ -282,7 +282,13 @@ describe('helm chart', () => {
       expect(rules.flatMap((r) => r.verbs)).not.toContain('bind');
       expect(rules.flatMap((r) => r.verbs)).not.toContain('delete');
       expect(rules.flatMap((r) => r.resources)).not.toContain('secrets');
-      expect(rules.flatMap((r) => r.resources)).not.toContain('pods');
+      // Pods: list only (which reporting pods still exist), never get, exec, logs or writes.
+      expect(rules.filter((r) => r.resources?.some((x) => x.startsWith('pods')))).toEqual([
+        { apiGroups: [''], resources: ['pods'], verbs: ['list'] },
+      ]);
+      const noCollector = await render({ collector: { enabled: false } });
+      const without = findObject<V1ClusterRole>(noCollector, 'ClusterRole', '-operator').rules!;
+      expect(without.flatMap((r) => r.resources)).not.toContain('pods');
     });
 
     it('PostgreSQL: several replicas, rolling updates, the URL from a Secret file, no volume claim', async () => {
@@ -381,12 +387,52 @@ describe('helm chart', () => {
         values: { operator: { leaderElection: { enabled: false } } },
         says: /leaderElection.enabled=false needs operator.replicas=1/,
       },
+      {
+        // An emptyDir audit store loses the trail on every collector restart: not without saying so.
+        values: { collector: { store: { sqlite: { persistence: { enabled: false } } } } },
+        says: /erases every stored event.*acknowledgeEphemeral=true/,
+      },
     ];
 
     it.each(refusals)('refuses $values', async ({ values, says }) => {
       const result = await templateChart(values);
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(says);
+    });
+  });
+
+  describe('NOTES.txt', () => {
+    /** What `helm install` prints after the manifests (client dry run against the test API server). */
+    async function notes(values: Values): Promise<string> {
+      const file = join(mkdtempSync(join(inject('scratchDir'), 'helm-notes-')), 'values.json');
+      // The CRDs exist already (the test control plane's), not owned by a release: leave them out.
+      writeFileSync(file, JSON.stringify({ ...values, crds: { install: false } }));
+      const result = await helm([
+        ...['install', 'pc', CHART_DIR, '--dry-run=client', '--namespace', 'notes'],
+        ...['--kubeconfig', inject('kubeconfig'), '--values', file],
+      ]);
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout.slice(result.stdout.indexOf('NOTES:'));
+    }
+    const ephemeral = { enabled: false, acknowledgeEphemeral: true };
+
+    it('warns loudly when the audit store is an emptyDir (acknowledged), and not otherwise', async () => {
+      const warned = await notes({ collector: { store: { sqlite: { persistence: ephemeral } } } });
+      expect(warned).toMatch(/WARNING: THE AUDIT TRAIL IS EPHEMERAL/);
+      expect(warned).toMatch(/ERASES EVERY STORED AUDIT\s+EVENT/);
+      const persistent = await notes({});
+      expect(persistent).not.toContain('EPHEMERAL');
+      expect(persistent).toContain(
+        'The audit store is on PersistentVolumeClaim pc-portcullis-collector-data',
+      );
+      expect(persistent).toContain('storage class (the cluster default)');
+      const postgres = await notes({
+        collector: {
+          store: { type: 'postgres', postgres: { existingSecret: 'db' }, sqlite: { persistence: ephemeral } },
+        },
+      });
+      expect(postgres).not.toContain('EPHEMERAL');
+      expect(postgres).not.toContain('PersistentVolumeClaim');
     });
   });
 });

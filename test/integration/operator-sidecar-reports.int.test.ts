@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
+import { runCli, type CliIo } from '../../cli/run.ts';
+import { selectorLabels } from '../../operator/builders/names.ts';
 import { loadExample } from '../fixtures/examples.ts';
 import {
   adminKubeConfig,
@@ -35,14 +37,33 @@ describe('operator: served policy hashes and observed tools from the sidecars', 
   let namespace: string;
   let collector: CollectorUnderTest;
   let operator: RunningOperator | undefined;
+  let beat: (
+    id: string,
+    hash: string,
+    digest: string,
+    state: string,
+    readState?: string,
+  ) => Promise<{ status: number }>;
+  const read = async () =>
+    (await admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: 'portcullis.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'mcpservers',
+      name: 'billing',
+    })) as McpServer;
 
   beforeAll(async () => {
     admin = adminKubeConfig();
     namespace = await createNamespace(admin, 'reports');
     const billing = loadExample('billing.yaml');
+    const rollout = {
+      ...billing.servers[0]!,
+      metadata: { ...billing.servers[0]!.metadata, name: 'rollout' },
+    };
     await createAll(
       admin,
-      [...billing.servers, ...billing.policies].map((o) => ({
+      [...billing.servers, rollout, ...billing.policies].map((o) => ({
         ...o,
         metadata: { ...o.metadata, namespace },
       })),
@@ -81,14 +102,14 @@ describe('operator: served policy hashes and observed tools from the sidecars', 
 
     const sidecar = await sidecarToken(admin, namespace, 'billing');
     const server = { namespace, name: 'billing' };
-    const beat = (id: string, hash: string, digest: string, state: string) =>
+    beat = (id: string, hash: string, digest: string, state: string, readState = 'Pinned') =>
       postHeartbeat(collector.url, sidecar, {
         sidecar: id,
         server,
         lost: [],
         policyHash: hash,
         tools: [
-          { name: 'read_invoice', digest: DIGEST_A, state: 'Pinned' },
+          { name: 'read_invoice', digest: DIGEST_A, state: readState },
           { name: 'issue_refund', digest, state },
         ],
       });
@@ -113,6 +134,63 @@ describe('operator: served policy hashes and observed tools from the sidecars', 
     });
   });
 
+  it('leaves out the report of a pod that a rollout replaced (portcullis status showed its hash)', async () => {
+    // The server's one live pod (no kubelet here: the object alone is what the operator lists).
+    const rollout = loadExample('billing.yaml').servers[0]!;
+    const labels = selectorLabels({
+      ...rollout,
+      metadata: { ...rollout.metadata, name: 'rollout', namespace },
+    });
+    await admin.makeApiClient(CoreV1Api).createNamespacedPod({
+      namespace,
+      body: {
+        metadata: { name: 'rollout-new-1', labels },
+        spec: { containers: [{ name: 'server', image: 'example.invalid/server:1' }] },
+      },
+    });
+    const token = await sidecarToken(admin, namespace, 'rollout');
+    const report = (sidecar: string, pod: string, policyHash: string) =>
+      postHeartbeat(collector.url, token, {
+        sidecar,
+        pod,
+        server: { namespace, name: 'rollout' },
+        lost: [],
+        policyHash,
+        tools: [{ name: 'read_invoice', digest: DIGEST_A, state: 'Pinned' }],
+      });
+    // The pod a rollout just replaced sent its last heartbeat seconds ago: still within reportStaleSeconds.
+    expect((await report('sidecar-old', 'rollout-old-1', 'sha256:old')).status).toBeLessThan(300);
+    expect((await report('sidecar-new', 'rollout-new-1', 'sha256:new')).status).toBeLessThan(300);
+    const readRollout = async () =>
+      (await admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+        group: 'portcullis.dev',
+        version: 'v1alpha1',
+        namespace,
+        plural: 'mcpservers',
+        name: 'rollout',
+      })) as McpServer;
+    const server = await waitFor(
+      'the rollout server status from reports',
+      readRollout,
+      (s) => (s.status?.servedPolicyHashes?.length ?? 0) > 0,
+    );
+    expect(server.status?.servedPolicyHashes).toEqual([{ hash: 'sha256:new', sidecars: 1 }]);
+
+    // portcullis status reads that status: the replaced pod's hash is not shown.
+    const kubeconfig = inject('kubeconfig');
+    let out = '';
+    const io: CliIo = {
+      out: (text) => void (out += text),
+      err: () => undefined,
+      env: { KUBECONFIG: kubeconfig },
+      childEnv: {},
+      untilShutdown: () => new Promise(() => {}),
+    };
+    expect(await runCli(['status', 'rollout', '-n', namespace], io)).toBe(0);
+    expect(out).toMatch(/ new\(1\)| [0-9a-f]*\(1\)/);
+    expect(out).not.toContain('old(');
+  });
+
   afterAll(async () => {
     await operator?.stop();
     await collector?.stop();
@@ -123,14 +201,6 @@ describe('operator: served policy hashes and observed tools from the sidecars', 
   });
 
   it('writes servedPolicyHashes, observedTools and ToolDrift from the heartbeats', async () => {
-    const read = async () =>
-      (await admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
-        group: 'portcullis.dev',
-        version: 'v1alpha1',
-        namespace,
-        plural: 'mcpservers',
-        name: 'billing',
-      })) as McpServer;
     const server = await waitFor(
       'status from the sidecar reports',
       read,
@@ -149,5 +219,29 @@ describe('operator: served policy hashes and observed tools from the sidecars', 
       status: 'True',
       reason: 'DefinitionsChanged',
     });
+    // One of the two tools is quarantined somewhere: one served.
+    expect(server.status?.servedTools).toBe(1);
+    expect(server.status?.conditions?.find((c) => c.type === 'ToolsServed')).toMatchObject({
+      status: 'True',
+      reason: 'ToolsServed',
+    });
+  });
+
+  it('says ToolsServed=False (AllToolsQuarantined), TOOLS 0 and Ready=False when every tool is quarantined', async () => {
+    // Issue #13: pins that match nothing the server publishes, pods Ready, zero tools served.
+    for (const pod of ['pod-a', 'pod-b'])
+      expect((await beat(pod, 'sha256:new', DIGEST_B, 'Quarantined', 'Quarantined')).status).toBeLessThan(
+        300,
+      );
+    const server = await waitFor(
+      'ToolsServed=False',
+      read,
+      (s) => s.status?.conditions?.some((c) => c.type === 'ToolsServed' && c.status === 'False') === true,
+    );
+    expect(server.status?.servedTools).toBe(0);
+    const toolsServed = server.status?.conditions?.find((c) => c.type === 'ToolsServed');
+    expect(toolsServed).toMatchObject({ reason: 'AllToolsQuarantined' });
+    expect(toolsServed?.message).toContain('0 of 2 published tool(s) served (2 quarantined, 0 killed)');
+    expect(server.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
   });
 });

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi, type KubeConfig } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { type HttpFixture } from '../fixtures/mcp/http-fixture.ts';
@@ -9,7 +9,8 @@ import { kubeConfigFor, kubectl, statusOf } from '../harness/kube.ts';
 import { createAll, fixtureObjects, serviceAccountKubeConfig } from '../harness/operator-e2e.ts';
 import { eventually } from '../harness/eventually.ts';
 import { startKubernetesSidecar } from '../harness/operator-e2e.ts';
-import { probeToolCall } from '../harness/sidecar-clients.ts';
+import { probeToolCall, rawToolCall } from '../harness/sidecar-clients.ts';
+import { runCli, type CliIo } from '../../cli/run.ts';
 import { type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
 
 /**
@@ -142,6 +143,72 @@ describe('sidecar with the kubernetes policy source', () => {
     ).toBe('killed');
     expect(Date.now() - flipped).toBeLessThan(1000);
     await kubectl(['annotate', '-n', namespace, 'mcpserver', 'billing', 'portcullis.dev/kill-switch-']);
+    expect(
+      await eventually(
+        () => call(token),
+        (v) => v === 'allowed',
+        3000,
+      ),
+    ).toBe('allowed');
+  });
+
+  it('portcullis kill: each switch shows its own reason, callers see it short and without names, audit keeps who', async () => {
+    // Issue #13: one reason annotation was shared by the server and tool switches (the wrong reason was
+    // shown), and the reason, signed with who set it, went to every caller.
+    const token = await gate.token(support);
+    const cli = async (...args: string[]) => {
+      let err = '';
+      const io: CliIo = {
+        out: () => undefined,
+        err: (t) => void (err += t),
+        env: { KUBECONFIG: inject('kubeconfig') },
+        childEnv: {},
+        untilShutdown: () => new Promise(() => {}),
+      };
+      expect(await runCli([...args, '-n', namespace], io), err).toBe(0);
+    };
+    const message = async (expected: RegExp) => {
+      const answer = await eventually(
+        () => rawToolCall(gate.url, token, 'whoami'),
+        (r) => expected.test(r.body),
+        3000,
+      );
+      return (JSON.parse(answer.body) as { error: { message: string } }).error.message;
+    };
+    const long = `SEC-1 whoami shows request headers ${'x'.repeat(200)} and the rest of the story`;
+    await cli('kill', 'mcpserver/billing', '--tool', 'whoami', '--reason', long);
+    const live = (await admin.makeApiClient(CustomObjectsApi).getNamespacedCustomObject({
+      group: 'portcullis.dev',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'mcpservers',
+      name: 'billing',
+    })) as { metadata: { annotations: Record<string, string> } };
+    const who = JSON.parse(live.metadata.annotations['portcullis.dev/killed-tools-reasons']!).whoami
+      .by as string;
+    expect(who).not.toBe('');
+
+    const toolOnly = await message(/SEC-1/);
+    expect(toolOnly.startsWith('kill switch on tool whoami: SEC-1 whoami shows request headers')).toBe(true);
+    expect(toolOnly.length).toBeLessThanOrEqual('kill switch on tool whoami: '.length + 120);
+    expect(toolOnly).not.toContain(who);
+    expect(toolOnly).not.toContain('rest of the story');
+
+    await cli('kill', 'mcpserver/billing', '--reason', 'INC-2 the whole server');
+    const server = await message(/INC-2/);
+    expect(server).toBe('kill switch on McpServer billing: INC-2 the whole server');
+
+    // Released, the server's reason goes with its switch: the tool shows its own again.
+    await cli('release', 'mcpserver/billing');
+    expect(await message(/SEC-1/)).toBe(toolOnly);
+
+    // The full record, who included, is in the audit trail: the switch event and the refused call.
+    const switchEvent = gate.audit.events.findLast((e) => e.kind === 'kill_switch' && e.tool === 'whoami');
+    expect(switchEvent?.reason).toBe(`${who}: ${long}`.slice(0, 1024));
+    const refused = gate.audit.events.findLast((e) => e.tool === 'whoami' && e.code === 'killed');
+    expect(refused?.reason).toContain(`${who}: SEC-1`);
+
+    await cli('release', 'mcpserver/billing', '--tool', 'whoami');
     expect(
       await eventually(
         () => call(token),

@@ -63,7 +63,13 @@ export const killSwitchAuditDetail = z.object({
   /** The tool name, ToolPolicy name, or namespace the switch covers; absent for the server itself. */
   target: z.string().max(256).optional(),
   state: z.enum(['engaged', 'released']),
-  reason: z.string().max(1024).optional().describe('The portcullis.dev/kill-reason annotation, when set.'),
+  reason: z
+    .string()
+    .max(1024)
+    .optional()
+    .describe(
+      'The switch\'s record, "who: why" (portcullis.dev/killed-by and kill-reason, or the tool\'s entry of killed-tools-reasons), when set.',
+    ),
 });
 export type KillSwitchAuditDetail = z.infer<typeof killSwitchAuditDetail>;
 

@@ -154,6 +154,11 @@ mcpservers, so it holds those itself (RBAC escalation prevention), instead of `e
 - apiGroups: [portcullis.dev]
   resources: [mcpservers/audit]
   verbs: [get]
+{{- if .Values.collector.enabled }}
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [list]
+{{- end }}
 - apiGroups: [""]
   resources: [configmaps, serviceaccounts, services]
   verbs: [get, list, watch, create, patch]
