@@ -13,8 +13,21 @@ import {
 } from './references.ts';
 import { conditionEvents } from './transitions.ts';
 
-const minted = loadExample('billing.yaml').servers[0]!;
-const billing: McpServer = { ...minted, spec: { ...minted.spec, upstreamAuth: { mode: 'None' } } };
+const billing: McpServer = loadExample('billing.yaml').servers[0]!;
+const minted: McpServer = {
+  ...billing,
+  spec: {
+    ...billing.spec,
+    upstreamAuth: {
+      mode: 'Minted',
+      minted: {
+        audience: 'https://billing-api.internal.example.com',
+        signingKeySecretRef: { name: 'billing-mint-key', key: 'key.pem' },
+        ttlSeconds: 30,
+      },
+    },
+  },
+};
 const settings = operatorSettingsSchema.parse({});
 const withAuth = (auth: Partial<McpServer['spec']['auth']>): McpServer => ({
   ...billing,

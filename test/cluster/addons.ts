@@ -60,7 +60,11 @@ export function corednsManifests(image: string): Manifest[] {
   const labels = { 'k8s-app': 'kube-dns' };
   return [
     ...serviceAccountWithClusterRole('coredns', 'kube-system', [
-      { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
+      {
+        apiGroups: [''],
+        resources: ['endpoints', 'services', 'pods', 'namespaces'],
+        verbs: ['list', 'watch'],
+      },
       { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
     ]),
     {
@@ -255,7 +259,10 @@ export function localPathManifests(image: string, helperImage: string, volumesDi
     {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
-      metadata: { name: 'local-path', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      metadata: {
+        name: 'local-path',
+        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+      },
       provisioner: 'rancher.io/local-path',
       volumeBindingMode: 'WaitForFirstConsumer',
       reclaimPolicy: 'Delete',

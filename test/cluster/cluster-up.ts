@@ -10,11 +10,7 @@
 // (repeatable: import this image archive, e.g. the project's from `make image`, into the node).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  serve,
-  startInBackground,
-  stopInBackground,
-} from '../harness/background-control-plane.ts';
+import { serve, startInBackground, stopInBackground } from '../harness/background-control-plane.ts';
 import { nodePaths } from './cluster.ts';
 import { archiveTag, importImages } from './node-images.ts';
 import { clusterOwnerOptions } from './owner.ts';
@@ -34,26 +30,36 @@ async function main(argv: string[]): Promise<number> {
   });
   const [command, ...extra] = positionals;
   const stopWith = values['stop-with'] === undefined ? undefined : Number(values['stop-with']);
-  if (values.state === undefined || extra.length > 0 || (stopWith !== undefined && !Number.isInteger(stopWith))) {
+  if (
+    values.state === undefined ||
+    extra.length > 0 ||
+    (stopWith !== undefined && !Number.isInteger(stopWith))
+  ) {
     console.error(USAGE);
     return 2;
   }
   const stateDir = resolve(values.state);
   const options = clusterOwnerOptions({ stopWith });
-  const images = (values.image ?? []).map((file) => ({ file: resolve(file), tag: archiveTag(resolve(file)) }));
+  const images = (values.image ?? []).map((file) => ({
+    file: resolve(file),
+    tag: archiveTag(resolve(file)),
+  }));
   switch (command) {
     case 'start': {
       const { owner, alreadyRunning } = await startInBackground(stateDir, options);
       importImages(nodePaths(stateDir).containerdSocket, images);
       for (const image of images) console.error(`Imported ${image.tag}.`);
       console.log(owner.kubeconfigPath);
-      console.error(`${alreadyRunning ? 'Already running' : 'Started'}: a node and ${owner.serverUrl} (owner pid ${owner.pid}).`);
+      console.error(
+        `${alreadyRunning ? 'Already running' : 'Started'}: a node and ${owner.serverUrl} (owner pid ${owner.pid}).`,
+      );
       console.error(`export KUBECONFIG=${owner.kubeconfigPath}`);
       return 0;
     }
     case 'stop': {
       const { wasRunning, ownerKilled, reaped } = await stopInBackground(stateDir, options);
-      if (ownerKilled) console.error(`The owner process ignored SIGTERM; killed it (see ${stateDir}/owner.log).`);
+      if (ownerKilled)
+        console.error(`The owner process ignored SIGTERM; killed it (see ${stateDir}/owner.log).`);
       if (reaped.length > 0) console.error(`Cleaned up: ${reaped.join(', ')}.`);
       console.error(wasRunning ? 'Stopped.' : 'Was not running.');
       return 0;

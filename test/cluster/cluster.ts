@@ -22,7 +22,13 @@ import {
   unmountBelow,
   type HostSnapshot,
 } from './host-changes.ts';
-import { containerdConfig, cniConfList, kubeletConfig, kubeProxyConfig, type NodePaths } from './node-configs.ts';
+import {
+  containerdConfig,
+  cniConfList,
+  kubeletConfig,
+  kubeProxyConfig,
+  type NodePaths,
+} from './node-configs.ts';
 import { addonArchives, importImages } from './node-images.ts';
 import { stopPodProcesses } from './pod-processes.ts';
 import {
@@ -56,7 +62,11 @@ const SNAPSHOT_FILE = 'host-snapshot.json';
 
 /** A user kube-apiserver authenticates by bearer token: the node components' identities. */
 function nodeUser(name: string, groups: string[] = []): TokenUser {
-  return { name, token: execFileSync('openssl', ['rand', '-hex', '24'], { encoding: 'utf8' }).trim(), groups };
+  return {
+    name,
+    token: execFileSync('openssl', ['rand', '-hex', '24'], { encoding: 'utf8' }).trim(),
+    groups,
+  };
 }
 
 export function nodePaths(stateDir: string): NodePaths {
@@ -174,15 +184,29 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     };
 
     // 3. Node configuration and credentials.
-    const ca = { name: 'ca', certFile: controlPlane.caFile, keyFile: join(controlPlane.dataDir, 'pki', 'ca.key'), certPem: caPem };
-    await issueServingCert(ca, join(stateDir, 'node'), 'kubelet', [`IP:${HOST_ADDRESS}`, `DNS:${NODE_NAME}`], 365);
+    const ca = {
+      name: 'ca',
+      certFile: controlPlane.caFile,
+      keyFile: join(controlPlane.dataDir, 'pki', 'ca.key'),
+      certPem: caPem,
+    };
+    await issueServingCert(
+      ca,
+      join(stateDir, 'node'),
+      'kubelet',
+      [`IP:${HOST_ADDRESS}`, `DNS:${NODE_NAME}`],
+      365,
+    );
     writeIfChanged(paths.kubeletKubeconfig, renderKubeconfig(serverUrl, caPem, [users.kubelet]), 0o600);
     writeIfChanged(paths.kubeProxyKubeconfig, renderKubeconfig(serverUrl, caPem, [users.kubeProxy]), 0o600);
     const schedulerKubeconfig = join(stateDir, 'node', 'kube-scheduler.kubeconfig');
     writeIfChanged(schedulerKubeconfig, renderKubeconfig(serverUrl, caPem, [users.scheduler]), 0o600);
     const kubeRouterKubeconfig = join(stateDir, 'node', 'kube-router.kubeconfig');
     writeIfChanged(kubeRouterKubeconfig, renderKubeconfig(serverUrl, caPem, [users.kubeRouter]), 0o600);
-    writeIfChanged(paths.resolvConf, '# No upstream resolver: DNS in the test cluster never leaves the machine.\n');
+    writeIfChanged(
+      paths.resolvConf,
+      '# No upstream resolver: DNS in the test cluster never leaves the machine.\n',
+    );
     writeIfChanged(join(paths.cniConfDir, '10-portcullis.conflist'), cniConfList(paths));
     const containerdToml = join(stateDir, 'node', 'containerd.toml');
     writeIfChanged(containerdToml, containerdConfig(paths));
@@ -218,10 +242,17 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     ]);
     await launch('kube-proxy', join(binDir, 'kube-proxy'), [`--config=${kubeProxyYaml}`, '--v=1']);
     const kube = (...args: string[]): string =>
-      execFileSync(kubectl, [`--kubeconfig=${adminKubeconfigPath}`, ...args], { encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+      execFileSync(kubectl, [`--kubeconfig=${adminKubeconfigPath}`, ...args], {
+        encoding: 'utf8',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
     await unlessCrashed(
-      waitFor('the node to be Ready', 120_000, () =>
-        kube('get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') === 'True',
+      waitFor(
+        'the node to be Ready',
+        120_000,
+        () =>
+          kube('get', 'node', NODE_NAME, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') ===
+          'True',
       ),
     );
 
@@ -263,12 +294,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       kubeconfigPath: controlPlane.kubeconfigPath,
       containerdSocket: paths.containerdSocket,
       get processes() {
-        return [...(controlPlane?.processes ?? []), ...started].map(({ name, pid, watchdogPid, logPath }) => ({
-          name,
-          pid,
-          watchdogPid,
-          logPath,
-        }));
+        return [...(controlPlane?.processes ?? []), ...started].map(
+          ({ name, pid, watchdogPid, logPath }) => ({
+            name,
+            pid,
+            watchdogPid,
+            logPath,
+          }),
+        );
       },
       crashed,
       stop,
@@ -276,7 +309,10 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   } catch (error) {
     const logs = started.map((p) => p.logPath).join(', ');
     await stop().catch(() => []);
-    throw new Error(`the test cluster did not start: ${error instanceof Error ? error.message : String(error)} (logs: ${logs})`, { cause: error });
+    throw new Error(
+      `the test cluster did not start: ${error instanceof Error ? error.message : String(error)} (logs: ${logs})`,
+      { cause: error },
+    );
   }
 }
 
@@ -296,7 +332,9 @@ export function teardownHost(stateDir: string): string[] {
   }
   const remaining = mountsBelow(stateDir);
   if (remaining.length > 0) {
-    throw new Error(`${remaining.length} mounts remain below ${stateDir} (first: ${remaining[0]}); not removing it`);
+    throw new Error(
+      `${remaining.length} mounts remain below ${stateDir} (first: ${remaining[0]}); not removing it`,
+    );
   }
   for (const entry of ['node', 'volumes', 'logs', 'control-plane', SNAPSHOT_FILE]) {
     rmSync(join(stateDir, entry), { recursive: true, force: true });

@@ -58,7 +58,9 @@ function userChains(table: string): string[] {
 function cgroupControllers(): string[] {
   return readdirSync(CGROUP_ROOT).filter((name) => {
     try {
-      return statSync(join(CGROUP_ROOT, name)).isDirectory() && !statSync(join(CGROUP_ROOT, name)).isSymbolicLink();
+      return (
+        statSync(join(CGROUP_ROOT, name)).isDirectory() && !statSync(join(CGROUP_ROOT, name)).isSymbolicLink()
+      );
     } catch {
       return false;
     }
@@ -81,7 +83,8 @@ export function snapshotHost(): HostSnapshot {
 
 /** The uplinks: interfaces holding a default route. Pod traffic must never be forwarded out of them. */
 export function uplinks(): string[] {
-  const routes = run('ip', ['-o', 'route', 'show', 'default']) + run('ip', ['-o', '-6', 'route', 'show', 'default']);
+  const routes =
+    run('ip', ['-o', 'route', 'show', 'default']) + run('ip', ['-o', '-6', 'route', 'show', 'default']);
   return [...new Set([...routes.matchAll(/ dev (\S+)/g)].map((match) => match[1] as string))];
 }
 
@@ -122,7 +125,8 @@ export function revertHostChanges(before: HostSnapshot): string[] {
       const rule = line.split(' ');
       if (rule[0] !== '-A' || !BUILTIN_CHAINS.has(rule[1] ?? '')) continue;
       const target = rule[rule.indexOf('-j') + 1] ?? rule[rule.indexOf('-g') + 1];
-      if (target !== undefined && added.includes(target)) tryRun('sh', ['-c', `iptables -t ${table} -D ${line.slice(3)}`]);
+      if (target !== undefined && added.includes(target))
+        tryRun('sh', ['-c', `iptables -t ${table} -D ${line.slice(3)}`]);
     }
     for (const chain of added) tryRun('iptables', ['-t', table, '-F', chain]);
     for (const chain of added) tryRun('iptables', ['-t', table, '-X', chain]);
@@ -132,7 +136,11 @@ export function revertHostChanges(before: HostSnapshot): string[] {
     if (tryRun('nft', ['delete', 'table', family, name])) done.push(`nft table ${family} ${name}`);
   }
   for (const netns of existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : []) {
-    if (!before.netns.includes(netns) && netns.startsWith('cni-') && tryRun('ip', ['netns', 'delete', netns])) {
+    if (
+      !before.netns.includes(netns) &&
+      netns.startsWith('cni-') &&
+      tryRun('ip', ['netns', 'delete', netns])
+    ) {
       done.push(`netns ${netns}`);
     }
   }
@@ -142,7 +150,8 @@ export function revertHostChanges(before: HostSnapshot): string[] {
   }
   for (const controller of cgroupControllers()) {
     const dir = join(CGROUP_ROOT, controller, KUBEPODS);
-    if (!before.cgroups.includes(controller) && existsSync(dir) && removeCgroupTree(dir)) done.push(`cgroup ${controller}/${KUBEPODS}`);
+    if (!before.cgroups.includes(controller) && existsSync(dir) && removeCgroupTree(dir))
+      done.push(`cgroup ${controller}/${KUBEPODS}`);
   }
   for (const [key, value] of Object.entries(before.sysctls)) writeFileSync(`/proc/sys/${key}`, value);
   return done;

@@ -21,7 +21,11 @@ export function archiveTag(file: string): string {
   return tag;
 }
 
-export function addonArchives(imagesDir: string): { pause: ImageArchive; addons: AddonImages; all: ImageArchive[] } {
+export function addonArchives(imagesDir: string): {
+  pause: ImageArchive;
+  addons: AddonImages;
+  all: ImageArchive[];
+} {
   const files = readdirSync(imagesDir).filter((name) => name.endsWith('.tar'));
   const find = (prefix: string): ImageArchive => {
     const name = files.find((file) => file.startsWith(`${prefix}-`));
@@ -30,7 +34,8 @@ export function addonArchives(imagesDir: string): { pause: ImageArchive; addons:
     return { file, tag: archiveTag(file) };
   };
   const pause = find('pause');
-  if (pause.tag !== PAUSE_IMAGE) throw new Error(`the pause image is ${pause.tag}; containerd expects ${PAUSE_IMAGE}`);
+  if (pause.tag !== PAUSE_IMAGE)
+    throw new Error(`the pause image is ${pause.tag}; containerd expects ${PAUSE_IMAGE}`);
   const coredns = find('coredns');
   const localPathProvisioner = find('local-path-provisioner');
   const busybox = find('busybox');

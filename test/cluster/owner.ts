@@ -26,8 +26,7 @@ export function clusterOwnerOptions({ stopWith }: ClusterOwnerOptions): OwnerOpt
     stopWith,
     script: cliScript,
     startTimeoutMs: 600_000,
-    start: (stateDir) =>
-      startCluster({ stateDir, imagesDir: imagesDir() }),
+    start: (stateDir) => startCluster({ stateDir, imagesDir: imagesDir() }),
     // After an owner that died (or is still starting): its processes by PID, the containers, then the host.
     reap: async (stateDir) => {
       const owners = ownersStillStarting(stateDir);
@@ -52,7 +51,8 @@ function ownersStillStarting(stateDir: string): number[] {
     .map(Number)
     .filter((pid) => {
       const argv = commandLine(pid) ?? [];
-      return pid !== process.pid && argv.includes('serve') && argv.includes(stateDir) && argv.includes(cliScript);
+      return (
+        pid !== process.pid && argv.includes('serve') && argv.includes(stateDir) && argv.includes(cliScript)
+      );
     });
 }
-

@@ -5,7 +5,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandLine, isRunning, signalProcess } from '../harness/processes.ts';
 
-const KUBEPODS_CGROUPS = ['/sys/fs/cgroup/pids/kubepods', '/sys/fs/cgroup/memory/kubepods', '/sys/fs/cgroup/cpu/kubepods'];
+const KUBEPODS_CGROUPS = [
+  '/sys/fs/cgroup/pids/kubepods',
+  '/sys/fs/cgroup/memory/kubepods',
+  '/sys/fs/cgroup/cpu/kubepods',
+];
 
 function procsBelow(dir: string): number[] {
   const pids: number[] = [];

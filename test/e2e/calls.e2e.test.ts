@@ -61,6 +61,8 @@ describe('calls through the Service on a real node', () => {
     const allowed = outcomes.filter((outcome) => outcome === 'ok').length;
     expect(allowed).toBeGreaterThanOrEqual(10);
     expect(allowed).toBeLessThan(30);
-    expect(outcomes.filter((outcome) => outcome !== 'ok').every((code) => code === 'rate_limited')).toBe(true);
+    expect(outcomes.filter((outcome) => outcome !== 'ok').every((code) => code === 'rate_limited')).toBe(
+      true,
+    );
   });
 });

@@ -41,7 +41,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const tag = (name: string): string => {
     const found = archives.find((archive) => archive.tag.includes(`/${name}:`));
-    if (found === undefined) throw new Error(`no ${name} image among ${archives.map((a) => a.tag).join(', ')}`);
+    if (found === undefined)
+      throw new Error(`no ${name} image among ${archives.map((a) => a.tag).join(', ')}`);
     return found.tag;
   };
   project.provide('clusterKubeconfig', join(stateDir, 'control-plane', 'admin.kubeconfig'));

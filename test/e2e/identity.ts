@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, issueServingCert } from '../harness/serving-certs.ts';
-import { apply, ensureNamespace, rolloutStatus } from './kube.ts';
+import { apply, ensureNamespace, kubectl, rolloutStatus } from './kube.ts';
 import { scriptPodSpec } from './test-pods.ts';
 
 export const IDP_NAMESPACE = 'portcullis-e2e-idp';
@@ -27,60 +27,83 @@ export async function deployIdentityProvider(
   scopes: readonly string[],
   callers: readonly Caller[],
 ): Promise<Identity> {
-  const dir = mkdtempSync(join(tmpdir(), 'portcullis-e2e-idp-'));
-  try {
-    const ca = await createCa(dir, 'e2e-idp-ca', 7);
-    const host = `oidc.${IDP_NAMESPACE}.svc`;
-    const cert = await issueServingCert(ca, dir, 'oidc', [`DNS:${host}`, `DNS:${host}.cluster.local`]);
-    ensureNamespace(IDP_NAMESPACE);
-    const labels = { app: 'oidc' };
-    const clients = Object.fromEntries(callers.map((c) => [c.clientId, { secret: c.secret, claims: c.claims }]));
-    apply([
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'oidc-tls', namespace: IDP_NAMESPACE },
-        type: 'kubernetes.io/tls',
-        stringData: { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem },
-      },
-      {
-        apiVersion: 'apps/v1',
-        kind: 'Deployment',
-        metadata: { name: 'oidc', namespace: IDP_NAMESPACE, labels },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: labels },
-          template: {
-            metadata: { labels },
-            spec: {
-              ...scriptPodSpec({
-                name: 'oidc',
-                namespace: IDP_NAMESPACE,
-                image,
-                script: 'test/e2e/pods/oidc-provider.ts',
-                restartPolicy: 'Always',
-                env: {
-                  ISSUER,
-                  RESOURCES: resources.join(','),
-                  SCOPES: scopes.join(','),
-                  CLIENTS: JSON.stringify(clients),
-                  TLS_DIR: '/tls',
-                },
-                mounts: { '/tls': { secret: { secretName: 'oidc-tls' } } },
-              }),
-            },
+  ensureNamespace(IDP_NAMESPACE);
+  const tls = existingTls() ?? (await newTls());
+  const labels = { app: 'oidc' };
+  const clients = Object.fromEntries(
+    callers.map((c) => [c.clientId, { secret: c.secret, claims: c.claims }]),
+  );
+  apply([
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'oidc-tls', namespace: IDP_NAMESPACE },
+      type: 'kubernetes.io/tls',
+      stringData: tls,
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'oidc', namespace: IDP_NAMESPACE, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            ...scriptPodSpec({
+              name: 'oidc',
+              namespace: IDP_NAMESPACE,
+              image,
+              script: 'test/e2e/pods/oidc-provider.ts',
+              restartPolicy: 'Always',
+              env: {
+                ISSUER,
+                RESOURCES: resources.join(','),
+                SCOPES: scopes.join(','),
+                CLIENTS: JSON.stringify(clients),
+                TLS_DIR: '/tls',
+              },
+              mounts: { '/tls': { secret: { secretName: 'oidc-tls' } } },
+            }),
           },
         },
       },
-      {
-        apiVersion: 'v1',
-        kind: 'Service',
-        metadata: { name: 'oidc', namespace: IDP_NAMESPACE },
-        spec: { selector: labels, ports: [{ name: 'https', port: 8443, targetPort: 8443 }] },
-      },
-    ]);
-    rolloutStatus(IDP_NAMESPACE, 'deployment/oidc');
-    return { issuer: ISSUER, caPem: ca.certPem };
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'oidc', namespace: IDP_NAMESPACE },
+      spec: { selector: labels, ports: [{ name: 'https', port: 8443, targetPort: 8443 }] },
+    },
+  ]);
+  rolloutStatus(IDP_NAMESPACE, 'deployment/oidc');
+  return { issuer: ISSUER, caPem: tls['ca.crt'] };
+}
+
+type TlsFiles = Record<'tls.crt' | 'tls.key' | 'ca.crt', string>;
+
+/** The provider's certificate from an earlier run: kept, so running pods and trusting sidecars stay valid. */
+function existingTls(): TlsFiles | undefined {
+  try {
+    const secret = JSON.parse(kubectl(['-n', IDP_NAMESPACE, 'get', 'secret', 'oidc-tls', '-o', 'json'])) as {
+      data?: Record<string, string>;
+    };
+    const decode = (key: string): string => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+    const files = { 'tls.crt': decode('tls.crt'), 'tls.key': decode('tls.key'), 'ca.crt': decode('ca.crt') };
+    return Object.values(files).every((pem) => pem.includes('-----BEGIN')) ? files : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function newTls(): Promise<TlsFiles> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-e2e-idp-'));
+  try {
+    const ca = await createCa(dir, 'e2e-idp-ca', 30);
+    const host = `oidc.${IDP_NAMESPACE}.svc`;
+    const cert = await issueServingCert(ca, dir, 'oidc', [`DNS:${host}`, `DNS:${host}.cluster.local`], 30);
+    return { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'ca.crt': ca.certPem };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

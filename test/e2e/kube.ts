@@ -23,8 +23,12 @@ export function kubectlJson<T>(args: readonly string[]): T {
 
 /** Server-side apply of objects (or YAML text), owned by the e2e tests. */
 export function apply(objects: readonly object[] | string): string {
-  const text = typeof objects === 'string' ? objects : objects.map((object) => stringify(object)).join('---\n');
-  return kubectl(['apply', '--server-side', '--force-conflicts', '--field-manager=portcullis-e2e', '-f', '-'], text);
+  const text =
+    typeof objects === 'string' ? objects : objects.map((object) => stringify(object)).join('---\n');
+  return kubectl(
+    ['apply', '--server-side', '--force-conflicts', '--field-manager=portcullis-e2e', '-f', '-'],
+    text,
+  );
 }
 
 export function ensureNamespace(name: string, labels: Record<string, string> = {}): void {

@@ -98,7 +98,12 @@ let platform: Promise<Platform> | undefined;
 export function ensurePlatform(): Promise<Platform> {
   platform ??= (async () => {
     const installMs = await installChart();
-    const identity = await deployIdentityProvider(inject('productImage'), [BILLING_RESOURCE], SCOPES, Object.values(CALLERS));
+    const identity = await deployIdentityProvider(
+      inject('productImage'),
+      [BILLING_RESOURCE],
+      SCOPES,
+      Object.values(CALLERS),
+    );
     ensureNamespace(BILLING_NAMESPACE);
     apply(billingObjects(identity.caPem));
     await waitForCondition(BILLING_NAMESPACE, 'mcpserver/billing', 'Ready');
@@ -107,7 +112,12 @@ export function ensurePlatform(): Promise<Platform> {
   return platform;
 }
 
-export async function waitForCondition(namespace: string, target: string, condition: string, timeoutMs = 180_000): Promise<void> {
+export async function waitForCondition(
+  namespace: string,
+  target: string,
+  condition: string,
+  timeoutMs = 180_000,
+): Promise<void> {
   await waitFor(`${condition} of ${namespace}/${target}`, timeoutMs, () => {
     kubectl(['-n', namespace, 'wait', target, `--for=condition=${condition}`, '--timeout=5s']);
     return true;

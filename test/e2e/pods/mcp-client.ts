@@ -30,7 +30,8 @@ interface Plan {
 }
 
 const plan = JSON.parse(process.env['PLAN'] ?? '{}') as Plan;
-const print = (line: Record<string, unknown>): void => console.log(JSON.stringify({ at: Date.now(), ...line }));
+const print = (line: Record<string, unknown>): void =>
+  console.log(JSON.stringify({ at: Date.now(), ...line }));
 
 async function token(): Promise<string> {
   const response = await fetch(`${plan.idp}/token`, {
@@ -59,7 +60,11 @@ async function connect(): Promise<Client> {
 }
 
 /** A call's outcome as data: the tool's result, or the JSON-RPC error the gate answered. */
-async function call(client: Client, tool: string, args: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+async function call(
+  client: Client,
+  tool: string,
+  args: Record<string, unknown> = {},
+): Promise<Record<string, unknown>> {
   try {
     const result = await client.callTool({ name: tool, arguments: args });
     return { tool, ok: result.isError !== true, result };
@@ -75,8 +80,19 @@ async function runSteps(client: Client): Promise<void> {
       const { tools } = await client.listTools();
       print({ list: tools.map((tool) => tool.name).sort() });
     } else if (step.tool !== undefined && step.burst !== undefined) {
-      const outcomes = await Promise.all(Array.from({ length: step.burst }, () => call(client, step.tool!, step.args)));
-      print({ burst: step.burst, tool: step.tool, outcomes: outcomes.map((o) => (o['ok'] === true ? 'ok' : (o['error'] as { data?: { portcullis?: { code?: string } } })?.data?.portcullis?.code ?? 'error')) });
+      const outcomes = await Promise.all(
+        Array.from({ length: step.burst }, () => call(client, step.tool!, step.args)),
+      );
+      print({
+        burst: step.burst,
+        tool: step.tool,
+        outcomes: outcomes.map((o) =>
+          o['ok'] === true
+            ? 'ok'
+            : ((o['error'] as { data?: { portcullis?: { code?: string } } })?.data?.portcullis?.code ??
+              'error'),
+        ),
+      });
     } else if (step.tool !== undefined) {
       print(await call(client, step.tool, step.args));
     }

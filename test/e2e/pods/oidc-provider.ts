@@ -85,4 +85,5 @@ const server = createServer({
 });
 server.on('request', provider.callback());
 server.listen(8443, '0.0.0.0', () => console.log(`oidc-provider: ${issuer} listening on :8443`));
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => server.close(() => process.exit(0)));
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.once(signal, () => server.close(() => process.exit(0)));
