@@ -3,7 +3,6 @@ import type {
   V1NetworkPolicyEgressRule,
   V1NetworkPolicyPeer,
 } from '@kubernetes/client-node';
-import { isIP } from 'node:net';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { OperatorSettings } from '../settings.ts';
 import { childMetadata, childName, selectorLabels } from './names.ts';
@@ -37,7 +36,9 @@ const tcp = (port: number) => ({ protocol: 'TCP', port });
  * the private ranges staying closed as for spec.egress host rules.
  */
 export function identityProviderEgress(server: McpServer): V1NetworkPolicyEgressRule[] {
-  const urls = [server.spec.auth.issuer, server.spec.auth.jwksUri].filter((url): url is string => url !== undefined);
+  const urls = [server.spec.auth.issuer, server.spec.auth.jwksUri].filter(
+    (url): url is string => url !== undefined,
+  );
   const rules = new Map<string, V1NetworkPolicyEgressRule>();
   for (const url of urls) {
     const { hostname, port, protocol } = new URL(url);
@@ -50,8 +51,8 @@ export function identityProviderEgress(server: McpServer): V1NetworkPolicyEgress
 }
 
 function identityProviderPeer(host: string): V1NetworkPolicyPeer {
-  if (isIP(host) === 4) return { ipBlock: { cidr: `${host}/32` } };
-  if (isIP(host) === 6) return { ipBlock: { cidr: `${host}/128` } };
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return { ipBlock: { cidr: `${host}/32` } };
+  if (host.includes(':')) return { ipBlock: { cidr: `${host}/128` } };
   const inCluster = /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(\..*)?$/.exec(host);
   if (inCluster?.[1] !== undefined) {
     return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': inCluster[1] } } };

@@ -18,14 +18,14 @@ describe('calls through the Service on a real node', () => {
         { tool: 'issue_refund', args: { customer_id: 'acme', amount_cents: 100 } },
       ],
     });
-    expect(lines.find((line) => line['connected'])).toBeDefined();
-    expect(lines.find((line) => line['list'])?.['list']).toEqual(['list_invoices', 'read_invoice']);
-    const list = lines.find((line) => line['tool'] === 'list_invoices');
-    expect(list?.['ok']).toBe(true);
-    const refund = lines.find((line) => line['tool'] === 'issue_refund');
-    expect(refund?.['ok']).toBe(false);
-    expect(refund?.['error']?.data?.portcullis?.code).toBe('tool_denied');
-    expect(lines.at(-1)?.['done']).toBe(true);
+    expect(lines.find((line) => line.connected)).toBeDefined();
+    expect(lines.find((line) => line.list)?.list).toEqual(['list_invoices', 'read_invoice']);
+    const list = lines.find((line) => line.tool === 'list_invoices');
+    expect(list?.ok).toBe(true);
+    const refund = lines.find((line) => line.tool === 'issue_refund');
+    expect(refund?.ok).toBe(false);
+    expect(refund?.error?.data?.portcullis?.code).toBe('no_matching_rule');
+    expect(lines.at(-1)?.done).toBe(true);
   });
 
   it("forces customer_id to the caller's tenant: asking for another customer's invoices gets acme's", async () => {
@@ -34,9 +34,9 @@ describe('calls through the Service on a real node', () => {
       mode: 'steps',
       steps: [{ tool: 'list_invoices', args: { customer_id: 'globex' } }],
     });
-    const list = lines.find((line) => line['tool'] === 'list_invoices');
-    expect(list?.['ok']).toBe(true);
-    expect(list?.['result']?.structuredContent?.customer_id).toBe('acme');
+    const list = lines.find((line) => line.tool === 'list_invoices');
+    expect(list?.ok).toBe(true);
+    expect(list?.result?.structuredContent?.['customer_id']).toBe('acme');
   });
 
   it('an authenticated caller no rule names sees no tools and is refused', async () => {
@@ -45,22 +45,24 @@ describe('calls through the Service on a real node', () => {
       mode: 'steps',
       steps: [{ list: true }, { tool: 'list_invoices', args: { customer_id: 'acme' } }],
     });
-    expect(lines.find((line) => line['list'])?.['list']).toEqual([]);
-    const list = lines.find((line) => line['tool'] === 'list_invoices');
-    expect(list?.['ok']).toBe(false);
-    expect(list?.['error']?.data?.portcullis?.code).toBe('tool_denied');
+    expect(lines.find((line) => line.list)?.list).toEqual([]);
+    const list = lines.find((line) => line.tool === 'list_invoices');
+    expect(list?.ok).toBe(false);
+    expect(list?.error?.data?.portcullis?.code).toBe('no_matching_rule');
   });
 
-  it('the per-rule rate limit (5/s, burst 10) refuses a burst of 30 beyond its budget', async () => {
+  // Limits are per sidecar today (ARCHITECTURE.md §6: shared limits are to come): the example's two
+  // replicas each grant a burst of 10, so 30 calls at once get at most 20 through.
+  it('the per-rule rate limit (5/s, burst 10 per replica) refuses a burst of 30 beyond its budget', async () => {
     const lines = await runClient('client-rate', {
       caller: CALLERS.support,
       mode: 'steps',
       steps: [{ burst: 30, tool: 'list_invoices', args: { customer_id: 'acme' } }],
     });
-    const outcomes = lines.find((line) => line['burst'])?.['outcomes'] as string[];
+    const outcomes = lines.find((line) => line.burst)?.outcomes ?? [];
     const allowed = outcomes.filter((outcome) => outcome === 'ok').length;
     expect(allowed).toBeGreaterThanOrEqual(10);
-    expect(allowed).toBeLessThan(30);
+    expect(allowed).toBeLessThanOrEqual(20);
     expect(outcomes.filter((outcome) => outcome !== 'ok').every((code) => code === 'rate_limited')).toBe(
       true,
     );

@@ -16,7 +16,8 @@ export const RELEASE = 'portcullis';
 export const BILLING_NAMESPACE = 'e2e-billing';
 /** The resource indicator the billing server's tokens are issued for (its spec.auth.publicUrl). */
 export const BILLING_RESOURCE = 'https://billing.e2e.portcullis.test/mcp';
-export const BILLING_URL = `http://billing.${BILLING_NAMESPACE}.svc.cluster.local/mcp`;
+/** What the operator publishes in status.endpoint: the Service in front of the sidecars. */
+export const BILLING_URL = `http://billing-mcp.${BILLING_NAMESPACE}.svc.cluster.local/mcp`;
 export const SCOPES = ['billing', 'billing:invoices:read', 'billing:refunds:write'];
 const REPO = resolve(import.meta.dirname, '../..');
 
@@ -56,23 +57,31 @@ export async function installChart(): Promise<number> {
   return performance.now() - started;
 }
 
+/** A Kubernetes object as YAML gives it: what the tests read and change of it. */
+export interface Manifest {
+  kind?: string;
+  metadata: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  spec?: { auth?: Record<string, unknown>; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 /** The objects of an example file, as parsed YAML. */
-export function exampleObjects(file: string): Record<string, any>[] {
+export function exampleObjects(file: string): Manifest[] {
   const text = readFileSync(resolve(REPO, 'examples', file), 'utf8');
   return parseAllDocuments(text)
-    .map((document) => document.toJS() as Record<string, any> | null)
-    .filter((object): object is Record<string, any> => object !== null);
+    .map((document) => document.toJS() as Manifest | null)
+    .filter((object): object is Manifest => object !== null);
 }
 
 /** examples/billing.yaml in the e2e namespace, trusting the in-cluster provider through its CA. */
-export function billingObjects(caPem: string): Record<string, any>[] {
+export function billingObjects(caPem: string): Manifest[] {
   const objects = exampleObjects('billing.yaml').map((object) => {
     const copy = structuredClone(object);
-    copy['metadata'].namespace = BILLING_NAMESPACE;
-    if (copy['kind'] === 'McpServer') {
-      copy['spec'].auth.issuer = ISSUER;
-      copy['spec'].auth.publicUrl = BILLING_RESOURCE;
-      copy['spec'].auth.caBundle = { configMapKeyRef: { name: 'idp-ca', key: 'ca.crt' } };
+    copy.metadata.namespace = BILLING_NAMESPACE;
+    if (copy.kind === 'McpServer' && copy.spec?.auth !== undefined) {
+      copy.spec.auth['issuer'] = ISSUER;
+      copy.spec.auth['publicUrl'] = BILLING_RESOURCE;
+      copy.spec.auth['caBundle'] = { configMapKeyRef: { name: 'idp-ca', key: 'ca.crt' } };
     }
     return copy;
   });
@@ -164,16 +173,32 @@ export function startClient(name: string, plan: ClientPlan): void {
   ]);
 }
 
+/** One line a client pod prints (test/e2e/pods/mcp-client.ts). */
+export interface ClientLine {
+  at: number;
+  connected?: boolean;
+  list?: string[];
+  tool?: string;
+  ok?: boolean;
+  result?: { structuredContent?: Record<string, unknown>; content?: unknown[] };
+  error?: { code?: number; message?: string; data?: { portcullis?: { code?: string } } };
+  burst?: number;
+  outcomes?: string[];
+  allowed?: boolean;
+  done?: boolean;
+  failed?: string;
+}
+
 /** The JSON lines a client pod printed so far. */
-export function clientLines(name: string): Record<string, any>[] {
+export function clientLines(name: string): ClientLine[] {
   return kubectl(['-n', BILLING_NAMESPACE, 'logs', name])
     .split('\n')
     .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as Record<string, any>);
+    .map((line) => JSON.parse(line) as ClientLine);
 }
 
 /** Runs a client pod to completion and returns its lines. */
-export async function runClient(name: string, plan: ClientPlan): Promise<Record<string, any>[]> {
+export async function runClient(name: string, plan: ClientPlan): Promise<ClientLine[]> {
   startClient(name, plan);
   await waitFor(`client pod ${name} to finish`, 120_000, () => {
     const phase = kubectl(['-n', BILLING_NAMESPACE, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']);

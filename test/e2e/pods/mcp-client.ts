@@ -69,9 +69,28 @@ async function call(
     const result = await client.callTool({ name: tool, arguments: args });
     return { tool, ok: result.isError !== true, result };
   } catch (error) {
-    const { code, message, data } = error as { code?: number; message?: string; data?: unknown };
-    return { tool, ok: false, error: { code, message, data } };
+    return { tool, ok: false, error: jsonRpcError(error) };
   }
+}
+
+/**
+ * The gate's JSON-RPC error: the SDK raises it as is for a 200 answer, and wraps the body of a 4xx/5xx
+ * answer into its message ("Error POSTing to endpoint: {...}").
+ */
+function jsonRpcError(error: unknown): { code?: number; message?: string; data?: unknown } {
+  const { code, message = '', data } = error as { code?: number; message?: string; data?: unknown };
+  const body = message.indexOf('{"jsonrpc"');
+  if (body >= 0) {
+    try {
+      const parsed = JSON.parse(message.slice(body)) as {
+        error?: { code?: number; message?: string; data?: unknown };
+      };
+      if (parsed.error !== undefined) return parsed.error;
+    } catch {
+      // not JSON after all: keep the SDK's own error
+    }
+  }
+  return { code, message, data };
 }
 
 async function runSteps(client: Client): Promise<void> {
@@ -118,6 +137,7 @@ try {
   await client.close();
   print({ done: true });
 } catch (error) {
-  print({ failed: error instanceof Error ? error.message : String(error) });
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  print({ failed: `${error instanceof Error ? error.message : String(error)}${cause}` });
   process.exitCode = 1;
 }

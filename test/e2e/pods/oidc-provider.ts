@@ -46,6 +46,8 @@ const provider = new Provider(issuer, {
     redirect_uris: [],
     response_types: [],
     token_endpoint_auth_method: 'client_secret_post',
+    // The only signing key is ES256; the provider's RS256 default would make every client invalid.
+    id_token_signed_response_alg: 'ES256',
   })),
   features: {
     devInteractions: { enabled: false },
