@@ -1,6 +1,7 @@
 // A real OpenID provider in the e2e cluster (test/e2e/pods/oidc-provider.ts) behind a Service, over https
 // with a private CA: what sidecars fetch their signing keys from, and client pods their tokens.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { exportJWK, generateKeyPair } from 'jose';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCa, issueServingCert } from '../harness/serving-certs.ts';
@@ -81,7 +82,8 @@ export async function deployIdentityProvider(
   return { issuer: ISSUER, caPem: tls['ca.crt'] };
 }
 
-type TlsFiles = Record<'tls.crt' | 'tls.key' | 'ca.crt', string>;
+/** The provider's Secret: its TLS certificate, the CA that signed it, and its token signing key (a JWK). */
+type TlsFiles = Record<'tls.crt' | 'tls.key' | 'ca.crt' | 'signing-key.json', string>;
 
 /** The provider's certificate from an earlier run: kept, so running pods and trusting sidecars stay valid. */
 function existingTls(): TlsFiles | undefined {
@@ -90,8 +92,13 @@ function existingTls(): TlsFiles | undefined {
       data?: Record<string, string>;
     };
     const decode = (key: string): string => Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
-    const files = { 'tls.crt': decode('tls.crt'), 'tls.key': decode('tls.key'), 'ca.crt': decode('ca.crt') };
-    return Object.values(files).every((pem) => pem.includes('-----BEGIN')) ? files : undefined;
+    const files = {
+      'tls.crt': decode('tls.crt'),
+      'tls.key': decode('tls.key'),
+      'ca.crt': decode('ca.crt'),
+      'signing-key.json': decode('signing-key.json'),
+    };
+    return Object.values(files).every((text) => text !== '') ? files : undefined;
   } catch {
     return undefined;
   }
@@ -103,7 +110,15 @@ async function newTls(): Promise<TlsFiles> {
     const ca = await createCa(dir, 'e2e-idp-ca', 30);
     const host = `oidc.${IDP_NAMESPACE}.svc`;
     const cert = await issueServingCert(ca, dir, 'oidc', [`DNS:${host}`, `DNS:${host}.cluster.local`], 30);
-    return { 'tls.crt': cert.certPem, 'tls.key': cert.keyPem, 'ca.crt': ca.certPem };
+    // Kept with the certificate: a provider that restarts keeps its key, as a real one does.
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const jwk = { ...(await exportJWK(privateKey)), kid: 'e2e-es256', alg: 'ES256', use: 'sig' };
+    return {
+      'tls.crt': cert.certPem,
+      'tls.key': cert.keyPem,
+      'ca.crt': ca.certPem,
+      'signing-key.json': JSON.stringify(jwk),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

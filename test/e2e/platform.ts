@@ -28,6 +28,12 @@ export const CALLERS = {
     secret: 'support-copilot-secret-0123456789abcdef',
     claims: { tenant_id: 'acme', groups: ['support'] },
   },
+  /** A monitor calling one tool as fast as it answers (the kill-switch timing): no per-rule limit. */
+  watcher: {
+    clientId: 'e2e-watcher',
+    secret: 'e2e-watcher-secret-0123456789abcdef',
+    claims: { tenant_id: 'acme', groups: ['e2e-watchers'] },
+  },
   /** Authenticated, in no group any policy names. */
   outsider: {
     clientId: 'marketing-bot',
@@ -82,9 +88,23 @@ export function billingObjects(caPem: string): Manifest[] {
       copy.spec.auth['issuer'] = ISSUER;
       copy.spec.auth['publicUrl'] = BILLING_RESOURCE;
       copy.spec.auth['caBundle'] = { configMapKeyRef: { name: 'idp-ca', key: 'ca.crt' } };
+      // The watcher calls a few hundred times a second; the example's server-wide 50/s would answer it.
+      copy.spec['limits'] = {
+        ...(copy.spec['limits'] as object),
+        rate: { requestsPerSecond: 2000, burst: 2000 },
+      };
     }
     return copy;
   });
+  const watchers: Manifest = {
+    apiVersion: 'portcullis.dev/v1alpha1',
+    kind: 'ToolPolicy',
+    metadata: { name: 'e2e-watchers', namespace: BILLING_NAMESPACE },
+    spec: {
+      targets: { servers: ['billing'] },
+      rules: [{ name: 'watch-list', tools: ['list_invoices'], subjects: { groups: ['e2e-watchers'] } }],
+    },
+  };
   return [
     {
       apiVersion: 'v1',
@@ -93,6 +113,7 @@ export function billingObjects(caPem: string): Manifest[] {
       data: { 'ca.crt': caPem },
     },
     ...objects,
+    watchers,
   ];
 }
 

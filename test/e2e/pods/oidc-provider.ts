@@ -6,10 +6,9 @@
 //   env RESOURCES  comma-separated resource indicators (the servers' publicUrl)
 //   env SCOPES     comma-separated scopes
 //   env CLIENTS    JSON: { clientId: { secret, claims } }
-//   env TLS_DIR    tls.crt and tls.key
+//   env TLS_DIR    tls.crt, tls.key and signing-key.json (the ES256 JWK tokens are signed with)
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
-import { exportJWK, generateKeyPair } from 'jose';
 
 interface Client {
   readonly secret: string;
@@ -33,8 +32,7 @@ const tlsDir = env('TLS_DIR');
 
 const moduleName: string = 'oidc-provider';
 const { Provider } = (await import(moduleName)) as { Provider: ProviderConstructor };
-const { privateKey } = await generateKeyPair('ES256', { extractable: true });
-const signingKey = { ...(await exportJWK(privateKey)), kid: 'e2e-es256', alg: 'ES256', use: 'sig' };
+const signingKey = JSON.parse(readFileSync(`${tlsDir}/signing-key.json`, 'utf8')) as Record<string, unknown>;
 
 const provider = new Provider(issuer, {
   jwks: { keys: [signingKey] },
