@@ -137,6 +137,9 @@ function serverEnv(server: McpServer, settings: OperatorSettings): V1EnvVar[] {
     { name: 'https_proxy', value: proxy },
     { name: 'NO_PROXY', value: '127.0.0.1,localhost' },
     { name: 'no_proxy', value: '127.0.0.1,localhost' },
+    // Node's fetch ignores the variables above unless told (Node >= 22.21 / 24.5); many MCP servers are
+    // Node. Without it their calls go direct, and the egress lock refuses them.
+    { name: 'NODE_USE_ENV_PROXY', value: '1' },
   ];
 }
 

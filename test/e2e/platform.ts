@@ -17,6 +17,10 @@ export const BILLING_NAMESPACE = 'e2e-billing';
 /** The resource indicator the billing server's tokens are issued for (its spec.auth.publicUrl). */
 export const BILLING_RESOURCE = 'https://billing.e2e.portcullis.test/mcp';
 /** What the operator publishes in status.endpoint: the Service in front of the sidecars. */
+/** The stdio example (docs-search) as the egress tests run it: its fetch_url tool goes out through the sidecar. */
+export const FETCHER_NAMESPACE = 'e2e-egress';
+export const FETCHER_RESOURCE = 'https://fetcher.e2e.portcullis.test/mcp';
+export const FETCHER_URL = `http://fetcher-mcp.${FETCHER_NAMESPACE}.svc.cluster.local/mcp`;
 export const BILLING_URL = `http://billing-mcp.${BILLING_NAMESPACE}.svc.cluster.local/mcp`;
 export const SCOPES = ['billing', 'billing:invoices:read', 'billing:refunds:write'];
 const REPO = resolve(import.meta.dirname, '../..');
@@ -102,7 +106,13 @@ export function billingObjects(caPem: string): Manifest[] {
     metadata: { name: 'e2e-watchers', namespace: BILLING_NAMESPACE },
     spec: {
       targets: { servers: ['billing'] },
-      rules: [{ name: 'watch-list', tools: ['list_invoices'], subjects: { groups: ['e2e-watchers'] } }],
+      rules: [
+        {
+          name: 'watch-invoices',
+          tools: ['list_invoices', 'read_invoice'],
+          subjects: { groups: ['e2e-watchers'] },
+        },
+      ],
     },
   };
   return [
@@ -130,7 +140,7 @@ export function ensurePlatform(): Promise<Platform> {
     const installMs = await installChart();
     const identity = await deployIdentityProvider(
       inject('productImage'),
-      [BILLING_RESOURCE],
+      [BILLING_RESOURCE, FETCHER_RESOURCE],
       SCOPES,
       Object.values(CALLERS),
     );
@@ -156,7 +166,11 @@ export async function waitForCondition(
 
 export interface ClientPlan {
   readonly caller: Caller;
-  readonly mode: 'steps' | 'watch';
+  readonly mode: 'steps' | 'watch' | 'sequence';
+  readonly count?: number;
+  readonly marker?: string;
+  readonly markerArg?: string;
+  readonly intervalMs?: number;
   readonly steps?: readonly Record<string, unknown>[];
   readonly tool?: string;
   readonly args?: Record<string, unknown>;
@@ -164,13 +178,13 @@ export interface ClientPlan {
   readonly resource?: string;
 }
 
-/** Starts a client pod (test/e2e/pods/mcp-client.ts) in the billing namespace. */
-export function startClient(name: string, plan: ClientPlan): void {
-  kubectl(['-n', BILLING_NAMESPACE, 'delete', 'pod', name, '--ignore-not-found', '--wait=true']);
+/** Starts a client pod (test/e2e/pods/mcp-client.ts), in the billing namespace unless told. */
+export function startClient(name: string, plan: ClientPlan, namespace = BILLING_NAMESPACE): void {
+  kubectl(['-n', namespace, 'delete', 'pod', name, '--ignore-not-found', '--wait=true']);
   apply([
     scriptPod({
       name,
-      namespace: BILLING_NAMESPACE,
+      namespace,
       image: inject('productImage'),
       script: 'test/e2e/pods/mcp-client.ts',
       labels: { 'portcullis.dev/e2e-client': 'true' },
@@ -187,6 +201,10 @@ export function startClient(name: string, plan: ClientPlan): void {
           steps: plan.steps,
           tool: plan.tool,
           args: plan.args,
+          count: plan.count,
+          marker: plan.marker,
+          markerArg: plan.markerArg,
+          intervalMs: plan.intervalMs,
         }),
       },
       mounts: { '/ca': { configMap: { name: 'idp-ca' } } },
@@ -206,24 +224,31 @@ export interface ClientLine {
   burst?: number;
   outcomes?: string[];
   allowed?: boolean;
+  marker?: string;
+  answered?: boolean;
+  code?: string;
   done?: boolean;
   failed?: string;
 }
 
 /** The JSON lines a client pod printed so far. */
-export function clientLines(name: string): ClientLine[] {
-  return kubectl(['-n', BILLING_NAMESPACE, 'logs', name])
+export function clientLines(name: string, namespace = BILLING_NAMESPACE): ClientLine[] {
+  return kubectl(['-n', namespace, 'logs', name])
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as ClientLine);
 }
 
 /** Runs a client pod to completion and returns its lines. */
-export async function runClient(name: string, plan: ClientPlan): Promise<ClientLine[]> {
-  startClient(name, plan);
+export async function runClient(
+  name: string,
+  plan: ClientPlan,
+  namespace = BILLING_NAMESPACE,
+): Promise<ClientLine[]> {
+  startClient(name, plan, namespace);
   await waitFor(`client pod ${name} to finish`, 120_000, () => {
-    const phase = kubectl(['-n', BILLING_NAMESPACE, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']);
+    const phase = kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']);
     return phase === 'Succeeded' || phase === 'Failed';
   });
-  return clientLines(name);
+  return clientLines(name, namespace);
 }

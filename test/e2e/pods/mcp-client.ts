@@ -6,6 +6,9 @@
 //     mode "steps": run steps in order ({ list: true } | { tool, args } | { burst: n, tool, args }), then exit
 //     mode "watch": call one tool forever; print a line each time its outcome flips (allowed/refused),
 //                   with the wall clock in ms, so the test can time a kill switch from outside
+//     mode "sequence": call `tool` `count` times, one at a time, `intervalMs` apart, with args plus
+//                   { [markerArg]: `${marker}-${i}` }; print each call's marker and whether it was
+//                   answered (a result, or the gate's JSON-RPC error) or lost (no answer at all)
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 
@@ -22,7 +25,10 @@ interface Plan {
   readonly resource: string;
   readonly scope: string;
   readonly url: string;
-  readonly mode: 'steps' | 'watch';
+  readonly mode: 'steps' | 'watch' | 'sequence';
+  readonly count?: number;
+  readonly marker?: string;
+  readonly markerArg?: string;
   readonly steps?: readonly Step[];
   readonly tool?: string;
   readonly args?: Record<string, unknown>;
@@ -129,10 +135,26 @@ async function watch(client: Client): Promise<never> {
   }
 }
 
+async function sequence(client: Client): Promise<void> {
+  for (let i = 0; i < (plan.count ?? 0); i += 1) {
+    const marker = `${plan.marker}-${i}`;
+    const outcome = await call(client, plan.tool ?? '', {
+      ...plan.args,
+      [plan.markerArg ?? 'marker']: marker,
+    });
+    const error = outcome['error'] as { data?: { portcullis?: { code?: string } } } | undefined;
+    const answered =
+      outcome['ok'] === true || outcome['result'] !== undefined || error?.data?.portcullis !== undefined;
+    print({ marker, answered, ok: outcome['ok'], code: error?.data?.portcullis?.code });
+    await new Promise((resolve) => setTimeout(resolve, plan.intervalMs ?? 20));
+  }
+}
+
 try {
   const client = await connect();
   print({ connected: true });
   if (plan.mode === 'watch') await watch(client);
+  if (plan.mode === 'sequence') await sequence(client);
   await runSteps(client);
   await client.close();
   print({ done: true });
