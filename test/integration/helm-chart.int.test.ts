@@ -6,6 +6,7 @@ import type {
   V1NetworkPolicy,
   V1PodDisruptionBudget,
   V1Role,
+  V1RoleBinding,
 } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -213,7 +214,10 @@ describe('helm chart', () => {
         '/pc-portcullis-audit-reader',
         '/pc-portcullis-kill-switch',
       ]);
-      expect(names(objects, 'Role')).toEqual(['portcullis-system/pc-portcullis-operator-leader-election']);
+      expect(names(objects, 'Role')).toEqual([
+        'portcullis-system/pc-portcullis-operator-leader-election',
+        'default/pc-portcullis-operator-api-server-endpoints',
+      ]);
       expect(names(objects, 'CustomResourceDefinition')).toEqual([
         '/mcpservers.portcullis.dev',
         '/toolpolicies.portcullis.dev',
@@ -248,6 +252,7 @@ describe('helm chart', () => {
         'team-a/pc-portcullis-operator',
         'team-b/pc-portcullis-operator',
         'portcullis-system/pc-portcullis-operator-leader-election',
+        'default/pc-portcullis-operator-api-server-endpoints',
       ]);
       const role = findObject<V1Role>(objects, 'Role', '-operator', 'team-a');
       expect(role.rules).toContainEqual({
@@ -289,6 +294,35 @@ describe('helm chart', () => {
       const noCollector = await render({ collector: { enabled: false } });
       const without = findObject<V1ClusterRole>(noCollector, 'ClusterRole', '-operator').rules!;
       expect(without.flatMap((r) => r.resources)).not.toContain('pods');
+    });
+
+    it("lists the kubernetes Service's EndpointSlices in default, and nothing else there", async () => {
+      for (const values of [{}, { operator: { watchNamespaces: ['team-a'] } }]) {
+        const objects = await render(values);
+        const inDefault = objects.filter((o) => o.metadata?.namespace === 'default');
+        expect(inDefault.map((o) => `${o.kind}/${o.metadata?.name}`)).toEqual([
+          'Role/pc-portcullis-operator-api-server-endpoints',
+          'RoleBinding/pc-portcullis-operator-api-server-endpoints',
+        ]);
+        const role = findObject<V1Role>(objects, 'Role', '-api-server-endpoints', 'default');
+        expect(role.rules).toEqual([
+          { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
+        ]);
+        const binding = findObject<V1RoleBinding>(objects, 'RoleBinding', '-api-server-endpoints', 'default');
+        expect(binding.roleRef).toEqual({
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'Role',
+          name: 'pc-portcullis-operator-api-server-endpoints',
+        });
+        const operator = findObject<V1Deployment>(objects, 'Deployment', '-operator');
+        expect(binding.subjects).toEqual([
+          {
+            kind: 'ServiceAccount',
+            name: operator.spec!.template.spec!.serviceAccountName,
+            namespace: 'portcullis-system',
+          },
+        ]);
+      }
     });
 
     it('PostgreSQL: several replicas, rolling updates, the URL from a Secret file, no volume claim', async () => {

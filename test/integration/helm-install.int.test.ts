@@ -6,6 +6,7 @@ import {
   type KubeConfig,
   type KubernetesObject,
   type V1Deployment,
+  type V1NetworkPolicy,
 } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -224,6 +225,22 @@ describe('helm chart installed, operator running with its RBAC', () => {
 
   it('cluster-wide: the examples reconcile, as the chart ServiceAccount, with no RBAC refusal', async () => {
     const namespace = 'portcullis-system';
+    // The kubernetes Service has no EndpointSlice on this API server (it advertises 127.0.0.1): one as
+    // a real cluster has, for the operator to discover at start.
+    await apply(
+      stringify({
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'kubernetes-test',
+          namespace: 'default',
+          labels: { 'kubernetes.io/service-name': 'kubernetes' },
+        },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['192.0.2.1'] }],
+        ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+      }),
+    );
     const { operator, serviceAccount } = await installAndStartOperator({}, 'portcullis', namespace);
     expect(serviceAccount).toBe('portcullis-operator');
 
@@ -249,6 +266,26 @@ describe('helm chart installed, operator running with its RBAC', () => {
       (r) => r.code === 0 && r.stdout !== '',
     );
     expect(lease.stdout).not.toBe('');
+
+    // The API server's endpoints, read as the chart ServiceAccount (a Role in default, list only), are in
+    // the server pods' NetworkPolicy.
+    const as = `--as=system:serviceaccount:${namespace}:${serviceAccount}`;
+    const can = async (...args: string[]) =>
+      (await kubectlHere(['auth', 'can-i', ...args, as])).stdout.trim();
+    expect(await can('list', 'endpointslices.discovery.k8s.io', '-n', 'default')).toBe('yes');
+    expect(await can('get', 'endpointslices.discovery.k8s.io', '-n', 'default')).toBe('no');
+    expect(await can('watch', 'endpointslices.discovery.k8s.io', '-n', 'default')).toBe('no');
+    expect(await can('list', 'endpointslices.discovery.k8s.io', '-n', 'kube-system')).toBe('no');
+    const server = servers[0]!;
+    const policy = await kubectlHere([
+      ...['get', 'networkpolicy', `${server.metadata!.name!}-mcp`, '-n', server.metadata!.namespace!],
+      ...['-o', 'json'],
+    ]);
+    expect(policy.code, policy.stderr).toBe(0);
+    expect((JSON.parse(policy.stdout) as V1NetworkPolicy).spec?.egress).toContainEqual({
+      to: [{ ipBlock: { cidr: '192.0.2.1/32' } }],
+      ports: [{ protocol: 'TCP', port: 6443 }],
+    });
     expect(forbidden(operator)).toEqual([]);
     await operator.stop();
   }, 180_000);
@@ -282,6 +319,9 @@ describe('helm chart installed, operator running with its RBAC', () => {
     expect(await can('list', 'mcpservers.portcullis.dev', '--all-namespaces')).toBe('no');
     expect(await can('list', 'namespaces')).toBe('no');
     expect(await can('create', 'deployments.apps', '-n', `${prefix}knowledge`)).toBe('no');
+    // The kubernetes Service's EndpointSlices (for server pods' API server rule), in default only.
+    expect(await can('list', 'endpointslices.discovery.k8s.io', '-n', 'default')).toBe('yes');
+    expect(await can('list', 'endpointslices.discovery.k8s.io', '-n', watched[0]!)).toBe('no');
 
     await apply(text);
     const servers = exampleObjects.filter((o) => o.kind === 'McpServer');
