@@ -47,6 +47,8 @@ export interface RunningOperator {
 }
 
 const SERVER = 'McpServer:';
+const NO_API_SERVER_RULE =
+  'found no endpoints of the kubernetes Service: server pods get no API server egress rule, and where NetworkPolicy is enforced their sidecars cannot watch their policy (set apiServerCidrs)';
 const POLICY = 'ToolPolicy:';
 
 export async function startOperator(options: OperatorOptions): Promise<RunningOperator> {
@@ -60,13 +62,16 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     options.settings,
     options.settings.apiServerCidrs.length > 0
       ? undefined
-      : await discoverApiServerEndpoints(client).catch((error: unknown) => {
-          options.log?.error(
-            { err: error },
-            'cannot read the kubernetes Service endpoints; server pods get no API server egress rule (set apiServerCidrs)',
-          );
-          return undefined;
-        }),
+      : await discoverApiServerEndpoints(client).then(
+          (found) => {
+            if (found === undefined) options.log?.error({}, NO_API_SERVER_RULE);
+            return found;
+          },
+          (error: unknown) => {
+            options.log?.error({ err: error }, NO_API_SERVER_RULE);
+            return undefined;
+          },
+        ),
   );
   const onError = (error: unknown, retry: number) =>
     options.log?.error({ err: error, retry }, 'watch failed; retrying');

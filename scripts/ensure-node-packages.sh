@@ -2,7 +2,7 @@
 # Installs what `make cluster-up` runs from Debian's packages when it is missing: containerd and runc
 # (the container runtime), containernetworking-plugins (bridge, host-local, loopback, portmap under
 # /usr/lib/cni), busybox-static (the one shell the local volume provisioner's helper pods get),
-# iptables and iproute2, and nftables (cluster-down removes the table kube-network-policies programs). Idempotent and quiet: with everything installed it does nothing.
+# iptables, iproute2 and ipset (kube-router's NetworkPolicy firewall keeps its pod sets there). Idempotent and quiet: with everything installed it does nothing.
 set -euo pipefail
 
 declare -A wanted=(
@@ -12,7 +12,7 @@ declare -A wanted=(
   [busybox-static]=/bin/busybox
   [iptables]=/usr/sbin/iptables-restore
   [iproute2]=/usr/sbin/ip
-  [nftables]=/usr/sbin/nft
+  [ipset]=/usr/sbin/ipset
 )
 packages=()
 for package in "${!wanted[@]}"; do

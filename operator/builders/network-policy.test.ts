@@ -26,31 +26,42 @@ function withAuth(issuer: string, jwksUri?: string): McpServer {
   });
 }
 
-const publicPeer = { ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE_V4 } };
+const publicPeers = [
+  { ipBlock: { cidr: '0.0.0.0/0', except: PRIVATE_V4 } },
+  { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10', '::1/128'] } },
+];
 const tcp = (port: number) => [{ protocol: 'TCP', port }];
 
 describe('identityProviderEgress', () => {
   it('opens 443 to public addresses, the private ranges closed, for an issuer outside the cluster', () => {
     expect(identityProviderEgress(withAuth('https://id.example.com/realms/acme'))).toEqual([
-      { to: [publicPeer], ports: tcp(443) },
+      { to: publicPeers, ports: tcp(443) },
     ]);
   });
 
   it('takes the port from the URL', () => {
     expect(identityProviderEgress(withAuth('https://id.example.com:8443/realms/acme'))).toEqual([
-      { to: [publicPeer], ports: tcp(8443) },
+      { to: publicPeers, ports: tcp(8443) },
     ]);
   });
 
-  it("opens a Service's namespace on the URL's port for <svc>.<namespace>.svc[.<domain>]", () => {
+  it("opens a Service's namespace, every port, for <svc>.<namespace>.svc[.<domain>] and a headless pod's name", () => {
     const namespace = (name: string) => ({
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': name } },
     });
+    // Every port: the policy sees the pod's port after kube-proxy, which the URL does not give.
     expect(identityProviderEgress(withAuth('https://oidc.ns1.svc.cluster.local:8443/realms/a'))).toEqual([
-      { to: [namespace('ns1')], ports: tcp(8443) },
+      { to: [namespace('ns1')] },
     ]);
     expect(identityProviderEgress(withAuth('https://keycloak.identity.svc/realms/a'))).toEqual([
-      { to: [namespace('identity')], ports: tcp(443) },
+      { to: [namespace('identity')] },
+    ]);
+    expect(
+      identityProviderEgress(withAuth('https://keycloak-0.keycloak.identity.svc.cluster.local/')),
+    ).toEqual([{ to: [namespace('identity')] }]);
+    // Not the cluster's: a public name that merely contains ".svc.".
+    expect(identityProviderEgress(withAuth('https://login.acme.svc.example.com/'))).toEqual([
+      { to: publicPeers, ports: tcp(443) },
     ]);
   });
 
@@ -72,17 +83,14 @@ describe('identityProviderEgress', () => {
         withAuth('https://oidc.ns1.svc.cluster.local:8443/realms/a', 'https://192.0.2.9:9443/keys'),
       ),
     ).toEqual([
-      {
-        to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ns1' } } }],
-        ports: tcp(8443),
-      },
+      { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ns1' } } }] },
       { to: [{ ipBlock: { cidr: '192.0.2.9/32' } }], ports: tcp(9443) },
     ]);
     expect(
       identityProviderEgress(withAuth('https://id.example.com/realms/a', 'https://id.example.com:8443/keys')),
     ).toEqual([
-      { to: [publicPeer], ports: tcp(443) },
-      { to: [publicPeer], ports: tcp(8443) },
+      { to: publicPeers, ports: tcp(443) },
+      { to: publicPeers, ports: tcp(8443) },
     ]);
   });
 
@@ -91,10 +99,10 @@ describe('identityProviderEgress', () => {
       identityProviderEgress(
         withAuth('https://id.example.com/realms/a', 'https://id.example.com/realms/a/certs'),
       ),
-    ).toEqual([{ to: [publicPeer], ports: tcp(443) }]);
+    ).toEqual([{ to: publicPeers, ports: tcp(443) }]);
     expect(
       identityProviderEgress(withAuth('https://id.example.com/realms/a', 'https://keys.example.net/jwks')),
-    ).toEqual([{ to: [publicPeer], ports: tcp(443) }]);
+    ).toEqual([{ to: publicPeers, ports: tcp(443) }]);
     expect(
       identityProviderEgress(withAuth('https://192.0.2.7/realms/a', 'https://192.0.2.7:443/certs')),
     ).toHaveLength(1);
@@ -120,7 +128,7 @@ describe('buildNetworkPolicy', () => {
         { protocol: 'TCP', port: 53 },
       ],
       tcp(443),
-      tcp(8443),
+      undefined,
       tcp(9443),
       tcp(5432),
     ]);
@@ -133,7 +141,7 @@ describe('buildNetworkPolicy', () => {
         { protocol: 'UDP', port: 53 },
         { protocol: 'TCP', port: 53 },
       ],
-      tcp(8443),
+      undefined,
       tcp(9443),
     ]);
     const discovered = withApiServerEndpoints(settings, {

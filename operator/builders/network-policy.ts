@@ -28,14 +28,22 @@ const NON_PUBLIC_V4 = [
 
 const tcp = (port: number) => ({ protocol: 'TCP', port });
 
+const NON_PUBLIC_V6 = ['fc00::/7', 'fe80::/10', '::1/128'];
+
 /**
  * The sidecar fetches discovery and signing keys from the identity provider (and exchanges tokens there):
- * one rule per distinct issuer/JWKS host and port. A NetworkPolicy cannot name a DNS name, so: an IP
- * literal becomes its /32 (/128); a Service name `<svc>.<namespace>.svc[.<domain>]` becomes that
- * namespace's pods; any other name (an IdP outside the cluster) becomes public addresses on that port,
- * the private ranges staying closed as for spec.egress host rules.
+ * one rule per distinct issuer/JWKS host. A NetworkPolicy cannot name a DNS name, so:
+ * - an IP literal becomes its /32 (/128) on the URL's port;
+ * - a name in the cluster (`<svc>.<namespace>.svc` or `<pod>.<svc>.<namespace>.svc`, with or without the
+ *   cluster domain) becomes that namespace's pods on every port: the policy judges the connection after
+ *   kube-proxy rewrote the Service port to the pod's, which the URL does not tell;
+ * - any other name (an IdP outside the cluster) becomes public addresses, IPv4 and IPv6, on the URL's
+ *   port, the private ranges staying closed as for spec.egress host rules.
  */
-export function identityProviderEgress(server: McpServer): V1NetworkPolicyEgressRule[] {
+export function identityProviderEgress(
+  server: McpServer,
+  clusterDomain = 'cluster.local',
+): V1NetworkPolicyEgressRule[] {
   const urls = [server.spec.auth.issuer, server.spec.auth.jwksUri].filter(
     (url): url is string => url !== undefined,
   );
@@ -43,21 +51,35 @@ export function identityProviderEgress(server: McpServer): V1NetworkPolicyEgress
   for (const url of urls) {
     const { hostname, port, protocol } = new URL(url);
     const portNumber = port === '' ? (protocol === 'http:' ? 80 : 443) : Number(port);
-    const host = hostname.replace(/^\[|\]$/g, '');
-    const rule = { to: [identityProviderPeer(host)], ports: [tcp(portNumber)] };
+    const rule = identityProviderRule(hostname.replace(/^\[|\]$/g, ''), portNumber, clusterDomain);
     rules.set(JSON.stringify(rule), rule);
   }
   return [...rules.values()];
 }
 
-function identityProviderPeer(host: string): V1NetworkPolicyPeer {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return { ipBlock: { cidr: `${host}/32` } };
-  if (host.includes(':')) return { ipBlock: { cidr: `${host}/128` } };
-  const inCluster = /^[a-z0-9-]+\.([a-z0-9-]+)\.svc(\..*)?$/.exec(host);
-  if (inCluster?.[1] !== undefined) {
-    return { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': inCluster[1] } } };
+function identityProviderRule(host: string, port: number, clusterDomain: string): V1NetworkPolicyEgressRule {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host))
+    return { to: [{ ipBlock: { cidr: `${host}/32` } }], ports: [tcp(port)] };
+  if (host.includes(':')) return { to: [{ ipBlock: { cidr: `${host}/128` } }], ports: [tcp(port)] };
+  const namespace = clusterNamespace(host, clusterDomain);
+  if (namespace !== undefined) {
+    return { to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } } }] };
   }
-  return { ipBlock: { cidr: '0.0.0.0/0', except: NON_PUBLIC_V4 } };
+  return {
+    to: [
+      { ipBlock: { cidr: '0.0.0.0/0', except: NON_PUBLIC_V4 } },
+      { ipBlock: { cidr: '::/0', except: NON_PUBLIC_V6 } },
+    ],
+    ports: [tcp(port)],
+  };
+}
+
+/** The namespace of an in-cluster Service (or a pod of a headless one) name; undefined for other names. */
+function clusterNamespace(host: string, clusterDomain: string): string | undefined {
+  const name = host.endsWith(`.${clusterDomain}`) ? host.slice(0, -clusterDomain.length - 1) : host;
+  const labels = name.split('.');
+  if (labels.at(-1) !== 'svc' || labels.length < 3 || labels.length > 4) return undefined;
+  return labels.at(-2);
 }
 
 export function buildNetworkPolicy(server: McpServer, settings: OperatorSettings): V1NetworkPolicy {
@@ -92,7 +114,7 @@ export function buildNetworkPolicy(server: McpServer, settings: OperatorSettings
       ports: [tcp(settings.collector.port)],
     });
   }
-  egress.push(...identityProviderEgress(server));
+  egress.push(...identityProviderEgress(server, settings.clusterDomain));
   for (const rule of server.spec.egress?.allow ?? []) {
     const ports = rule.ports.map(tcp);
     if (rule.cidr) egress.push({ to: [{ ipBlock: { cidr: rule.cidr } }], ports });

@@ -25,6 +25,7 @@ export function endpointsFromSlices(list: EndpointSliceList): ApiServerEndpoints
   const cidrs = new Set<string>();
   let port: number | undefined;
   for (const slice of list.items ?? []) {
+    if (slice.addressType === 'FQDN') continue; // names are no ipBlock
     const bits = slice.addressType === 'IPv6' ? 128 : 32;
     for (const endpoint of slice.endpoints ?? []) {
       for (const address of endpoint.addresses ?? []) cidrs.add(`${address}/${bits}`);
@@ -34,7 +35,9 @@ export function endpointsFromSlices(list: EndpointSliceList): ApiServerEndpoints
   return cidrs.size === 0 || port === undefined ? undefined : { cidrs: [...cidrs].sort(), port };
 }
 
-export async function discoverApiServerEndpoints(client: KubeClient): Promise<ApiServerEndpoints | undefined> {
+export async function discoverApiServerEndpoints(
+  client: KubeClient,
+): Promise<ApiServerEndpoints | undefined> {
   const list = await client.request<EndpointSliceList>(
     'GET',
     '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dkubernetes',

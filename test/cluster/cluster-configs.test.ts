@@ -330,10 +330,12 @@ describe('forwardGuardRules', () => {
       expect(forward(BRIDGE, out), out).toBe('REJECT');
   });
 
-  it('refuses anything forwarded out of an uplink, from wherever it comes', () => {
-    for (const from of ['eth0', 'docker0', 'tun0']) {
-      expect(forward(from, 'eth0'), from).toBe('REJECT');
-      expect(forward(from, 'wlp2s0'), from).toBe('REJECT');
+  it("refuses pod traffic forwarded out of an uplink, and leaves the host's other forwarding alone", () => {
+    expect(forward(BRIDGE, 'eth0')).toBe('REJECT');
+    expect(forward(BRIDGE, 'wlp2s0')).toBe('REJECT');
+    for (const from of ['docker0', 'tun0']) {
+      expect(forward(from, 'eth0'), from).toBe('RETURN');
+      expect(forward(from, 'wlp2s0'), from).toBe('RETURN');
     }
   });
 

@@ -1,6 +1,7 @@
 // A real single-node Kubernetes cluster on this host: the test control plane (etcd, kube-apiserver,
 // kube-controller-manager) plus kube-scheduler, containerd + runc, the bridge CNI, the kubelet,
-// kube-proxy (iptables) and the add-ons (CoreDNS, kube-network-policies, local-path StorageClass).
+// kube-proxy (iptables), kube-router's NetworkPolicy firewall and the add-ons (CoreDNS, the local-path
+// StorageClass).
 // Every process is supervised by the calling Node process (test/harness/supervised-process.ts).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -257,8 +258,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     );
 
     // 6. Add-ons: DNS, the NetworkPolicy firewall (kube-router, iptables + ipset, on the host like
-    //    kube-proxy: the kernel lacks the nftables queue the SIG's kube-network-policies needs), and the
-    //    default StorageClass.
+    //    kube-proxy; docs/DESIGN.md says why this one), and the default StorageClass.
     const volumesDir = join(stateDir, 'volumes');
     mkdirSync(volumesDir, { recursive: true });
     const manifests = addonManifests(archives.addons, volumesDir);

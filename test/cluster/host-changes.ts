@@ -14,8 +14,6 @@ const NETNS_DIR = '/var/run/netns';
 const CGROUP_ROOT = '/sys/fs/cgroup';
 /** The cgroup the kubelet creates under each v1 controller (cgroupRoot "/", cgroupsPerQOS). */
 const KUBEPODS = 'kubepods';
-/** The nftables table kube-network-policies programs (removed on its own clean exit; here if not). */
-const NFT_TABLES = [['inet', 'kube-network-policies']] as const;
 
 /** The host before the cluster: what teardown must leave as it found it. */
 export interface HostSnapshot {
@@ -24,6 +22,8 @@ export interface HostSnapshot {
   readonly netns: string[];
   readonly cgroups: string[];
   readonly hadAddress: boolean;
+  /** ipset sets (kube-router keeps NetworkPolicy pod and namespace sets there). */
+  readonly ipsets?: string[];
 }
 
 /** Changed at setup, restored at teardown. */
@@ -78,7 +78,18 @@ export function snapshotHost(): HostSnapshot {
     netns: existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : [],
     cgroups: cgroupControllers().filter((controller) => existsSync(join(CGROUP_ROOT, controller, KUBEPODS))),
     hadAddress: run('ip', ['-o', 'addr', 'show', 'dev', 'lo']).includes(` ${HOST_ADDRESS}/32 `),
+    ipsets: ipsets(),
   };
+}
+
+function ipsets(): string[] {
+  try {
+    return run('ipset', ['list', '-n'])
+      .split('\n')
+      .filter((name) => name !== '');
+  } catch {
+    return [];
+  }
 }
 
 /** The uplinks: interfaces holding a default route. Pod traffic must never be forwarded out of them. */
@@ -89,13 +100,14 @@ export function uplinks(): string[] {
 }
 
 /**
- * Rules of the forward guard. Forwarding is on for Service traffic between pods, which enters and
- * leaves by the bridge; anything forwarded from the bridge elsewhere is refused, and nothing is
- * forwarded into the bridge from outside. It sits first in FORWARD, before kube-proxy's chains.
+ * Rules of the forward guard, for pod traffic only (the host's other forwarding is not ours to touch).
+ * Forwarding is on for Service traffic between pods, which enters and leaves by the bridge; pod traffic
+ * forwarded out of an uplink, or anywhere but the bridge, is refused, and nothing is forwarded into the
+ * bridge from outside. It sits first in FORWARD, before kube-proxy's chains.
  */
 export function forwardGuardRules(uplinkNames: readonly string[]): string[][] {
   return [
-    ...uplinkNames.map((uplink) => ['-o', uplink, '-j', 'REJECT']),
+    ...uplinkNames.map((uplink) => ['-i', BRIDGE, '-o', uplink, '-j', 'REJECT']),
     ['-i', BRIDGE, '!', '-o', BRIDGE, '-j', 'REJECT'],
     ['!', '-i', BRIDGE, '-o', BRIDGE, '-j', 'DROP'],
   ];
@@ -132,9 +144,10 @@ export function revertHostChanges(before: HostSnapshot): string[] {
     for (const chain of added) tryRun('iptables', ['-t', table, '-X', chain]);
     done.push(`${table}: ${added.length} chains`);
   }
-  for (const [family, name] of NFT_TABLES) {
-    if (tryRun('nft', ['delete', 'table', family, name])) done.push(`nft table ${family} ${name}`);
-  }
+  // After the chains: a set still referenced by a rule cannot be destroyed.
+  const addedSets = ipsets().filter((name) => !(before.ipsets ?? []).includes(name));
+  for (const name of addedSets) tryRun('ipset', ['destroy', name]);
+  if (addedSets.length > 0) done.push(`${addedSets.length} ipsets`);
   for (const netns of existsSync(NETNS_DIR) ? readdirSync(NETNS_DIR) : []) {
     if (
       !before.netns.includes(netns) &&

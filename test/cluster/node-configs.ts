@@ -66,7 +66,7 @@ export function containerdConfig(paths: NodePaths): string {
 
 /**
  * Debian's bridge plugin on one bridge with host-local addresses. No IP masquerade: nothing a pod sends
- * is meant to leave the machine. The bridge plugin enforces no NetworkPolicy; kube-network-policies does.
+ * is meant to leave the machine. The bridge plugin enforces no NetworkPolicy; kube-router's firewall does.
  */
 export function cniConfList(paths: NodePaths): string {
   return JSON.stringify(
