@@ -112,6 +112,11 @@ describe('builders', () => {
     ]);
   });
 
+  it("keeps a client on one replica for a stdio server (its sessions live in one pod's process)", () => {
+    expect(buildService(docs, settings).spec?.sessionAffinity).toBe('ClientIP');
+    expect(buildService(billing, settings).spec?.sessionAffinity).toBeUndefined();
+  });
+
   it('runs both containers restricted, and mounts the API token into the sidecar only', () => {
     const pod = buildDeployment(billing, settings).spec!.template.spec!;
     expect(pod.automountServiceAccountToken).toBe(false);

@@ -15,6 +15,9 @@ export function buildService(server: McpServer, settings: OperatorSettings): V1S
     spec: {
       type: 'ClusterIP',
       selector: selectorLabels(server),
+      // A stdio server's sessions live in one pod (its process behind the bridge): a client's next request
+      // must reach the replica that answered its initialize, or it gets session_not_found.
+      ...(server.spec.transport.type === 'Stdio' ? { sessionAffinity: 'ClientIP' } : {}),
       ports: [
         {
           name: 'mcp',
