@@ -166,8 +166,11 @@ export async function waitForCondition(
 
 export interface ClientPlan {
   readonly caller: Caller;
-  readonly mode: 'steps' | 'watch' | 'sequence';
+  readonly mode: 'steps' | 'watch' | 'sequence' | 'load';
   readonly count?: number;
+  readonly rate?: number;
+  readonly concurrency?: number;
+  readonly seconds?: number;
   readonly marker?: string;
   readonly markerArg?: string;
   readonly intervalMs?: number;
@@ -202,6 +205,9 @@ export function startClient(name: string, plan: ClientPlan, namespace = BILLING_
           tool: plan.tool,
           args: plan.args,
           count: plan.count,
+          rate: plan.rate,
+          concurrency: plan.concurrency,
+          seconds: plan.seconds,
           marker: plan.marker,
           markerArg: plan.markerArg,
           intervalMs: plan.intervalMs,
@@ -226,6 +232,12 @@ export interface ClientLine {
   allowed?: boolean;
   marker?: string;
   answered?: boolean;
+  load?: boolean;
+  issued?: number;
+  okCalls?: number;
+  failedCalls?: number;
+  seconds?: number;
+  rate?: number;
   code?: string;
   done?: boolean;
   failed?: string;

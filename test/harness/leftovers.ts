@@ -32,7 +32,10 @@ export function readState(dataDir: string): ControlPlaneState | undefined {
  * if that process's command line names `dataDir`, so a PID the kernel has since reused is spared.
  * Returns the names of the processes it had to kill.
  */
-export async function reapControlPlane(dataDir: string, options: { remove?: boolean } = {}): Promise<string[]> {
+export async function reapControlPlane(
+  dataDir: string,
+  options: { remove?: boolean } = {},
+): Promise<string[]> {
   const state = readState(dataDir);
   const leftovers = (state?.processes ?? [])
     .flatMap((p) => [

@@ -6,6 +6,8 @@
 //     mode "steps": run steps in order ({ list: true } | { tool, args } | { burst: n, tool, args }), then exit
 //     mode "watch": call one tool forever; print a line each time its outcome flips (allowed/refused),
 //                   with the wall clock in ms, so the test can time a kill switch from outside
+//     mode "load": call `tool` at `rate` calls/s (at most `concurrency` in flight) for `seconds`; print
+//                   one summary line: calls started, answered ok, failed, and the rate achieved
 //     mode "sequence": call `tool` `count` times, one at a time, `intervalMs` apart, with args plus
 //                   { [markerArg]: `${marker}-${i}` }; print each call's marker and whether it was
 //                   answered (a result, or the gate's JSON-RPC error) or lost (no answer at all)
@@ -25,8 +27,11 @@ interface Plan {
   readonly resource: string;
   readonly scope: string;
   readonly url: string;
-  readonly mode: 'steps' | 'watch' | 'sequence';
+  readonly mode: 'steps' | 'watch' | 'sequence' | 'load';
   readonly count?: number;
+  readonly rate?: number;
+  readonly concurrency?: number;
+  readonly seconds?: number;
   readonly marker?: string;
   readonly markerArg?: string;
   readonly steps?: readonly Step[];
@@ -150,11 +155,46 @@ async function sequence(client: Client): Promise<void> {
   }
 }
 
+async function load(client: Client): Promise<void> {
+  const rate = plan.rate ?? 100;
+  const limit = plan.concurrency ?? 16;
+  const started = performance.now();
+  const end = started + (plan.seconds ?? 10) * 1000;
+  let issued = 0;
+  let inFlight = 0;
+  let ok = 0;
+  let failed = 0;
+  const running = new Set<Promise<void>>();
+  while (performance.now() < end) {
+    // Paced: call number n starts no earlier than n / rate seconds in.
+    const due = started + (issued * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (inFlight >= limit) {
+      await Promise.race(running);
+      continue;
+    }
+    issued += 1;
+    inFlight += 1;
+    const one: Promise<void> = call(client, plan.tool ?? '', plan.args).then((outcome) => {
+      if (outcome['ok'] === true) ok += 1;
+      else failed += 1;
+      inFlight -= 1;
+      running.delete(one);
+    });
+    running.add(one);
+  }
+  await Promise.all(running);
+  const seconds = (performance.now() - started) / 1000;
+  print({ load: true, issued, okCalls: ok, failedCalls: failed, seconds, rate: Math.round(ok / seconds) });
+}
+
 try {
   const client = await connect();
   print({ connected: true });
   if (plan.mode === 'watch') await watch(client);
   if (plan.mode === 'sequence') await sequence(client);
+  if (plan.mode === 'load') await load(client);
   await runSteps(client);
   await client.close();
   print({ done: true });

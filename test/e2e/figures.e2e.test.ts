@@ -1,0 +1,129 @@
+// Figures of the sidecar in a real pod (docs/performance.md): its container's start-up (process start to
+// listening), and its memory (resident set of the Node process, and the container's cgroup working set)
+// at rest and under a client pod's load paced at up to 1,000 calls/s (on 2 cores shared by the client,
+// both sidecars and both servers, the SDK client reaches about 280/s: the achieved rate is recorded).
+// Written to bench/results/cluster-figures.json; the assertions are only that every call of the load
+// was answered and memory stayed under the container's limit.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../cluster/wait.ts';
+import { kubectl, kubectlJson } from './kube.ts';
+import { BILLING_NAMESPACE, CALLERS, clientLines, ensurePlatform, startClient } from './platform.ts';
+
+const RESULTS = resolve(import.meta.dirname, '../../bench/results/cluster-figures.json');
+const RATE = 1000;
+const SECONDS = 20;
+const MiB = 1024 * 1024;
+
+/** Run in the sidecar container by its own Node: no shell or coreutils in the image. */
+const PROBE = `
+const fs = require('fs');
+const status = fs.readFileSync('/proc/1/status', 'utf8');
+const rss = Number(/VmRSS:\\s+(\\d+)/.exec(status)[1]) * 1024;
+const memory = (name) => Number(fs.readFileSync('/sys/fs/cgroup/memory/' + name, 'utf8').split('\\n')[0]);
+const stat = Object.fromEntries(fs.readFileSync('/sys/fs/cgroup/memory/memory.stat', 'utf8').trim().split('\\n').map((l) => l.split(' ')));
+const workingSet = memory('memory.usage_in_bytes') - Number(stat.total_inactive_file ?? 0);
+const fields = fs.readFileSync('/proc/1/stat', 'utf8').split(') ')[1].split(' ');
+const uptime = Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+const startedAt = Date.now() - (uptime - Number(fields[19]) / 100) * 1000;
+console.log(JSON.stringify({ rss, workingSet, startedAt }));
+`;
+
+interface Probe {
+  rss: number;
+  workingSet: number;
+  startedAt: number;
+}
+
+function sidecarPods(): string[] {
+  const { items } = kubectlJson<{ items: { metadata: { name: string } }[] }>([
+    '-n',
+    BILLING_NAMESPACE,
+    'get',
+    'pods',
+    '-l',
+    'portcullis.dev/server=billing',
+    '--field-selector=status.phase=Running',
+  ]);
+  return items.map((pod) => pod.metadata.name);
+}
+
+function probe(pod: string): Probe {
+  return JSON.parse(
+    kubectl([
+      '-n',
+      BILLING_NAMESPACE,
+      'exec',
+      pod,
+      '-c',
+      'portcullis',
+      '--',
+      '/usr/local/bin/node',
+      '-e',
+      PROBE,
+    ]),
+  ) as Probe;
+}
+
+/** When the sidecar logged that it listens (its first "listen" line). */
+function listeningAt(pod: string): number {
+  const line = kubectl(['-n', BILLING_NAMESPACE, 'logs', pod, '-c', 'portcullis'])
+    .split('\n')
+    .find((l) => l.includes('"listen"'));
+  if (line === undefined) throw new Error(`${pod}: no listening line`);
+  return (JSON.parse(line) as { time: number }).time;
+}
+
+const mib = (bytes: number): number => Math.round((bytes / MiB) * 10) / 10;
+
+describe('the sidecar in a real pod: start-up and memory', () => {
+  let pods: string[] = [];
+
+  beforeAll(async () => {
+    await ensurePlatform();
+    pods = sidecarPods();
+  });
+
+  it(`starts, idles and carries load (paced at up to ${RATE} calls/s) within its memory limit`, async () => {
+    const startup = pods.map((pod) => listeningAt(pod) - probe(pod).startedAt);
+    const rest = pods.map(probe);
+
+    startClient('client-load', {
+      caller: CALLERS.watcher,
+      mode: 'load',
+      tool: 'list_invoices',
+      args: { customer_id: 'acme' },
+      rate: RATE,
+      concurrency: 32,
+      seconds: SECONDS,
+    });
+    const phase = (): string =>
+      kubectl(['-n', BILLING_NAMESPACE, 'get', 'pod', 'client-load', '-o', 'jsonpath={.status.phase}']);
+    await waitFor('the load to start', 60_000, () => phase() === 'Running');
+    // Sampled half-way and near the end of the load.
+    const underLoad: Probe[] = [];
+    for (const at of [SECONDS * 500, SECONDS * 400]) {
+      await new Promise((r) => setTimeout(r, at));
+      underLoad.push(...pods.map(probe));
+    }
+    await waitFor('the load to finish', 120_000, () => phase() === 'Succeeded' || phase() === 'Failed');
+    const summary = clientLines('client-load').find((line) => line.load);
+    expect(summary, JSON.stringify(clientLines('client-load'))).toBeDefined();
+
+    const results = {
+      replicas: pods.length,
+      startupMs: startup,
+      restMiB: rest.map((p) => ({ rss: mib(p.rss), workingSet: mib(p.workingSet) })),
+      load: { targetPerSecond: RATE, ...summary },
+      underLoadMiB: underLoad.map((p) => ({ rss: mib(p.rss), workingSet: mib(p.workingSet) })),
+    };
+    mkdirSync(resolve(RESULTS, '..'), { recursive: true });
+    writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+    console.log(`sidecar in a real pod: ${JSON.stringify(results)}`);
+
+    expect(summary!.failedCalls).toBe(0);
+    expect(summary!.okCalls).toBeGreaterThan(SECONDS * 50);
+    for (const p of [...rest, ...underLoad]) expect(p.workingSet).toBeLessThan(256 * MiB);
+  });
+});
