@@ -12,7 +12,7 @@ export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 CLUSTER_STATE ?= $(PORTCULLIS_CACHE)/cluster
 
-.PHONY: help install demo controlplane otelcol sdk-servers postgres iptables test test-unit test-integration test-e2e lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
+.PHONY: help install demo demo-cluster controlplane otelcol sdk-servers postgres iptables test test-unit test-integration test-e2e lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,6 +25,9 @@ install: node_modules/.installed ## Install npm dependencies (project-local Node
 
 demo: install ## A walkthrough with real calls: tokens, policy, limits, kill switch, audit (no cluster; < 1 min)
 	node cli/main.ts demo
+
+demo-cluster: install cluster image ## The demo's story on a real node: cluster, helm install, kubectl apply -f examples/, calls from pods, kill, audit (root; leaves the cluster up)
+	node test/e2e/demo-cluster.ts
 
 controlplane: ## Build and cache kube-apiserver, etcd and helm from the Go module proxy
 	test/controlplane/build.sh >/dev/null

@@ -28,6 +28,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],
           globalSetup: ['test/e2e/global-setup.ts'],
+          setupFiles: ['test/e2e/setup-context.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 600_000,

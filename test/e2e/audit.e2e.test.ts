@@ -4,7 +4,6 @@
 // must come back from the collector, as the gate recorded it.
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { nodePaths } from '../cluster/cluster.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { openCollector, type CollectorAccess } from './collector-access.ts';
@@ -18,6 +17,7 @@ import {
   startClient,
   SYSTEM_NAMESPACE,
 } from './platform.ts';
+import { cluster } from './context.ts';
 
 interface PodList {
   items: {
@@ -41,7 +41,7 @@ function killOneSidecar(): string {
     ?.find((c) => c.name === 'portcullis')
     ?.containerID?.replace('containerd://', '');
   if (id === undefined) throw new Error(`no sidecar container in ${pod.metadata.name}`);
-  const socket = nodePaths(inject('clusterStateDir')).containerdSocket;
+  const socket = nodePaths(cluster().stateDir).containerdSocket;
   execFileSync('ctr', ['--address', socket, '-n', 'k8s.io', 'tasks', 'kill', '--signal', 'SIGKILL', id]);
   return pod.metadata.name;
 }

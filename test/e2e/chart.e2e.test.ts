@@ -2,7 +2,6 @@
 // collector Ready on a volume of the default StorageClass; `helm upgrade` upgrades the CRDs; `helm
 // uninstall` keeps them (and every McpServer). The chart is installed again at the end, as other files expect.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { CHART_DIR, helm } from '../harness/helm.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { kubectl, kubectlJson } from './kube.ts';
@@ -10,6 +9,7 @@ import { BILLING_NAMESPACE, ensurePlatform, installChart, RELEASE, SYSTEM_NAMESP
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { cluster } from './context.ts';
 
 interface Crd {
   metadata: { name: string; annotations?: Record<string, string> };
@@ -116,7 +116,7 @@ describe('the chart on a real node', () => {
       [
         'uninstall',
         RELEASE,
-        `--kubeconfig=${inject('clusterKubeconfig')}`,
+        `--kubeconfig=${cluster().kubeconfig}`,
         `--namespace=${SYSTEM_NAMESPACE}`,
         '--wait',
         '--timeout=3m',

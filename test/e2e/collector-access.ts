@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { inject } from 'vitest';
 import { kubectl } from './kube.ts';
 import { SYSTEM_NAMESPACE } from './platform.ts';
+import { cluster } from './context.ts';
 
 const run = promisify(execFile);
 const CLI = resolve(import.meta.dirname, '../../cli/main.ts');
@@ -49,9 +49,9 @@ export async function openCollector(): Promise<CollectorAccess> {
   const ensureForward = async (): Promise<number> => {
     if (forward !== undefined && forward.exitCode === null && port !== undefined) return port;
     forward = spawn(
-      inject('kubectl'),
+      cluster().kubectl,
       [
-        `--kubeconfig=${inject('clusterKubeconfig')}`,
+        `--kubeconfig=${cluster().kubeconfig}`,
         '-n',
         SYSTEM_NAMESPACE,
         'port-forward',
@@ -83,7 +83,7 @@ export async function openCollector(): Promise<CollectorAccess> {
           '--collector',
           `https://127.0.0.1:${local}`,
           '--kubeconfig',
-          inject('clusterKubeconfig'),
+          cluster().kubeconfig,
           '-o',
           'json',
           ...args,

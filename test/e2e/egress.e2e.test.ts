@@ -18,7 +18,7 @@ import {
   type Manifest,
 } from './platform.ts';
 import { scriptPodSpec } from './test-pods.ts';
-import { inject } from 'vitest';
+import { cluster } from './context.ts';
 
 const OTHER_NAMESPACE = 'e2e-egress-other';
 const ALLOWED = {
@@ -49,7 +49,7 @@ function listener(spec: typeof ALLOWED): Manifest[] {
           spec: scriptPodSpec({
             name: spec.name,
             namespace: spec.namespace,
-            image: inject('productImage'),
+            image: cluster().productImage,
             script: 'test/e2e/pods/http-listener.ts',
             restartPolicy: 'Always',
             env: { PORT: String(spec.port), BODY: spec.body },

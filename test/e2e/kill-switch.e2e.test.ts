@@ -5,7 +5,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { runKill } from '../../cli/commands/kill.ts';
 import type { SwitchDeps } from '../../cli/commands/kill-run.ts';
 import { runRelease } from '../../cli/commands/release.ts';
@@ -15,6 +14,7 @@ import { kubectl } from './kube.ts';
 import { followLogs, type LogFollower } from './log-follower.ts';
 import { BILLING_NAMESPACE, CALLERS, ensurePlatform, startClient, SYSTEM_NAMESPACE } from './platform.ts';
 import { waitFor } from '../cluster/wait.ts';
+import { cluster } from './context.ts';
 
 const TRIALS = 30;
 /** Untimed rounds first: the first switches pay for module loading and JIT in the test and the sidecars. */
@@ -26,7 +26,7 @@ function cliIo(): CliIo & { text(): string } {
   return {
     out: (chunk) => (text += chunk),
     err: (chunk) => (text += chunk),
-    env: { KUBECONFIG: inject('clusterKubeconfig') },
+    env: { KUBECONFIG: cluster().kubeconfig },
     childEnv: {},
     untilShutdown: () => new Promise(() => {}),
     text: () => text,

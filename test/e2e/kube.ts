@@ -1,11 +1,11 @@
 // kubectl against the e2e cluster, as the tests use it: a failed command throws with kubectl's message.
 import { execFileSync } from 'node:child_process';
-import { inject } from 'vitest';
 import { stringify } from 'yaml';
+import { cluster } from './context.ts';
 
 export function kubectl(args: readonly string[], input?: string): string {
   try {
-    return execFileSync(inject('kubectl'), [`--kubeconfig=${inject('clusterKubeconfig')}`, ...args], {
+    return execFileSync(cluster().kubectl, [`--kubeconfig=${cluster().kubeconfig}`, ...args], {
       encoding: 'utf8',
       input,
       stdio: ['pipe', 'pipe', 'pipe'],

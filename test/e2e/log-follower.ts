@@ -1,8 +1,8 @@
 // `kubectl logs -f` of a client pod as a stream of JSON lines the test can wait on, one at a time.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { inject } from 'vitest';
 import type { ClientLine } from './platform.ts';
+import { cluster } from './context.ts';
 
 export interface LogFollower {
   /** The next line (after those already taken) that satisfies `match`; earlier ones are dropped. */
@@ -14,8 +14,8 @@ export interface LogFollower {
 
 export function followLogs(namespace: string, pod: string): LogFollower {
   const child: ChildProcess = spawn(
-    inject('kubectl'),
-    [`--kubeconfig=${inject('clusterKubeconfig')}`, '-n', namespace, 'logs', '-f', pod],
+    cluster().kubectl,
+    [`--kubeconfig=${cluster().kubeconfig}`, '-n', namespace, 'logs', '-f', pod],
     { stdio: ['ignore', 'pipe', 'ignore'] },
   );
   const queue: ClientLine[] = [];

@@ -70,6 +70,10 @@ const NAMESPACED_RULES: V1PolicyRule[] = [
 const LEASE_RULES: V1PolicyRule[] = [
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
 ];
+// The chart's Role in `default` (both modes): the API server's endpoints, for server pods' NetworkPolicy.
+const API_SERVER_ENDPOINT_RULES: V1PolicyRule[] = [
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list'] },
+];
 
 describe('operator: namespaced mode with a list of namespaces and only Roles', () => {
   let admin: KubeConfig;
@@ -105,16 +109,16 @@ describe('operator: namespaced mode with a list of namespaces and only Roles', (
       namespace: nsSystem,
       body: { metadata: { name: 'operator' } },
     });
-    const grant = async (namespace: string, rules: V1PolicyRule[]) => {
+    const grant = async (namespace: string, rules: V1PolicyRule[], name = 'portcullis-operator') => {
       await rbac.createNamespacedRole({
         namespace,
-        body: { metadata: { name: 'portcullis-operator' }, rules },
+        body: { metadata: { name }, rules },
       });
       await rbac.createNamespacedRoleBinding({
         namespace,
         body: {
-          metadata: { name: 'portcullis-operator' },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'portcullis-operator' },
+          metadata: { name },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
           subjects: [{ kind: 'ServiceAccount', name: 'operator', namespace: nsSystem }],
         },
       });
@@ -122,6 +126,8 @@ describe('operator: namespaced mode with a list of namespaces and only Roles', (
     await grant(nsA, NAMESPACED_RULES);
     await grant(nsB, NAMESPACED_RULES);
     await grant(nsSystem, LEASE_RULES);
+    // `default` is shared by every test of the run: a name of this test's own.
+    await grant('default', API_SERVER_ENDPOINT_RULES, `${nsSystem}-api-server-endpoints`);
     for (const namespace of [nsA, nsB, nsC])
       await createAll(admin, await fixtureObjects('billing', ['server.yaml', 'policies.yaml'], namespace));
 
