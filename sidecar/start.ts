@@ -94,6 +94,21 @@ function listen(server: Server, host: string, port: number): Promise<AddressInfo
 const baseUrl = (address: AddressInfo) =>
   `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
+const LOG_FLUSH_MS = 1000;
+
+function bufferedStdout(): ReturnType<typeof pino.destination> {
+  const destination = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const timer = setInterval(() => {
+    try {
+      destination.flush();
+    } catch {
+      clearInterval(timer); // closed on stop
+    }
+  }, LOG_FLUSH_MS);
+  timer.unref();
+  return destination;
+}
+
 export async function startSidecar(
   config: SidecarConfig,
   options: StartOptions = {},
@@ -104,10 +119,10 @@ export async function startSidecar(
         'without them any site could reach this endpoint through DNS rebinding',
     );
   }
-  // Buffered, asynchronous log writes: the hot path never waits on stdout. Flushed on stop.
-  const log =
-    options.log ??
-    pino({ level: config.logLevel }, pino.destination({ dest: 1, sync: false, minLength: 4096 }));
+  // Buffered, asynchronous log writes: the hot path never waits on stdout. Flushed on stop, and at least
+  // every second: a quiet sidecar's start-up and error lines must reach `kubectl logs` without waiting
+  // for 4 KiB of company (found on real pods, issue #13).
+  const log = options.log ?? pino({ level: config.logLevel }, bufferedStdout());
   const clock = options.clock ?? Date.now;
   const metrics = createSidecarMetrics({ stageTimings: config.stageTimings });
   const holder = new PolicyHolder(clock);

@@ -86,7 +86,12 @@ describe('the sidecar in a real pod: start-up and memory', () => {
   });
 
   it(`starts, idles and carries load (paced at up to ${RATE} calls/s) within its memory limit`, async () => {
-    const startup = pods.map((pod) => listeningAt(pod) - probe(pod).startedAt);
+    const listening = new Map<string, number>();
+    await waitFor('every sidecar to log that it listens', 60_000, () => {
+      for (const pod of pods) if (!listening.has(pod)) listening.set(pod, listeningAt(pod));
+      return true;
+    });
+    const startup = pods.map((pod) => listening.get(pod)! - probe(pod).startedAt);
     const rest = pods.map(probe);
 
     startClient('client-load', {
