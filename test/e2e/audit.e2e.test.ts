@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodePaths } from '../cluster/cluster.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { openCollector, type CollectorAccess } from './collector-access.ts';
-import { kubectl, kubectlJson } from './kube.ts';
+import { kubectl, kubectlJson, pods, waitForPodPhase, type PodInfo } from './kube.ts';
 import {
   BILLING_NAMESPACE,
   CALLERS,
@@ -19,24 +19,9 @@ import {
 } from './platform.ts';
 import { cluster } from './context.ts';
 
-interface PodList {
-  items: {
-    metadata: { name: string };
-    status: { containerStatuses?: { name: string; containerID?: string; restartCount: number }[] };
-  }[];
-}
-
 /** SIGKILLs the sidecar container of one billing pod through containerd, as a crash would; returns the pod. */
 function killOneSidecar(): string {
-  const pods = kubectlJson<PodList>([
-    '-n',
-    BILLING_NAMESPACE,
-    'get',
-    'pods',
-    '-l',
-    'portcullis.dev/server=billing',
-  ]);
-  const pod = pods.items[0]!;
+  const pod = pods(BILLING_NAMESPACE, 'portcullis.dev/server=billing', { running: true })[0]!;
   const id = pod.status.containerStatuses
     ?.find((c) => c.name === 'portcullis')
     ?.containerID?.replace('containerd://', '');
@@ -97,8 +82,6 @@ describe('audit on real pods', () => {
       count: 300,
       intervalMs: 20,
     });
-    const phase = (): string =>
-      kubectl(['-n', BILLING_NAMESPACE, 'get', 'pod', 'client-loss', '-o', 'jsonpath={.status.phase}']);
     await waitFor('the client to make calls', 60_000, () =>
       clientLines('client-loss').some((l) => l.marker !== undefined),
     );
@@ -113,7 +96,7 @@ describe('audit on real pods', () => {
       'app.kubernetes.io/component=collector',
       '--wait=false',
     ]);
-    await waitFor('the client to finish', 120_000, () => phase() === 'Succeeded' || phase() === 'Failed');
+    await waitForPodPhase(BILLING_NAMESPACE, 'client-loss', ['Succeeded', 'Failed']);
     kubectl([
       '-n',
       SYSTEM_NAMESPACE,
@@ -154,13 +137,7 @@ describe('audit on real pods', () => {
     expect(missing, `killed sidecar in ${killedPod}; ${missing.length} answered calls have no event`).toEqual(
       [],
     );
-    const restarts = kubectlJson<PodList>([
-      '-n',
-      BILLING_NAMESPACE,
-      'get',
-      'pod',
-      killedPod,
-    ]) as unknown as PodList['items'][number];
+    const restarts = kubectlJson<PodInfo>(['-n', BILLING_NAMESPACE, 'get', 'pod', killedPod]);
     expect(
       restarts.status.containerStatuses?.find((c) => c.name === 'portcullis')?.restartCount,
     ).toBeGreaterThan(0);

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../cluster/wait.ts';
-import { kubectl, kubectlJson } from './kube.ts';
+import { kubectl, pods, waitForPodPhase } from './kube.ts';
 import { BILLING_NAMESPACE, CALLERS, clientLines, ensurePlatform, startClient } from './platform.ts';
 
 const RESULTS = resolve(import.meta.dirname, '../../bench/results/cluster-figures.json');
@@ -37,16 +37,9 @@ interface Probe {
 }
 
 function sidecarPods(): string[] {
-  const { items } = kubectlJson<{ items: { metadata: { name: string } }[] }>([
-    '-n',
-    BILLING_NAMESPACE,
-    'get',
-    'pods',
-    '-l',
-    'portcullis.dev/server=billing',
-    '--field-selector=status.phase=Running',
-  ]);
-  return items.map((pod) => pod.metadata.name);
+  return pods(BILLING_NAMESPACE, 'portcullis.dev/server=billing', { running: true }).map(
+    (pod) => pod.metadata.name,
+  );
 }
 
 function probe(pod: string): Probe {
@@ -103,16 +96,14 @@ describe('the sidecar in a real pod: start-up and memory', () => {
       concurrency: 32,
       seconds: SECONDS,
     });
-    const phase = (): string =>
-      kubectl(['-n', BILLING_NAMESPACE, 'get', 'pod', 'client-load', '-o', 'jsonpath={.status.phase}']);
-    await waitFor('the load to start', 60_000, () => phase() === 'Running');
+    await waitForPodPhase(BILLING_NAMESPACE, 'client-load', ['Running'], 60_000);
     // Sampled half-way and near the end of the load.
     const underLoad: Probe[] = [];
     for (const at of [SECONDS * 500, SECONDS * 400]) {
       await new Promise((r) => setTimeout(r, at));
       underLoad.push(...pods.map(probe));
     }
-    await waitFor('the load to finish', 120_000, () => phase() === 'Succeeded' || phase() === 'Failed');
+    await waitForPodPhase(BILLING_NAMESPACE, 'client-load', ['Succeeded', 'Failed']);
     const summary = clientLines('client-load').find((line) => line.load);
     expect(summary, JSON.stringify(clientLines('client-load'))).toBeDefined();
 

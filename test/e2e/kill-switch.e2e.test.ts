@@ -10,7 +10,7 @@ import type { SwitchDeps } from '../../cli/commands/kill-run.ts';
 import { runRelease } from '../../cli/commands/release.ts';
 import { kubeApi } from '../../cli/kube-api.ts';
 import type { CliIo } from '../../cli/run.ts';
-import { kubectl } from './kube.ts';
+import { kubectl, waitForPodPhase } from './kube.ts';
 import { followLogs, type LogFollower } from './log-follower.ts';
 import { BILLING_NAMESPACE, CALLERS, ensurePlatform, startClient, SYSTEM_NAMESPACE } from './platform.ts';
 import { waitFor } from '../cluster/wait.ts';
@@ -107,13 +107,7 @@ describe('the kill switch on real pods, operator at zero replicas', () => {
       tool: 'list_invoices',
       args: { customer_id: 'acme' },
     });
-    await waitFor(
-      'the watch client to run',
-      60_000,
-      () =>
-        kubectl(['-n', BILLING_NAMESPACE, 'get', 'pod', 'client-watch', '-o', 'jsonpath={.status.phase}']) ===
-        'Running',
-    );
+    await waitForPodPhase(BILLING_NAMESPACE, 'client-watch', ['Running'], 60_000);
     follower = followLogs(BILLING_NAMESPACE, 'client-watch');
     const first = await follower.next(
       (line) => line.allowed !== undefined || line.failed !== undefined,

@@ -1,6 +1,7 @@
 // kubectl against the e2e cluster, as the tests use it: a failed command throws with kubectl's message.
 import { execFileSync } from 'node:child_process';
 import { stringify } from 'yaml';
+import { waitFor } from '../cluster/wait.ts';
 import { cluster } from './context.ts';
 
 export function kubectl(args: readonly string[], input?: string): string {
@@ -38,4 +39,40 @@ export function ensureNamespace(name: string, labels: Record<string, string> = {
 /** Waits for `kubectl rollout status` of a Deployment (or other kind) to succeed. */
 export function rolloutStatus(namespace: string, target: string, timeoutSeconds = 180): void {
   kubectl(['-n', namespace, 'rollout', 'status', target, `--timeout=${timeoutSeconds}s`]);
+}
+
+/** A pod as the tests read it. */
+export interface PodInfo {
+  metadata: { name: string; uid: string };
+  status: {
+    phase?: string;
+    podIP?: string;
+    containerStatuses?: { name: string; ready: boolean; containerID?: string; restartCount: number }[];
+  };
+}
+
+/** The pods matching `selector` in `namespace` (only Running ones when asked). */
+export function pods(namespace: string, selector: string, options: { running?: boolean } = {}): PodInfo[] {
+  const running = options.running === true ? ['--field-selector=status.phase=Running'] : [];
+  return kubectlJson<{ items: PodInfo[] }>(['-n', namespace, 'get', 'pods', '-l', selector, ...running])
+    .items;
+}
+
+export function podPhase(namespace: string, pod: string): string {
+  return kubectl(['-n', namespace, 'get', 'pod', pod, '-o', 'jsonpath={.status.phase}']);
+}
+
+/** Waits until the pod is in one of `phases`; resolves with that phase. */
+export async function waitForPodPhase(
+  namespace: string,
+  pod: string,
+  phases: readonly string[],
+  timeoutMs = 120_000,
+): Promise<string> {
+  let phase = '';
+  await waitFor(`pod ${namespace}/${pod} to be ${phases.join(' or ')}`, timeoutMs, () => {
+    phase = podPhase(namespace, pod);
+    return phases.includes(phase);
+  });
+  return phase;
 }

@@ -3,7 +3,7 @@
 // change rolls the pods.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../cluster/wait.ts';
-import { apply, kubectl, kubectlJson } from './kube.ts';
+import { apply, kubectl, pods, waitForPodPhase } from './kube.ts';
 import { followLogs, type LogFollower } from './log-follower.ts';
 import {
   BILLING_NAMESPACE,
@@ -14,26 +14,11 @@ import {
   type Manifest,
 } from './platform.ts';
 
-interface PodList {
-  items: {
-    metadata: { name: string; uid: string };
-    status: { containerStatuses?: { restartCount: number }[] };
-  }[];
-}
-
 function billingPods(): { uids: string[]; restarts: number } {
-  const { items } = kubectlJson<PodList>([
-    '-n',
-    BILLING_NAMESPACE,
-    'get',
-    'pods',
-    '-l',
-    'portcullis.dev/server=billing',
-    '--field-selector=status.phase=Running',
-  ]);
+  const running = pods(BILLING_NAMESPACE, 'portcullis.dev/server=billing', { running: true });
   return {
-    uids: items.map((pod) => pod.metadata.uid).sort(),
-    restarts: items
+    uids: running.map((pod) => pod.metadata.uid).sort(),
+    restarts: running
       .flatMap((pod) => pod.status.containerStatuses ?? [])
       .reduce((sum, c) => sum + c.restartCount, 0),
   };
@@ -79,20 +64,7 @@ describe('changes on a running server', () => {
       tool: 'list_invoices',
       args: { customer_id: 'acme' },
     });
-    await waitFor(
-      'the watch client to run',
-      60_000,
-      () =>
-        kubectl([
-          '-n',
-          BILLING_NAMESPACE,
-          'get',
-          'pod',
-          'client-policy-watch',
-          '-o',
-          'jsonpath={.status.phase}',
-        ]) === 'Running',
-    );
+    await waitForPodPhase(BILLING_NAMESPACE, 'client-policy-watch', ['Running'], 60_000);
     follower = followLogs(BILLING_NAMESPACE, 'client-policy-watch');
     expect((await follower.next((line) => line.allowed !== undefined, 30_000)).allowed).toBe(true);
 

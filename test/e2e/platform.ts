@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { helm, CHART_DIR } from '../harness/helm.ts';
 import { deployIdentityProvider, ISSUER, type Caller } from './identity.ts';
-import { apply, ensureNamespace, kubectl } from './kube.ts';
+import { apply, ensureNamespace, kubectl, waitForPodPhase } from './kube.ts';
 import { scriptPod } from './test-pods.ts';
 import { waitFor } from '../cluster/wait.ts';
 import { cluster } from './context.ts';
@@ -306,9 +306,6 @@ export async function runClient(
   namespace = BILLING_NAMESPACE,
 ): Promise<ClientLine[]> {
   startClient(name, plan, namespace);
-  await waitFor(`client pod ${name} to finish`, 120_000, () => {
-    const phase = kubectl(['-n', namespace, 'get', 'pod', name, '-o', 'jsonpath={.status.phase}']);
-    return phase === 'Succeeded' || phase === 'Failed';
-  });
+  await waitForPodPhase(namespace, name, ['Succeeded', 'Failed']);
   return clientLines(name, namespace);
 }
