@@ -38,12 +38,6 @@ export const CALLERS = {
     secret: 'e2e-watcher-secret-0123456789abcdef',
     claims: { tenant_id: 'acme', groups: ['e2e-watchers'] },
   },
-  /** Sends bursts to a rule that allows one call in flight per replica (the concurrency cap). */
-  burster: {
-    clientId: 'e2e-burster',
-    secret: 'e2e-burster-secret-0123456789abcdef',
-    claims: { tenant_id: 'acme', groups: ['e2e-bursters'] },
-  },
   /** Authenticated, in no group any policy names. */
   outsider: {
     clientId: 'marketing-bot',
@@ -121,22 +115,6 @@ export function billingObjects(caPem: string): Manifest[] {
       ],
     },
   };
-  const bursters: Manifest = {
-    apiVersion: 'portcullis.dev/v1alpha1',
-    kind: 'ToolPolicy',
-    metadata: { name: 'e2e-bursters', namespace: BILLING_NAMESPACE },
-    spec: {
-      targets: { servers: ['billing'] },
-      rules: [
-        {
-          name: 'one-at-a-time',
-          tools: ['read_invoice'],
-          subjects: { groups: ['e2e-bursters'] },
-          limits: { maxConcurrency: 1 },
-        },
-      ],
-    },
-  };
   return [
     {
       apiVersion: 'v1',
@@ -146,7 +124,6 @@ export function billingObjects(caPem: string): Manifest[] {
     },
     ...objects,
     watchers,
-    bursters,
   ];
 }
 
@@ -278,6 +255,8 @@ export interface ClientLine {
   burst?: number;
   outcomes?: string[];
   allowed?: boolean;
+  /** watch mode: when the call reported on left the client (`at` is when its answer came). */
+  sentAt?: number;
   marker?: string;
   answered?: boolean;
   load?: boolean;

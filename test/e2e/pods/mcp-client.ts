@@ -132,9 +132,11 @@ async function runSteps(client: Client): Promise<void> {
 async function watch(client: Client): Promise<never> {
   let last: boolean | undefined;
   for (;;) {
+    const sentAt = Date.now();
     const outcome = await call(client, plan.tool ?? '', plan.args);
     const allowed = outcome['ok'] === true;
-    if (allowed !== last) print({ allowed, error: outcome['error'] });
+    // sentAt: when the call that shows the change left; the gate decided it on arrival.
+    if (allowed !== last) print({ allowed, sentAt, error: outcome['error'] });
     last = allowed;
     await new Promise((resolve) => setTimeout(resolve, plan.intervalMs ?? 2));
   }
