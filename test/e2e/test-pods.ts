@@ -23,7 +23,9 @@ export function scriptPodSpec(spec: ScriptPodSpec): Record<string, unknown> {
   return {
     restartPolicy: spec.restartPolicy ?? 'Never',
     terminationGracePeriodSeconds: 1,
-    securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+    // Root (without capabilities): the checkout may sit below a directory only its owner, root, may enter
+    // (CI's clean checkout in a mktemp directory is 0700), and these pods only read it.
+    securityContext: { runAsUser: 0, runAsGroup: 0 },
     containers: [
       {
         name: 'main',
