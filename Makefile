@@ -15,7 +15,7 @@ CLUSTER_STATE ?= $(PORTCULLIS_CACHE)/cluster
 .PHONY: help install demo demo-cluster controlplane otelcol sdk-servers postgres iptables test test-unit test-integration test-e2e lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund
