@@ -1,4 +1,4 @@
-import type { KubeConfig, KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type WatchEvent } from './client.ts';
 import { collectionPath, objectKey, objectPath, watchPath, type ResourceType } from './resource.ts';
 
@@ -88,23 +88,9 @@ export class Informer<T extends KubernetesObject> implements Watcher<T> {
   readonly #synced: Promise<void>;
   #markSynced: () => void = () => {};
 
-  constructor(kube: KubeConfig | KubeClient, type: ResourceType, options?: InformerOptions<T>);
-  /** @deprecated The KubernetesObjectApi is not used; pass the KubeConfig and the type. */
-  constructor(
-    kube: KubeConfig,
-    objects: KubernetesObjectApi,
-    type: ResourceType,
-    options?: InformerOptions<T>,
-  );
-  constructor(
-    kube: KubeConfig | KubeClient,
-    second: ResourceType | KubernetesObjectApi,
-    third?: ResourceType | InformerOptions<T>,
-    fourth?: InformerOptions<T>,
-  ) {
-    const legacy = !('plural' in second);
-    this.type = (legacy ? third : second) as ResourceType;
-    this.#options = (legacy ? fourth : (third as InformerOptions<T> | undefined)) ?? {};
+  constructor(kube: KubeConfig | KubeClient, type: ResourceType, options: InformerOptions<T> = {}) {
+    this.type = type;
+    this.#options = options;
     this.#client = kube instanceof KubeClient ? kube : KubeClient.for(kube);
     this.#synced = new Promise((resolve) => (this.#markSynced = resolve));
   }

@@ -1,13 +1,27 @@
 import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
-import { KubernetesObjectApi } from '@kubernetes/client-node';
 import { API_VERSION } from '../../api/v1alpha1/group.ts';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
+import { KubeClient } from '../../kube/client.ts';
 import { Informer } from '../../kube/informer.ts';
+import type { ResourceType } from '../../kube/resource.ts';
 import { BUNDLE_KEY, bundleConfigMapName, bundleSchema } from '../../policy/bundle.ts';
 import { withLiveServerKills } from '../../policy/live-kill.ts';
 import { loadBundle } from '../../policy/load.ts';
 import type { PolicySource } from './file-source.ts';
 import type { PolicyHolder } from './policy-holder.ts';
+
+const CONFIG_MAPS: ResourceType = {
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  plural: 'configmaps',
+  namespaced: true,
+};
+const MCP_SERVERS: ResourceType = {
+  apiVersion: API_VERSION,
+  kind: 'McpServer',
+  plural: 'mcpservers',
+  namespaced: true,
+};
 
 /**
  * Policy from the API server, by watch (never a mounted ConfigMap: kubelet sync is a minute late). The
@@ -15,6 +29,9 @@ import type { PolicyHolder } from './policy-holder.ts';
  * bundle and its own McpServer. The McpServer's kill-switch annotations apply directly, so they bite even
  * while the operator is stopped. Freshness is confirmed while both watches are healthy; when they are not,
  * the holder's failurePolicy decides.
+ *
+ * The McpServer watch has a connection of its own: it carries the kill switches, whose latency is the
+ * product's promise, so its events never wait behind the bundle's on a shared HTTP/2 connection.
  */
 export interface KubernetesSourceOptions {
   readonly kube: KubeConfig;
@@ -28,7 +45,6 @@ export interface KubernetesSourceOptions {
 
 export function startKubernetesSource(options: KubernetesSourceOptions): PolicySource {
   const { kube, namespace, server, holder } = options;
-  const objects = KubernetesObjectApi.makeApiClient(kube);
   const report = (message: string) => {
     holder.fail(message);
     options.onError?.(message);
@@ -39,18 +55,17 @@ export function startKubernetesSource(options: KubernetesSourceOptions): PolicyS
     );
 
   const bundleMap = bundleConfigMapName(server);
-  const maps = new Informer<V1ConfigMap>(
-    kube,
-    objects,
-    { apiVersion: 'v1', kind: 'ConfigMap', plural: 'configmaps', namespaced: true },
-    { namespace, fieldSelector: `metadata.name=${bundleMap}`, onError: watchError(`ConfigMap ${bundleMap}`) },
-  );
-  const servers = new Informer<McpServer>(
-    kube,
-    objects,
-    { apiVersion: API_VERSION, kind: 'McpServer', plural: 'mcpservers', namespaced: true },
-    { namespace, fieldSelector: `metadata.name=${server}`, onError: watchError(`McpServer ${server}`) },
-  );
+  const maps = new Informer<V1ConfigMap>(kube, CONFIG_MAPS, {
+    namespace,
+    fieldSelector: `metadata.name=${bundleMap}`,
+    onError: watchError(`ConfigMap ${bundleMap}`),
+  });
+  const killSwitchClient = new KubeClient(kube);
+  const servers = new Informer<McpServer>(killSwitchClient, MCP_SERVERS, {
+    namespace,
+    fieldSelector: `metadata.name=${server}`,
+    onError: watchError(`McpServer ${server}`),
+  });
 
   function refresh(): void {
     const map = maps.get(`${namespace}/${bundleMap}`);
@@ -89,6 +104,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): PolicyS
       clearInterval(confirm);
       maps.stop();
       servers.stop();
+      void killSwitchClient.close();
     },
   };
 }
