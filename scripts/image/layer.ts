@@ -53,16 +53,31 @@ export async function cachedLayer(
     const root = join(staging, 'root');
     await mkdir(root, { mode: 0o755 });
     await recipe.populate(root);
-    const tar = join(staging, 'layer.tar');
-    await writeLayerTar(root, tar, recipe.normalizeModes);
-    const diffId = `sha256:${await sha256File(tar)}`;
-    const { size } = await stat(tar);
-    await rename(tar, path);
+    const layer = await writeLayer(root, join(staging, 'layer.tar'), recipe);
+    await rename(layer.path, path);
+    const { diffId, size } = layer;
     await writeFile(metaPath, `${JSON.stringify({ diffId, size })}\n`);
     return { ...base, diffId, size, cached: false };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** Writes the directory root as the layer tar out (not cached: cachedLayer keeps recipes' layers). */
+export async function writeLayer(
+  root: string,
+  out: string,
+  recipe: Pick<LayerRecipe, 'name' | 'description' | 'normalizeModes'>,
+): Promise<Layer> {
+  await writeLayerTar(root, out, recipe.normalizeModes);
+  const { size } = await stat(out);
+  return {
+    name: recipe.name,
+    path: out,
+    description: recipe.description,
+    diffId: `sha256:${await sha256File(out)}`,
+    size,
+  };
 }
 
 async function writeLayerTar(root: string, out: string, normalizeModes: boolean): Promise<void> {

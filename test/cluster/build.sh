@@ -32,7 +32,7 @@ image() {
   local rootfs
   rootfs=$(mktemp -d)
   "build_$name" "$rootfs"
-  "$here/static-image.sh" "$tag" "$rootfs" "$out" "${@:3}"
+  node "$here/../../scripts/image/static-image.ts" "$tag" "$rootfs" "$out" "${@:3}"
   rm -rf "$rootfs"
 }
 go_tool() { # go_tool MODULE_DIR PACKAGE OUT
