@@ -9,6 +9,7 @@
 //   env TLS_DIR    tls.crt, tls.key and signing-key.json (the ES256 JWK tokens are signed with)
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
+import { oidcProviderConfiguration } from '../../fixtures/auth/oidc-provider-configuration.ts';
 
 interface Client {
   readonly secret: string;
@@ -34,50 +35,17 @@ const moduleName: string = 'oidc-provider';
 const { Provider } = (await import(moduleName)) as { Provider: ProviderConstructor };
 const signingKey = JSON.parse(readFileSync(`${tlsDir}/signing-key.json`, 'utf8')) as Record<string, unknown>;
 
-const provider = new Provider(issuer, {
-  jwks: { keys: [signingKey] },
-  scopes: ['openid', ...scopes],
-  clients: Object.entries(clients).map(([clientId, client]) => ({
-    client_id: clientId,
-    client_secret: client.secret,
-    grant_types: ['client_credentials'],
-    redirect_uris: [],
-    response_types: [],
-    token_endpoint_auth_method: 'client_secret_post',
-    // The only signing key is ES256; the provider's RS256 default would make every client invalid.
-    id_token_signed_response_alg: 'ES256',
-  })),
-  features: {
-    devInteractions: { enabled: false },
-    clientCredentials: { enabled: true },
-    resourceIndicators: {
-      enabled: true,
-      useGrantedResource: () => true,
-      getResourceServerInfo: (_ctx: unknown, resource: string) => {
-        if (!resources.includes(resource)) throw new Error(`unknown resource ${resource}`);
-        return {
-          scope: scopes.join(' '),
-          audience: resource,
-          accessTokenFormat: 'jwt',
-          accessTokenTTL: 600,
-          jwt: { sign: { alg: 'ES256' } },
-        };
-      },
-    },
-  },
-  formats: {
-    customizers: {
-      jwt: (
-        ctx: { oidc: { client?: { clientId: string } } },
-        _token: unknown,
-        jwt: { payload: Record<string, unknown> },
-      ) => {
-        const clientId = ctx.oidc.client?.clientId;
-        if (clientId !== undefined) Object.assign(jwt.payload, clients[clientId]?.claims ?? {});
-      },
-    },
-  },
-});
+const provider = new Provider(
+  issuer,
+  oidcProviderConfiguration({
+    resources,
+    scopes,
+    clients: Object.entries(clients).map(([id, client]) => ({ id, secret: client.secret })),
+    signingKeys: [signingKey],
+    accessTokenTtlSeconds: 600,
+    claimsFor: (clientId) => (clientId === undefined ? {} : (clients[clientId]?.claims ?? {})),
+  }),
+);
 
 const server = createServer({
   cert: readFileSync(`${tlsDir}/tls.crt`),
