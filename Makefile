@@ -44,7 +44,7 @@ postgres: ## Install PostgreSQL from Debian's packages when missing (the Postgre
 iptables: ## Install iptables from Debian's packages when missing (the egress-lock test runs the real iptables-restore)
 	scripts/ensure-iptables.sh
 
-test: install controlplane otelcol sdk-servers postgres iptables cluster image lint ## THE test command: lint, unit and integration tests against a real kube-apiserver, then end-to-end tests on a real node
+test: install controlplane otelcol sdk-servers postgres iptables cluster image cli lint ## THE test command: lint, unit and integration tests against a real kube-apiserver, then end-to-end tests on a real node
 	npx vitest run --project unit --project integration
 	npx vitest run --project e2e
 
@@ -54,7 +54,7 @@ test-e2e: install cluster image ## End-to-end tests only, on a real single-node 
 test-unit: install ## Unit tests only (no control plane)
 	npx vitest run --project unit
 
-test-integration: install controlplane otelcol sdk-servers postgres iptables ## Integration tests against a real kube-apiserver + etcd
+test-integration: install controlplane otelcol sdk-servers postgres iptables cli ## Integration tests against a real kube-apiserver + etcd
 	npx vitest run --project integration
 
 lint: install ## Type-check, lint (including import boundaries) and check formatting
