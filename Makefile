@@ -93,8 +93,8 @@ build: install ## Compile to dist/ (what an image ships; development runs the .t
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
 
-cli: build ## What people install, into release/: the single executable (linux/amd64, no Node needed), its krew archive and manifest, the npm package (prints the paths)
-	node scripts/release/main.ts
+cli: build ## What people install, into release/: the single executable (linux/amd64, no Node needed), its krew archive and manifest, the npm package (prints the paths; DOWNLOAD_URL: where the archive will be published)
+	node scripts/release/main.ts $(if $(DOWNLOAD_URL),--download-url $(DOWNLOAD_URL))
 
 image: build ## The image without Docker: docker-save tars of portcullis and portcullis-examples in $PORTCULLIS_CACHE/images (prints the paths)
 	node scripts/image/build-image.ts
