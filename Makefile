@@ -89,9 +89,10 @@ fuzz: install sdk-servers ## Long differential-fuzzer run against the SDK server
 
 bench: bench-sidecar bench-operator bench-audit bench-policy-file ## Run every benchmark (JSON results in bench/results/)
 
-build: install ## Compile to dist/ (what an image ships; development runs the .ts sources directly)
+build: install ## Compile to dist/, the commit in dist/build-info.json (what an image ships; development runs the .ts sources)
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
+	node scripts/write-build-info.ts dist
 
 image: build ## The image without Docker: docker-save tars of portcullis and portcullis-examples in $PORTCULLIS_CACHE/images (prints the paths)
 	node scripts/image/build-image.ts
