@@ -284,10 +284,15 @@ describe('a collector run with --query-auth none (its own process)', () => {
     const head = execFileSync('git', ['-C', join(import.meta.dirname, '../..'), 'rev-parse', 'HEAD'], {
       encoding: 'utf8',
     }).trim();
-    const started = open
-      .logs()
-      .map((line) => JSON.parse(line) as { msg?: string; version?: string; commit?: string })
-      .find((line) => line.msg === 'collector started');
+    // The log is written asynchronously: wait for the line rather than assume it is there.
+    const started = await eventually(
+      async () =>
+        open
+          .logs()
+          .map((line) => JSON.parse(line) as { msg?: string; version?: string; commit?: string })
+          .find((line) => line.msg === 'collector started'),
+      (line) => line !== undefined,
+    );
     expect(started).toMatchObject({ version: packageJson.version, queryAuth: 'none' });
     expect(started?.commit).toMatch(new RegExp(`^${head}(-dirty)?$`));
   });
