@@ -2,6 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { answerClientError } from './client-error.ts';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { buildLogFields, type BuildInfo } from '../lib/build-info.ts';
 import { canonicalJson } from '../policy/hash.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import { isKilled } from '../policy/authorize.ts';
@@ -47,6 +48,8 @@ export interface RunningSidecar {
 
 export interface StartOptions {
   readonly log?: Logger;
+  /** The version and commit, for the start-up log line (what a bug report needs first). */
+  readonly build?: BuildInfo;
   readonly audit?: AuditSink;
   readonly clock?: () => number;
   /** Environment of a spawned stdio server (minimal by default: nothing of ours leaks into it). */
@@ -324,6 +327,7 @@ export async function startSidecar(
   const egressAddress = await egress.listen(config.egressListen.host, config.egressListen.port);
   log.info(
     {
+      ...(options.build ? buildLogFields(options.build) : {}),
       listen: baseUrl(address),
       admin: baseUrl(adminAddress),
       egress: baseUrl(egressAddress),

@@ -577,5 +577,6 @@ export const mcpServerConditionTypes = [
   'Killed',
   'ToolDrift',
   'ToolsServed',
+  'EgressLocked',
 ] as const;
 export { condition };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { COLLECTOR_AUDIENCE } from '../../api/audit/v1/identity.ts';
 import { collectorConfigSchema, type CollectorConfigInput } from '../../collector/config.ts';
 import { CollectorConfigError, startCollector } from '../../collector/start.ts';
+import { readBuildInfo } from '../build-info.ts';
 import { TlsConfigError } from '../../collector/tls.ts';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
@@ -162,7 +163,8 @@ export async function runCollector(args: readonly string[], io: CliIo): Promise<
     return EXIT.usage;
   }
   try {
-    const collector = await startCollector(parsed.data, { stdout: (text) => io.out(text) });
+    const build = await readBuildInfo({ env: io.env });
+    const collector = await startCollector(parsed.data, { stdout: (text) => io.out(text), build });
     await io.untilShutdown();
     await collector.stop();
     return EXIT.ok;

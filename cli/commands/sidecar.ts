@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { quantityToBytes } from '../../policy/quantity.ts';
 import { sidecarConfigSchema, type SidecarConfigInput } from '../../sidecar/config.ts';
 import { SidecarConfigError, startSidecar } from '../../sidecar/start.ts';
+import { readBuildInfo } from '../build-info.ts';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
 
@@ -182,7 +183,8 @@ export async function runSidecar(args: readonly string[], io: CliIo): Promise<nu
     return EXIT.usage;
   }
   try {
-    const sidecar = await startSidecar(parsed.data, { childEnv: io.childEnv });
+    const build = await readBuildInfo({ env: io.env });
+    const sidecar = await startSidecar(parsed.data, { childEnv: io.childEnv, build });
     await io.untilShutdown();
     await sidecar.stop();
     return EXIT.ok;

@@ -10,6 +10,7 @@ import type { Applier } from '../k8s/apply.ts';
 import type { OperatorSettings } from '../settings.ts';
 import { fleetObservation, type SidecarReport } from '../status/fleet.ts';
 import { mcpServerStatus } from '../status/mcpserver-status.ts';
+import { egressLockEvents } from '../status/egress-lock.ts';
 import { conditionEvents } from '../status/transitions.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import {
@@ -127,12 +128,16 @@ export async function reconcileMcpServer(
       : {}),
     ...(references ? { references } : {}),
     ...(workloadHint ? { workloadHint } : {}),
+    egressLock: deps.settings.egressLock,
   });
   const written = await deps.applier.applyStatus(server, 'mcpservers', status, server.status);
 
-  // 5. Tell people about kill switches, policy errors and missing references (Events, once per transition).
+  // 5. Tell people about kill switches, policy errors, missing references and the egress lock off (Events,
+  // once per transition).
   if (written && deps.events) {
-    for (const event of conditionEvents(server.status?.conditions, status.conditions ?? [])) {
+    const before = server.status?.conditions;
+    const after = status.conditions ?? [];
+    for (const event of [...conditionEvents(before, after), ...egressLockEvents(before, after)]) {
       await deps.events.record(server, event.type, event.reason, event.message);
     }
   }

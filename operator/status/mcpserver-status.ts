@@ -5,6 +5,8 @@ import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { CompileResult } from '../../policy/compile.ts';
 import type { ConditionUpdate } from './conditions.ts';
 import { setConditions } from './conditions.ts';
+import type { OperatorSettings } from '../settings.ts';
+import { egressLockCondition } from './egress-lock.ts';
 import type { FleetObservation } from './fleet.ts';
 import { toolsServed } from './tools-served.ts';
 
@@ -28,6 +30,8 @@ export interface McpServerStatusInput {
   readonly references?: ConditionUpdate;
   /** Added to WorkloadReady while replicas are not ready (Secrets the pods mount that were not checked). */
   readonly workloadHint?: string;
+  /** The operator's egressLock setting the pods are built with: condition EgressLocked. */
+  readonly egressLock?: OperatorSettings['egressLock'];
 }
 
 function policyCondition(compiled: CompileResult): ConditionUpdate {
@@ -169,6 +173,7 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
       ...(references ? [references] : []),
       ...(fleet ? [fleet.toolDrift] : []),
       ...(tools ? [tools.condition] : []),
+      ...(input.egressLock ? [egressLockCondition(input.egressLock)] : []),
     ],
     server.metadata.generation,
     now,

@@ -126,6 +126,8 @@ describe('operator', () => {
       'support-reads-own-tenant',
     ]);
     expect(condition(owner, 'Killed')?.status).toBe('False');
+    // The default operator settings lock the pods' egress (operator-egress-lock.int.test.ts: Disabled).
+    expect(condition(owner, 'EgressLocked')?.status).toBe('True');
   });
 
   it('reports each ToolPolicy as Accepted with the servers it applies to', async () => {
