@@ -157,7 +157,7 @@ describe('release of a whole object', () => {
       [RELEASE_REASON]: null,
       [RELEASED_TOOLS]: null,
     });
-    expect(plan.summary).toBe('kill switch released (reason: bob: (no reason given))');
+    expect(plan.summary).toBe('kill switch released (by bob; no reason given)');
   });
 
   it('leaves the tools their own reasons, and says they stay killed', () => {

@@ -92,12 +92,12 @@ const ownRecord = (input: PlanInput): ToolEntry => ({
   ...(input.now !== undefined ? { at: input.now } : {}),
 });
 
-/** Who released and why, as recorded ("alice: INC-1 closed"). */
-const releaseNote = (input: PlanInput) =>
-  reasonNote({
-    ...(input.reason !== undefined ? { reason: input.reason } : {}),
-    ...(input.actor !== undefined ? { by: input.actor } : {}),
-  });
+/** Who released and why, as recorded: " (reason: alice: INC-1 closed)", " (by alice; no reason given)". */
+const releaseNote = (input: PlanInput) => {
+  if (input.reason !== undefined)
+    return reasonNote({ reason: input.reason, ...(input.actor !== undefined ? { by: input.actor } : {}) });
+  return input.actor === undefined ? '' : ` (by ${input.actor}; no reason given)`;
+};
 
 /** The record of this release; every key is written, so the four always describe one release. */
 const releaseChanges = (input: PlanInput, tools?: readonly string[]): Record<string, string | null> => ({
