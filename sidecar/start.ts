@@ -33,6 +33,7 @@ import { createHttpUpstream } from './transports/upstream-http.ts';
 import { createStdioUpstream } from './transports/upstream-stdio.ts';
 import type { Upstream } from './transports/upstream.ts';
 import { createUpstreamIdentity } from './upstream-identity/upstream-identity.ts';
+import { startTracing } from './tracing/start-tracing.ts';
 
 /** A running sidecar: the MCP endpoint, the admin endpoint, and what tests need to observe it. */
 export interface RunningSidecar {
@@ -224,6 +225,9 @@ export async function startSidecar(
         ...(options.auditShipping ? { shipping: options.auditShipping } : {}),
       });
 
+  // Off by default; when off, the OpenTelemetry SDK is never loaded (tracing/start-tracing.ts).
+  const tracer = await startTracing(config, { registry: metrics.registry, log, clock });
+
   const context: SidecarContext = {
     config,
     access,
@@ -243,6 +247,7 @@ export async function startSidecar(
     }),
     audit: options.audit ?? audit!.sink,
     metrics,
+    ...(tracer ? { tracer } : {}),
     log,
     clock,
   };
@@ -354,6 +359,7 @@ export async function startSidecar(
       authenticator?.value.close?.();
       idpTrust?.close();
       await audit?.close(stopOptions.drainMs ?? 5000);
+      await tracer?.shutdown(); // the spans still buffered are exported first
       log.flush();
     },
   };

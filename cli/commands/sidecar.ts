@@ -62,6 +62,16 @@ Audit (every decision is an event; spec.audit decides durability and what argume
   --collector-plaintext    allow http to a collector beyond loopback (not recommended)
   --pod-name NAME          this pod's name (downward API), shown in the audit trail
 
+Tracing (OpenTelemetry; off by default, and then the SDK is not loaded):
+  --otlp-traces-endpoint URL  OTLP/HTTP (protobuf) traces endpoint, the full URL, e.g.
+                           http://otel-collector.observability:4318/v1/traces. One SERVER span per request
+                           with an event per pipeline stage, a CLIENT span for the hop to the server; the
+                           server is sent the sidecar's traceparent. Spans carry no identities or arguments
+  --trace-sample-ratio R   share of new traces recorded, 0..1 (default 1); a client's sampled flag is
+                           honoured either way. With tracing off a valid client traceparent (header, or
+                           params._meta from 2026-07-28) is still passed on, re-formatted, and its trace id
+                           is in the audit event
+
 Every flag can also be set as an environment variable: PORTCULLIS_<FLAG> (e.g. PORTCULLIS_UPSTREAM);
 list values are comma-separated.
 
@@ -98,6 +108,8 @@ const FLAGS = {
   'collector-ca-file': { type: 'string' },
   'collector-plaintext': { type: 'boolean' },
   'pod-name': { type: 'string' },
+  'otlp-traces-endpoint': { type: 'string' },
+  'trace-sample-ratio': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -127,6 +139,7 @@ export function sidecarConfigFromArgs(
   const idle = pick('egress-idle-timeout-seconds');
   const walBytes = pick('audit-wal-max-bytes');
   const syncMs = pick('audit-sync-ms');
+  const sampleRatio = pick('trace-sample-ratio');
   const input = {
     listen: pick('listen'),
     adminListen: pick('admin-listen'),
@@ -159,6 +172,10 @@ export function sidecarConfigFromArgs(
     collectorPlaintext:
       values['collector-plaintext'] ?? (env['PORTCULLIS_COLLECTOR_PLAINTEXT'] === 'true' ? true : undefined),
     podName: pick('pod-name'),
+    otlpTracesEndpoint: pick('otlp-traces-endpoint'),
+    // Number('') is 0, a valid ratio: an empty value is refused by the schema instead.
+    traceSampleRatio:
+      sampleRatio === undefined ? undefined : sampleRatio.trim() === '' ? Number.NaN : Number(sampleRatio),
   };
   return Object.fromEntries(
     Object.entries(input).filter(([, v]) => v !== undefined),
