@@ -201,6 +201,11 @@ class OtelRequestTrace implements RequestTrace {
   }
 }
 
+/** Request traces over any tracer (the benchmark gives its own provider). */
+export function requestTraces(tracer: Tracer, upstream: TracerOptions['upstream']): RequestTracer['begin'] {
+  return () => new OtelRequestTrace(tracer, upstream);
+}
+
 export function startTracer(options: TracerOptions): RequestTracer {
   const exporter = new ReportingExporter(new OTLPTraceExporter({ url: options.endpoint }), options.onExport);
   const provider = new TracerProvider({
@@ -210,7 +215,7 @@ export function startTracer(options: TracerOptions): RequestTracer {
   });
   const tracer = provider.getTracer('portcullis-sidecar');
   return {
-    begin: () => new OtelRequestTrace(tracer, options.upstream),
+    begin: requestTraces(tracer, options.upstream),
     shutdown: () => provider.shutdown(),
   };
 }
