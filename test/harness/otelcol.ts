@@ -133,6 +133,8 @@ export interface RecordedLog {
   readonly severityNumber?: number;
   readonly body: { readonly stringValue: string };
   readonly attributes: readonly { readonly key: string; readonly value: Record<string, unknown> }[];
+  readonly traceId?: string;
+  readonly spanId?: string;
   /** Resource attributes of the ResourceLogs it came in, flattened. */
   readonly resource: Readonly<Record<string, unknown>>;
 }
