@@ -58,7 +58,10 @@ Audit (every decision is an event; spec.audit decides durability and what argume
   --collector-url URL      the audit collector (https, or http on loopback)
   --collector-token-file FILE  projected service-account token with the collector's audience
                            (default /var/run/secrets/portcullis.dev/collector/token; re-read each request)
-  --collector-ca-file FILE PEM CA bundle for the collector's certificate
+  --collector-ca-file FILE PEM CA bundle for the collector's certificate (trusted instead of the system
+                           roots); re-read when it changes (its directory is watched, and polled every
+                           5 s): new connections use the new CA, a file that does not load keeps the old
+                           one (portcullis_audit_collector_ca_reloads_total{result="invalid"})
   --collector-plaintext    allow http to a collector beyond loopback (not recommended)
   --pod-name NAME          this pod's name (downward API), shown in the audit trail
 
