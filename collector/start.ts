@@ -173,6 +173,9 @@ export async function startCollector(
   let certificateWatch: CertificateWatch | undefined;
   if (certificate && tlsFiles) {
     const tlsServer = server as ReturnType<typeof createHttpsServer>;
+    const expiry = metrics.tlsCertificateExpiry;
+    metrics.registry.registerMetric(expiry);
+    expiry.set(Date.parse(certificate.notAfter) / 1000);
     certificateWatch = watchServingCertificate({
       ...tlsFiles,
       current: certificate,
@@ -180,6 +183,8 @@ export async function startCollector(
       onChange: (next) => {
         // New connections get the new pair; open ones keep theirs (nothing is dropped).
         tlsServer.setSecureContext({ cert: next.cert, key: next.key });
+        // After the install: the gauge tells what new connections are served, which alerts are about.
+        expiry.set(Date.parse(next.notAfter) / 1000);
         log.info({ fingerprint: next.fingerprint, notAfter: next.notAfter }, 'TLS certificate reloaded');
       },
       onInvalid: (error) =>

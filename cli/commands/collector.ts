@@ -20,7 +20,9 @@ Listening:
   --tls-cert-file FILE       serve --listen over HTTPS with this PEM certificate (leaf first, then
                              intermediates); needs --tls-key-file. Both files are re-read every second:
                              a rotated pair serves new connections, open ones are not dropped; a pair
-                             that does not load is refused (at start: exit 2; later: the old one stays)
+                             that does not load is refused (at start: exit 2; later: the old one stays).
+                             The certificate in force expires at
+                             portcullis_collector_tls_certificate_expiry_seconds (on --metrics-listen)
   --tls-key-file FILE        the PEM private key of --tls-cert-file
 
 Store:
