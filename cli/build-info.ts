@@ -21,6 +21,10 @@ const exec = promisify(execFile);
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
+/** build-info.json's text, when a bundler embedded it (the single executable); see EMBEDDED_BUILD_INFO. */
+declare const __PORTCULLIS_BUILD_INFO__: string | undefined;
+const EMBEDDED = typeof __PORTCULLIS_BUILD_INFO__ === 'string' ? __PORTCULLIS_BUILD_INFO__ : undefined;
+
 export interface ReadBuildInfoOptions {
   /** The environment git runs with (PATH finds it). */
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -42,10 +46,11 @@ export interface ReadBuildInfoOptions {
 export async function readBuildInfo(options: ReadBuildInfoOptions): Promise<BuildInfo> {
   const root = options.root ?? HERE;
   const version = packageJson.version;
-  const recorded = await readFile(join(root, BUILD_INFO_FILE), 'utf8').then(
-    parseBuildInfoFile,
-    () => undefined,
-  );
+  const text =
+    options.root === undefined && EMBEDDED !== undefined
+      ? EMBEDDED
+      : await readFile(join(root, BUILD_INFO_FILE), 'utf8').catch(() => undefined);
+  const recorded = text === undefined ? undefined : parseBuildInfoFile(text);
   if (recorded) return { version, ...recorded, source: 'build-info' };
   if (options.askGit ?? FROM_SOURCES) {
     const fromGit = await gitCommit(root, options.env);

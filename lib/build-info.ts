@@ -21,6 +21,11 @@ export const UNKNOWN_COMMIT = 'unknown';
 
 /** The file `make build` writes into dist/ (and the Dockerfile into the image's dist/). */
 export const BUILD_INFO_FILE = 'build-info.json';
+/**
+ * The global a bundler defines to the text of build-info.json, where there is no file beside the code
+ * (the single executable: scripts/release/bundle.ts).
+ */
+export const EMBEDDED_BUILD_INFO = '__PORTCULLIS_BUILD_INFO__';
 
 /** A git object name: abbreviated (7+) or full, SHA-1 or SHA-256. */
 const COMMIT = /^[0-9a-f]{7,64}$/;

@@ -1,4 +1,5 @@
 import { build } from 'esbuild';
+import { EMBEDDED_BUILD_INFO } from '../../lib/build-info.ts';
 
 /**
  * What Node 24 runs inside a single executable: one CommonJS script (ES modules only from Node 25). The
@@ -10,7 +11,11 @@ import { build } from 'esbuild';
  */
 const IMPORT_META_URL = '__portcullisImportMetaUrl';
 
-export async function bundleCli(entry: string, outfile: string): Promise<void> {
+/**
+ * buildInfo: the text of dist/build-info.json, which a single executable has no directory to read it
+ * from; cli/build-info.ts finds it under this name (lib/build-info.ts, EMBEDDED_BUILD_INFO).
+ */
+export async function bundleCli(entry: string, outfile: string, buildInfo?: string): Promise<void> {
   const result = await build({
     entryPoints: [entry],
     outfile,
@@ -22,7 +27,10 @@ export async function bundleCli(entry: string, outfile: string): Promise<void> {
     // the code cache stays near 0.2 s. Names are kept: stack traces and class names stay readable.
     minify: true,
     keepNames: true,
-    define: { 'import.meta.url': IMPORT_META_URL },
+    define: {
+      'import.meta.url': IMPORT_META_URL,
+      ...(buildInfo !== undefined ? { [EMBEDDED_BUILD_INFO]: JSON.stringify(buildInfo) } : {}),
+    },
     banner: { js: `var ${IMPORT_META_URL} = require('node:url').pathToFileURL(__filename).href;` },
     logLevel: 'silent',
   });

@@ -16,6 +16,7 @@ import { run } from '../image/command.ts';
 import { sha256, sha256File } from '../image/hash.ts';
 import { writeArchive } from './archive.ts';
 import { bundleCli } from './bundle.ts';
+import { BUILD_INFO_FILE } from '../../lib/build-info.ts';
 import { cachedDir } from './cache.ts';
 import { KREW_PLUGIN_NAME, krewManifest } from './krew-manifest.ts';
 import { packNpmPackage, type RepoManifest } from './npm-package.ts';
@@ -54,7 +55,12 @@ await mkdir(seaCache, { recursive: true });
 
 const bundle = join(seaCache, `.bundle-${process.pid}.cjs`);
 try {
-  await bundleCli(join(dist, 'cli/main.js'), bundle);
+  const buildInfo = join(dist, BUILD_INFO_FILE);
+  await bundleCli(
+    join(dist, 'cli/main.js'),
+    bundle,
+    existsSync(buildInfo) ? await readFile(buildInfo, 'utf8') : undefined,
+  );
   const postjectVersion = (createRequire(import.meta.url)('postject/package.json') as { version: string })
     .version;
   const key = sha256(

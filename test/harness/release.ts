@@ -1,5 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BUILD_INFO_FILE, parseBuildInfoFile } from '../../lib/build-info.ts';
 import packageJson from '../../package.json' with { type: 'json' };
 import { MissingBinaryError } from './binaries.ts';
 
@@ -28,4 +29,21 @@ export function releaseArtifacts(): ReleaseArtifacts {
     if (!existsSync(path)) throw new MissingBinaryError(path, 'run `make cli` first');
   }
   return artifacts;
+}
+
+/**
+ * What `portcullis version -o json` says of a build from this checkout's dist/ (which `make cli` packs):
+ * the commit `make build` recorded there.
+ */
+export function expectedVersion(): Record<string, unknown> {
+  const recorded = parseBuildInfoFile(
+    readFileSync(join(import.meta.dirname, '../../dist', BUILD_INFO_FILE), 'utf8'),
+  );
+  if (recorded === undefined) throw new Error(`dist/${BUILD_INFO_FILE} does not hold a build record`);
+  return {
+    version: packageJson.version,
+    ...recorded,
+    commitSource: 'build-info',
+    apiVersion: 'portcullis.dev/v1alpha1',
+  };
 }

@@ -29,7 +29,7 @@ import {
   startCollector,
   type CollectorUnderTest,
 } from '../harness/collector.ts';
-import { releaseArtifacts } from '../harness/release.ts';
+import { expectedVersion, releaseArtifacts } from '../harness/release.ts';
 
 /**
  * The single executable `make cli` builds, run as someone without Node runs it: copied alone into an
@@ -124,9 +124,11 @@ describe('the single executable, alone in a directory, without Node', () => {
   it('has nothing beside it and no node on its PATH', async () => {
     expect(readdirSync(bin)).toEqual(['portcullis']);
     expect(env['PATH']!.split(delimiter).some((dir) => existsSync(join(dir, 'node')))).toBe(false);
-    const version = await portcullis(['version']);
+    const version = await portcullis(['version', '-o', 'json']);
     expect(version).toMatchObject({ code: 0, stderr: '' });
-    expect(version.stdout).toBe(`portcullis ${packageJson.version} (API portcullis.dev/v1alpha1)\n`);
+    // The commit make build recorded in dist/ travels with the build: embedded in the executable, a
+    // file in the package.
+    expect(JSON.parse(version.stdout)).toMatchObject(expectedVersion());
   });
 
   it('shows McpServers with status', async () => {
