@@ -103,17 +103,28 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
 
   // 3. The watchers: each a real kubernetes policy source (two watches, by name) with its own holder.
   interface Watcher {
+    readonly connection: 'dedicated' | 'shared';
     readonly holder: PolicyHolder;
     readonly source: PolicySource;
     /** When the holder last installed a policy, and whether that policy had the server killed. */
     last: { at: number; killed: boolean };
   }
   const watchers: Watcher[] = [];
+  // Every other watcher puts its McpServer watch on the bundle watch's connection (the sidecar's default
+  // gives it one of its own): both kinds see the same flips, so the comparison is within one run.
   for (let i = 0; i < options.watchers; i++) {
     const holder = new PolicyHolder();
+    const connection = i % 2 === 0 ? 'dedicated' : 'shared';
     const watcher: Watcher = {
+      connection,
       holder,
-      source: startKubernetesSource({ kube: asServer(), namespace: NAMESPACE, server: SERVER, holder }),
+      source: startKubernetesSource({
+        kube: asServer(),
+        namespace: NAMESPACE,
+        server: SERVER,
+        holder,
+        serverWatchConnection: connection,
+      }),
       last: { at: 0, killed: false },
     };
     holder.onChange(
@@ -168,6 +179,7 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     engage: {
       watcherFromResponse: [] as number[],
       watcherFromSend: [] as number[],
+      sharedWatcherFromResponse: [] as number[],
       sidecarFromResponse: [] as number[],
       sidecarFromSend: [] as number[],
       writeMs: [] as number[],
@@ -176,6 +188,7 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     release: {
       watcherFromResponse: [] as number[],
       watcherFromSend: [] as number[],
+      sharedWatcherFromResponse: [] as number[],
       sidecarFromResponse: [] as number[],
       sidecarFromSend: [] as number[],
       writeMs: [] as number[],
@@ -233,6 +246,10 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
         missed += 1;
         continue;
       }
+      if (w.connection === 'shared') {
+        bucket.sharedWatcherFromResponse.push(w.last.at - responded);
+        continue;
+      }
       bucket.watcherFromResponse.push(w.last.at - responded);
       bucket.watcherFromSend.push(w.last.at - sent);
     }
@@ -247,6 +264,7 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     writeRoundTrip: summary(b.writeMs),
     watcherInstallFromWriteResponse: summary(b.watcherFromResponse),
     watcherInstallFromWriteSent: summary(b.watcherFromSend),
+    sharedConnectionWatcherInstallFromWriteResponse: summary(b.sharedWatcherFromResponse),
     sidecarFirstRefusalFromWriteResponse: summary(b.sidecarFromResponse),
     sidecarFirstRefusalFromWriteSent: summary(b.sidecarFromSend),
     sidecarCallsPerFlip: round(
@@ -261,6 +279,6 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     unexpectedOutcomes: unexpected,
     engage: describe(samples.engage),
     release: describe(samples.release),
-    note: 'watchers are kubernetes policy sources (two watches each, by name, as the ServiceAccount) with their own PolicyHolder, all in the benchmark process with the real sidecar and the caller; the operator is stopped during the flips (the sidecar applies its own McpServer annotation directly). Negative from-response values: the watch event was handled before the PATCH response callback.',
+    note: 'watcher* figures: the sidecar default (its McpServer watch on a connection of its own); sharedConnection*: every other watcher, with both watches on one HTTP/2 connection, in the same flips. Watchers are kubernetes policy sources (two watches each, by name, as the ServiceAccount) with their own PolicyHolder, all in the benchmark process with the real sidecar and the caller; the operator is stopped during the flips (the sidecar applies its own McpServer annotation directly). Negative from-response values: the watch event was handled before the PATCH response callback.',
   };
 }

@@ -39,6 +39,11 @@ export interface KubernetesSourceOptions {
   readonly server: string;
   readonly holder: PolicyHolder;
   readonly confirmIntervalMs?: number;
+  /**
+   * The McpServer watch on a connection of its own (the default), or on the process's one shared API
+   * connection with the bundle's: `make bench-operator` runs both side by side to keep the choice honest.
+   */
+  readonly serverWatchConnection?: 'dedicated' | 'shared';
   readonly onError?: (message: string) => void;
   readonly onLoad?: (hash: string) => void;
 }
@@ -60,7 +65,8 @@ export function startKubernetesSource(options: KubernetesSourceOptions): PolicyS
     fieldSelector: `metadata.name=${bundleMap}`,
     onError: watchError(`ConfigMap ${bundleMap}`),
   });
-  const killSwitchClient = new KubeClient(kube);
+  const killSwitchClient =
+    options.serverWatchConnection === 'shared' ? KubeClient.for(kube) : new KubeClient(kube);
   const servers = new Informer<McpServer>(killSwitchClient, MCP_SERVERS, {
     namespace,
     fieldSelector: `metadata.name=${server}`,
@@ -104,7 +110,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): PolicyS
       clearInterval(confirm);
       maps.stop();
       servers.stop();
-      void killSwitchClient.close();
+      if (options.serverWatchConnection !== 'shared') void killSwitchClient.close();
     },
   };
 }
