@@ -110,11 +110,11 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     last: { at: number; killed: boolean };
   }
   const watchers: Watcher[] = [];
-  // Every other watcher puts its McpServer watch on the bundle watch's connection (the sidecar's default
-  // gives it one of its own): both kinds see the same flips, so the comparison is within one run.
+  // Every other watcher gives its McpServer watch a connection of its own (the sidecar's default shares
+  // one with the bundle watch): both kinds see the same flips, so the comparison is within one run.
   for (let i = 0; i < options.watchers; i++) {
     const holder = new PolicyHolder();
-    const connection = i % 2 === 0 ? 'dedicated' : 'shared';
+    const connection = i % 2 === 0 ? 'shared' : 'dedicated';
     const watcher: Watcher = {
       connection,
       holder,
@@ -179,7 +179,7 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     engage: {
       watcherFromResponse: [] as number[],
       watcherFromSend: [] as number[],
-      sharedWatcherFromResponse: [] as number[],
+      dedicatedWatcherFromResponse: [] as number[],
       sidecarFromResponse: [] as number[],
       sidecarFromSend: [] as number[],
       writeMs: [] as number[],
@@ -188,7 +188,7 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     release: {
       watcherFromResponse: [] as number[],
       watcherFromSend: [] as number[],
-      sharedWatcherFromResponse: [] as number[],
+      dedicatedWatcherFromResponse: [] as number[],
       sidecarFromResponse: [] as number[],
       sidecarFromSend: [] as number[],
       writeMs: [] as number[],
@@ -246,8 +246,8 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
         missed += 1;
         continue;
       }
-      if (w.connection === 'shared') {
-        bucket.sharedWatcherFromResponse.push(w.last.at - responded);
+      if (w.connection === 'dedicated') {
+        bucket.dedicatedWatcherFromResponse.push(w.last.at - responded);
         continue;
       }
       bucket.watcherFromResponse.push(w.last.at - responded);
@@ -264,7 +264,7 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     writeRoundTrip: summary(b.writeMs),
     watcherInstallFromWriteResponse: summary(b.watcherFromResponse),
     watcherInstallFromWriteSent: summary(b.watcherFromSend),
-    sharedConnectionWatcherInstallFromWriteResponse: summary(b.sharedWatcherFromResponse),
+    dedicatedConnectionWatcherInstallFromWriteResponse: summary(b.dedicatedWatcherFromResponse),
     sidecarFirstRefusalFromWriteResponse: summary(b.sidecarFromResponse),
     sidecarFirstRefusalFromWriteSent: summary(b.sidecarFromSend),
     sidecarCallsPerFlip: round(
@@ -279,6 +279,6 @@ export async function killSwitchPhase(options: KillSwitchOptions): Promise<Recor
     unexpectedOutcomes: unexpected,
     engage: describe(samples.engage),
     release: describe(samples.release),
-    note: 'watcher* figures: the sidecar default (its McpServer watch on a connection of its own); sharedConnection*: every other watcher, with both watches on one HTTP/2 connection, in the same flips. Watchers are kubernetes policy sources (two watches each, by name, as the ServiceAccount) with their own PolicyHolder, all in the benchmark process with the real sidecar and the caller; the operator is stopped during the flips (the sidecar applies its own McpServer annotation directly). Negative from-response values: the watch event was handled before the PATCH response callback.',
+    note: 'watcher* figures: the sidecar default (both watches on one HTTP/2 connection); dedicatedConnection*: every other watcher, its McpServer watch on a connection of its own, in the same flips. Watchers are kubernetes policy sources (two watches each, by name, as the ServiceAccount) with their own PolicyHolder, all in the benchmark process with the real sidecar and the caller; the operator is stopped during the flips (the sidecar applies its own McpServer annotation directly). Negative from-response values: the watch event was handled before the PATCH response callback.',
   };
 }
