@@ -1,11 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
 import { homedir, tmpdir } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freeLoopbackPorts } from './free-port.ts';
+import { startOtlpJsonReceiver } from './otlp-json-receiver.ts';
 import { describeLog } from './log-tail.ts';
 import { startSupervised, type SupervisedProcess } from './supervised-process.ts';
 
@@ -151,45 +150,22 @@ export interface LogRecorder {
 
 export async function startLogRecorder(): Promise<LogRecorder> {
   const records: RecordedLog[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      if (
-        request.method !== 'POST' ||
-        request.url !== '/v1/logs' ||
-        !request.headers['content-type']?.startsWith('application/json')
-      ) {
-        response.writeHead(404).end();
-        return;
+  const receiver = await startOtlpJsonReceiver('/v1/logs', (parsed) => {
+    const body = parsed as {
+      resourceLogs?: {
+        resource?: { attributes?: { key: string; value: Record<string, unknown> }[] };
+        scopeLogs?: { logRecords?: Omit<RecordedLog, 'resource'>[] }[];
+      }[];
+    };
+    if (!Array.isArray(body.resourceLogs)) throw new Error('no resourceLogs');
+    for (const resourceLogs of body.resourceLogs) {
+      const resource = Object.fromEntries(
+        (resourceLogs.resource?.attributes ?? []).map((a) => [a.key, Object.values(a.value)[0]]),
+      );
+      for (const scope of resourceLogs.scopeLogs ?? []) {
+        for (const record of scope.logRecords ?? []) records.push({ ...record, resource });
       }
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceLogs?: {
-            resource?: { attributes?: { key: string; value: Record<string, unknown> }[] };
-            scopeLogs?: { logRecords?: Omit<RecordedLog, 'resource'>[] }[];
-          }[];
-        };
-        if (!Array.isArray(body.resourceLogs)) throw new Error('no resourceLogs');
-        for (const resourceLogs of body.resourceLogs) {
-          const resource = Object.fromEntries(
-            (resourceLogs.resource?.attributes ?? []).map((a) => [a.key, Object.values(a.value)[0]]),
-          );
-          for (const scope of resourceLogs.scopeLogs ?? []) {
-            for (const record of scope.logRecords ?? []) records.push({ ...record, resource });
-          }
-        }
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      } catch (error) {
-        response.writeHead(400, { 'content-type': 'text/plain' }).end((error as Error).message);
-      }
-    });
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    records,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { ...receiver, records };
 }

@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { startOtlpJsonReceiver } from './otlp-json-receiver.ts';
 
 /** One OTLP span as the JSON encoding carries it (the fields the tests read), attributes flattened. */
 export interface RecordedSpan {
@@ -44,52 +43,29 @@ export interface SpanRecorder {
 
 export async function startSpanRecorder(): Promise<SpanRecorder> {
   const spans: RecordedSpan[] = [];
-  const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      if (
-        request.method !== 'POST' ||
-        request.url !== '/v1/traces' ||
-        !request.headers['content-type']?.startsWith('application/json')
-      ) {
-        response.writeHead(404).end();
-        return;
-      }
-      try {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-          resourceSpans?: {
-            resource?: { attributes?: KeyValue[] };
-            scopeSpans?: { spans?: OtlpSpan[] }[];
-          }[];
-        };
-        if (!Array.isArray(body.resourceSpans)) throw new Error('no resourceSpans');
-        for (const resourceSpans of body.resourceSpans) {
-          const resource = flatten(resourceSpans.resource?.attributes);
-          for (const scope of resourceSpans.scopeSpans ?? []) {
-            for (const span of scope.spans ?? []) {
-              spans.push({
-                ...span,
-                ...(span.parentSpanId ? {} : { parentSpanId: undefined }),
-                status: span.status ?? {},
-                attributes: flatten(span.attributes),
-                events: (span.events ?? []).map((e) => ({ ...e, attributes: flatten(e.attributes) })),
-                resource,
-              });
-            }
-          }
+  const receiver = await startOtlpJsonReceiver('/v1/traces', (parsed) => {
+    const body = parsed as {
+      resourceSpans?: {
+        resource?: { attributes?: KeyValue[] };
+        scopeSpans?: { spans?: OtlpSpan[] }[];
+      }[];
+    };
+    if (!Array.isArray(body.resourceSpans)) throw new Error('no resourceSpans');
+    for (const resourceSpans of body.resourceSpans) {
+      const resource = flatten(resourceSpans.resource?.attributes);
+      for (const scope of resourceSpans.scopeSpans ?? []) {
+        for (const span of scope.spans ?? []) {
+          spans.push({
+            ...span,
+            ...(span.parentSpanId ? {} : { parentSpanId: undefined }),
+            status: span.status ?? {},
+            attributes: flatten(span.attributes),
+            events: (span.events ?? []).map((e) => ({ ...e, attributes: flatten(e.attributes) })),
+            resource,
+          });
         }
-        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      } catch (error) {
-        response.writeHead(400, { 'content-type': 'text/plain' }).end((error as Error).message);
       }
-    });
+    }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    spans,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
+  return { ...receiver, spans };
 }
