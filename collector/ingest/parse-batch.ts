@@ -1,5 +1,5 @@
 import { sidecarId, type AuditEvent } from '../../api/audit/v1/event.ts';
-import { jsonDepth } from '../../lib/json-depth.ts';
+import { exceedsJsonDepth } from '../../lib/json-depth.ts';
 import { MAX_AUDIT_EVENT_BYTES, MAX_AUDIT_EVENT_DEPTH } from '../../lib/json-limits.ts';
 import { CollectorError } from '../errors.ts';
 import { compileEventValidator } from './event-validator.ts';
@@ -99,7 +99,7 @@ function checkStorable(line: string, lineNumber: number, event: AuditEvent, boun
 
 function unstorable(line: string, event: AuditEvent, bounds?: TimeBounds): string | undefined {
   // Measured on the text: a recursive walk of a hostile value could itself exhaust the stack.
-  if (jsonDepth(line, MAX_AUDIT_EVENT_DEPTH) > MAX_AUDIT_EVENT_DEPTH) {
+  if (exceedsJsonDepth(line, MAX_AUDIT_EVENT_DEPTH)) {
     return `nests deeper than ${MAX_AUDIT_EVENT_DEPTH} levels`;
   }
   if (line.length > MAX_AUDIT_EVENT_BYTES / 3 && Buffer.byteLength(line) > MAX_AUDIT_EVENT_BYTES) {
