@@ -49,8 +49,10 @@ export interface HotPathSettings {
   readonly seconds: number;
   readonly rounds: number;
   readonly warmupSeconds: number;
-  /** Also the diagnostic configurations (log sink at info, WAL with a 100 ms sync interval). */
+  /** Also the diagnostic configuration (the log sink at info). */
   readonly diagnostics: boolean;
+  /** BENCH_AUDIT_CONFIGS: only these sidecar configurations (direct always runs: the pairing needs it). */
+  readonly only?: readonly string[];
 }
 
 interface SidecarConfiguration {
@@ -192,7 +194,11 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
       Strict: await policyVariant(dir, 'Strict'),
     };
 
-    const configurations = CONFIGURATIONS.filter((c) => settings.diagnostics || !c.diagnostic);
+    const configurations = CONFIGURATIONS.filter(
+      (c) =>
+        (settings.diagnostics || !c.diagnostic) &&
+        (settings.only === undefined || settings.only.includes(c.name)),
+    );
     const sidecars: RunningSidecar[] = [];
     for (const configuration of configurations) {
       const port = await freePort();

@@ -11,7 +11,8 @@
 // (8), BENCH_STORE_EVENTS (200000), BENCH_AUDIT_QUIET_WAIT_S (300: how long to wait for a quiet machine),
 // BENCH_COLLECTOR_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the ingest collectors),
 // BENCH_AUDIT_MERGE=1 (keep the previous figures of the parts not run), BENCH_AUDIT_DIAGNOSTIC=0 (hot path
-// without the diagnostic configurations), PORTCULLIS_BASELINE_MAIN (make's BASELINE=<rev>: the ingest parts
+// without the diagnostic configurations), BENCH_AUDIT_CONFIGS=wal-batched,wal-batched-linger0 (only these hot
+// path configurations, beside direct), PORTCULLIS_BASELINE_MAIN (make's BASELINE=<rev>: the ingest parts
 // also run that build's collector, alternating with this one, BENCH_INGEST_ROUNDS rounds).
 // Every loop is bounded in count and time; traffic stays on loopback.
 import { execFile } from 'node:child_process';
@@ -138,6 +139,9 @@ try {
         rounds: env('BENCH_ROUNDS', 3),
         warmupSeconds: env('BENCH_WARMUP_SECONDS', 2),
         diagnostics: process.env['BENCH_AUDIT_DIAGNOSTIC'] !== '0',
+        ...(process.env['BENCH_AUDIT_CONFIGS']
+          ? { only: process.env['BENCH_AUDIT_CONFIGS'].split(',') }
+          : {}),
       },
       issuer,
     );
