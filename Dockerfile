@@ -4,7 +4,10 @@
 # plus the static stdio bridge that an init container installs into stdio server pods
 # (/usr/local/bin/portcullis-stdio-bridge install DEST, see operator/builders/deployment.ts).
 #
-#   docker build -t ghcr.io/portcullis-dev/portcullis:0.1.0 .
+#   docker build --build-arg PORTCULLIS_COMMIT=$(git rev-parse HEAD) -t ghcr.io/portcullis-dev/portcullis:0.1.0 .
+#
+# PORTCULLIS_COMMIT is the commit `portcullis version` and the start-up log lines name (the build context
+# has no .git); without it they say "unknown".
 #
 # Without a Docker engine, `make image` builds the same layout from Debian's .debs (scripts/image/);
 # test/integration/image-layout.int.test.ts parses this file's final stage and holds that build to it.
@@ -33,6 +36,10 @@ COPY cli cli
 # The example MCP servers (examples/servers/, dist/examples/servers/*.js), which the portcullis-examples image runs.
 COPY examples/servers examples/servers
 RUN npx tsc -p tsconfig.build.json
+# dist/build-info.json: the commit, recorded as `make build` records it (scripts/write-build-info.ts).
+COPY scripts/write-build-info.ts scripts/
+ARG PORTCULLIS_COMMIT
+RUN node scripts/write-build-info.ts dist
 
 # 2. The stdio bridge: static (no CGO), so it runs inside any server image.
 FROM golang:${GO_VERSION}-bookworm AS bridge

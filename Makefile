@@ -12,7 +12,7 @@ export PORTCULLIS_CACHE ?= $(HOME)/.cache/portcullis
 K8S_STATE ?= $(PORTCULLIS_CACHE)/k8s-up
 CLUSTER_STATE ?= $(PORTCULLIS_CACHE)/cluster
 
-.PHONY: help install demo demo-cluster controlplane otelcol sdk-servers postgres iptables test test-unit test-integration test-e2e lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
+.PHONY: help install demo demo-cluster controlplane otelcol sdk-servers postgres iptables test test-unit test-integration test-e2e lint format typecheck crds k8s-up k8s-down cluster cluster-up cluster-down build cli image fuzz bench bench-sidecar bench-operator bench-audit bench-policy-file clean
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ postgres: ## Install PostgreSQL from Debian's packages when missing (the Postgre
 iptables: ## Install iptables from Debian's packages when missing (the egress-lock test runs the real iptables-restore)
 	scripts/ensure-iptables.sh
 
-test: install controlplane otelcol sdk-servers postgres iptables cluster image lint ## THE test command: lint, unit and integration tests against a real kube-apiserver, then end-to-end tests on a real node
+test: install controlplane otelcol sdk-servers postgres iptables cluster image cli lint ## THE test command: lint, unit and integration tests against a real kube-apiserver, then end-to-end tests on a real node
 	npx vitest run --project unit --project integration
 	npx vitest run --project e2e
 
@@ -54,7 +54,7 @@ test-e2e: install cluster image ## End-to-end tests only, on a real single-node 
 test-unit: install ## Unit tests only (no control plane)
 	npx vitest run --project unit
 
-test-integration: install controlplane otelcol sdk-servers postgres iptables ## Integration tests against a real kube-apiserver + etcd
+test-integration: install controlplane otelcol sdk-servers postgres iptables cli ## Integration tests against a real kube-apiserver + etcd
 	npx vitest run --project integration
 
 lint: install ## Type-check, lint (including import boundaries) and check formatting
@@ -89,9 +89,13 @@ fuzz: install sdk-servers ## Long differential-fuzzer run against the SDK server
 
 bench: bench-sidecar bench-operator bench-audit bench-policy-file ## Run every benchmark (JSON results in bench/results/)
 
-build: install ## Compile to dist/ (what an image ships; development runs the .ts sources directly)
+build: install ## Compile to dist/, the commit in dist/build-info.json (what an image ships; development runs the .ts sources)
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
+	node scripts/write-build-info.ts dist
+
+cli: build ## What people install, into release/: the single executable (linux/amd64, no Node needed), its krew archive and manifest, the npm package (prints the paths; DOWNLOAD_URL: where the archive will be published)
+	node scripts/release/main.ts $(if $(DOWNLOAD_URL),--download-url $(DOWNLOAD_URL))
 
 image: build ## The image without Docker: docker-save tars of portcullis and portcullis-examples in $PORTCULLIS_CACHE/images (prints the paths)
 	node scripts/image/build-image.ts
@@ -109,4 +113,4 @@ bench-policy-file: build ## File-mode kill switch: write (in place, and by renam
 	SIDECAR_MAIN=dist/cli/main.js node bench/policy-file/main.ts >/dev/null
 
 clean: ## Remove build output (the binary cache in $(PORTCULLIS_CACHE) is kept)
-	rm -rf dist coverage node_modules
+	rm -rf dist release coverage node_modules

@@ -60,7 +60,17 @@ const ioModules = [
 ].flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'crds/', 'charts/', 'examples/**/*.yaml', 'test/controlplane/'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'release/',
+      'crds/',
+      'charts/',
+      'examples/**/*.yaml',
+      'test/controlplane/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

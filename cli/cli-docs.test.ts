@@ -22,6 +22,7 @@ const COMMANDS = [
   ['egress-lock'],
   ['demo'],
   ['dev'],
+  ['version'],
 ];
 
 describe('docs/cli.md', () => {

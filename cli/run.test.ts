@@ -21,9 +21,9 @@ describe('portcullis CLI', () => {
     expect(out).toContain('Exit codes:');
   });
 
-  it('prints the version and API version', async () => {
+  it('prints the version, the commit and the API version', async () => {
     expect((await capture(['version'])).out).toMatch(
-      /^portcullis \d+\.\d+\.\d+ \(API portcullis\.dev\/v1alpha1\)\n$/,
+      /^portcullis \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown), API portcullis\.dev\/v1alpha1, /,
     );
   });
 

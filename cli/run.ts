@@ -1,5 +1,3 @@
-import { API_VERSION } from '../api/v1alpha1/group.ts';
-import packageJson from '../package.json' with { type: 'json' };
 import { EXIT, type CliIo } from './io.ts';
 
 export { EXIT, type CliIo } from './io.ts';
@@ -21,10 +19,11 @@ Commands:
   policy      Test and explain policy offline: 'policy test', 'policy explain'
   demo        A scripted walkthrough with real calls, no cluster needed (make demo)
   dev         Run the demo stack to explore: MCP endpoint, tokens, audit (see 'portcullis dev --help')
-  version     Print the version and the API version served
+  version     Print the version, the commit it was built from and the API version served
 
 Flags:
   -h, --help  Show this help
+  --version   The same as 'portcullis version'
 
 Exit codes:
   0  success
@@ -38,9 +37,8 @@ export async function runCli(args: readonly string[], io: CliIo): Promise<number
     io.out(HELP);
     return EXIT.ok;
   }
-  if (command === 'version' && rest.length === 0) {
-    io.out(`portcullis ${packageJson.version} (API ${API_VERSION})\n`);
-    return EXIT.ok;
+  if (command === 'version' || (command === '--version' && rest.length === 0)) {
+    return (await import('./commands/version.ts')).runVersion(rest, io);
   }
   // Each command loads only its own modules: a sidecar restarting in a crash loop should not pay for
   // the operator's Kubernetes client or the collector's database drivers.

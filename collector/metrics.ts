@@ -22,6 +22,11 @@ export interface CollectorMetrics {
   readonly exportFailures: Counter<'exporter'>;
   readonly exportedEvents: Counter<'exporter'>;
   readonly retentionDeleted: Counter;
+  /**
+   * The serving certificate's notAfter. Not on the registry until the collector serves TLS: a gauge with
+   * no labels reads 0 before it is set, which an expiry alert would take for a certificate long expired.
+   */
+  readonly tlsCertificateExpiry: Gauge;
 }
 
 export function createCollectorMetrics(options: { defaultMetrics?: boolean } = {}): CollectorMetrics {
@@ -106,6 +111,11 @@ export function createCollectorMetrics(options: { defaultMetrics?: boolean } = {
       name: 'portcullis_collector_retention_deleted_events_total',
       help: 'Events deleted because they were older than the retention period.',
       registers,
+    }),
+    tlsCertificateExpiry: new Gauge({
+      name: 'portcullis_collector_tls_certificate_expiry_seconds',
+      help: 'When the serving certificate (--tls-cert-file, the leaf) expires, in seconds since the epoch; updated when a rotated certificate is installed. Absent without TLS.',
+      registers: [],
     }),
   };
 }

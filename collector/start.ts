@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import packageJson from '../package.json' with { type: 'json' };
+import { buildLogFields, type BuildInfo } from '../lib/build-info.ts';
 import { cachedAuthenticator, type TokenAuthenticator } from './auth/authenticator.ts';
 import { jwksAuthenticator } from './auth/jwks.ts';
 import { apiServerKeys, discoverIssuer, urlKeys } from './auth/key-sources.ts';
@@ -32,6 +33,8 @@ export interface StartOptions {
   /** Credentials for TokenReview, SubjectAccessReview and the JWKS; default: --kubeconfig, else in-cluster. */
   readonly kube?: KubeConfig;
   readonly log?: Logger;
+  /** The version and commit, for the start-up log line (what a bug report needs first). */
+  readonly build?: BuildInfo;
   readonly clock?: () => number;
   /** Where the stdout exporter writes (the CLI: standard output); required with --export stdout. */
   readonly stdout?: (text: string) => Promise<void> | void;
@@ -170,6 +173,9 @@ export async function startCollector(
   let certificateWatch: CertificateWatch | undefined;
   if (certificate && tlsFiles) {
     const tlsServer = server as ReturnType<typeof createHttpsServer>;
+    const expiry = metrics.tlsCertificateExpiry;
+    metrics.registry.registerMetric(expiry);
+    expiry.set(Date.parse(certificate.notAfter) / 1000);
     certificateWatch = watchServingCertificate({
       ...tlsFiles,
       current: certificate,
@@ -177,6 +183,8 @@ export async function startCollector(
       onChange: (next) => {
         // New connections get the new pair; open ones keep theirs (nothing is dropped).
         tlsServer.setSecureContext({ cert: next.cert, key: next.key });
+        // After the install: the gauge tells what new connections are served, which alerts are about.
+        expiry.set(Date.parse(next.notAfter) / 1000);
         log.info({ fingerprint: next.fingerprint, notAfter: next.notAfter }, 'TLS certificate reloaded');
       },
       onInvalid: (error) =>
@@ -226,6 +234,7 @@ export async function startCollector(
     );
   log.info(
     {
+      ...(options.build ? buildLogFields(options.build) : {}),
       listen: url,
       metrics: baseUrl(adminAddress),
       tls: certificate ? { fingerprint: certificate.fingerprint, notAfter: certificate.notAfter } : false,

@@ -95,6 +95,20 @@ export const operatorSettingsSchema = z
         message: 'set exactly one of caBundle, configMapKeyRef and secretKeyRef',
       })
       .optional(),
+    /**
+     * OpenTelemetry traces from every sidecar (off without it): the OTLP/HTTP traces endpoint, the share of
+     * new traces recorded, and where that collector's pods run, which the NetworkPolicy opens on the
+     * endpoint's port (spans carry no identities or arguments, so plain http is allowed).
+     */
+    tracing: z
+      .strictObject({
+        /** The full traces URL, for example http://otel-collector.observability.svc:4318/v1/traces. */
+        endpoint: z.url({ protocol: /^https?$/ }),
+        sampleRatio: z.number().min(0).max(1).default(1),
+        namespace: z.string().min(1),
+        podLabels: z.record(z.string(), z.string()),
+      })
+      .optional(),
     /** Cluster DNS pods, allowed for name resolution. */
     dns: z
       .strictObject({

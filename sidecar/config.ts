@@ -93,6 +93,14 @@ export const sidecarConfigSchema = z
     podName: z.string().min(1).max(253).optional(),
     /** Cancel running calls that a newly engaged kill switch covers (default), not only new ones. */
     abortKilledCalls: z.boolean().default(true),
+    /**
+     * OTLP/HTTP endpoint for traces (the full URL, .../v1/traces). Unset (the default): no tracing, and the
+     * OpenTelemetry SDK is never loaded. Spans carry no identities, tokens or arguments, so plain http to
+     * an in-cluster collector is allowed.
+     */
+    otlpTracesEndpoint: z.url({ protocol: /^https?$/ }).optional(),
+    /** Share of new traces recorded (0..1); a client's sampled flag is honoured either way (parent-based). */
+    traceSampleRatio: z.number().min(0).max(1).default(1),
     /** Observe each pipeline stage's duration in a histogram (for benchmarks and investigations). */
     stageTimings: z.boolean().default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -10,6 +10,7 @@ import type { CallLimiter } from './limits/call-limiter.ts';
 import type { SidecarMetrics } from './observability/metrics.ts';
 import type { PolicyHolder } from './policy/policy-holder.ts';
 import type { SessionStore } from './session-store.ts';
+import type { RequestTracer } from './tracing/request-trace.ts';
 import type { Upstream } from './transports/upstream.ts';
 import type { UpstreamIdentity } from './upstream-identity/upstream-identity.ts';
 
@@ -32,6 +33,8 @@ export interface SidecarContext {
   readonly contracts: ToolContracts;
   readonly audit: AuditSink;
   readonly metrics: SidecarMetrics;
+  /** Spans of requests, exported over OTLP; absent unless --otlp-traces-endpoint (tracing is off by default). */
+  readonly tracer?: RequestTracer;
   readonly log: Logger;
   /** Wall clock (ms) for timestamps; performance.now() measures latency. */
   readonly clock: () => number;

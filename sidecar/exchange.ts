@@ -5,6 +5,8 @@ import type { Principal } from '../policy/principal.ts';
 import type { CallContract } from './contracts/call-contract.ts';
 import type { Rejection } from './reject.ts';
 import type { SessionRecord } from './session-store.ts';
+import type { InboundTrace } from './tracing/inbound.ts';
+import type { RequestTrace } from './tracing/request-trace.ts';
 import type { SubjectToken } from './upstream-identity/subject-token.ts';
 
 /**
@@ -68,6 +70,10 @@ export interface Exchange {
   rejection?: Rejection;
   /** The audit event of a refused request without tool calls is written. */
   recorded?: boolean;
+  /** The client's trace context once decided (tracing/inbound.ts); null: it sent none that parses. */
+  inboundTrace?: InboundTrace | null;
+  /** The request's span, only while the sidecar traces (--otlp-traces-endpoint). */
+  trace?: RequestTrace;
 }
 
 export function newExchange(

@@ -19,6 +19,7 @@ import { limitCalls } from './stages/limit-calls.ts';
 import { parseMessages } from './stages/parse-messages.ts';
 import { readBody } from './stages/read-body.ts';
 import { recordDecision } from './stages/record-decision.ts';
+import { traceContext } from './stages/trace-context.ts';
 import { ANSWERED, type Stage } from './stages/stage.ts';
 
 /**
@@ -31,6 +32,7 @@ export const PIPELINE: readonly (readonly [name: string, stage: Stage])[] = [
   ['read-body', readBody], // size cap before buffering
   ['parse-messages', parseMessages], // strict JSON, JSON-RPC shape, batches, tools/call extraction
   ['check-protocol', checkProtocol], // MCP-Protocol-Version, mirrored Mcp-Method/Mcp-Name headers
+  ['trace-context', traceContext], // W3C traceparent from _meta (2026-07-28) or the header; never refuses
   ['authenticate', authenticate], // bearer token -> principal; the token goes no further
   ['check-session', checkSession], // a session belongs to the principal that opened it
   ['gate-policy', gatePolicy], // a fresh policy (failurePolicy) and no server kill switch
@@ -43,12 +45,18 @@ export const PIPELINE: readonly (readonly [name: string, stage: Stage])[] = [
 
 async function runStages(exchange: Exchange, context: SidecarContext): Promise<void> {
   const timings = context.metrics.stageDuration;
+  const trace = exchange.trace;
+  const timed = timings !== undefined || trace !== undefined;
   for (const [name, stage] of PIPELINE) {
-    // Per-stage timing is opt-in (--stage-timings): it is for finding where time goes, not for every pod.
-    const started = timings ? performance.now() : 0;
+    // Per-stage timing is opt-in (--stage-timings, or tracing): it is for finding where time goes, not
+    // for every pod; with both off the loop reads no clock.
+    const started = timed ? performance.now() : 0;
     let result = stage(exchange, context);
     if (result instanceof Promise) result = await result;
     if (timings) timings.observe({ stage: name }, (performance.now() - started) / 1000);
+    // A span event per stage, not a child span: a dozen spans per call would multiply export cost
+    // for steps that mostly take microseconds (docs/DESIGN.md, "Traces").
+    if (trace) trace.stage(name, started, result);
     if (result === ANSWERED) return;
     if (result !== undefined) {
       exchange.rejection = result;
@@ -70,6 +78,7 @@ export async function handleRequest(
   response: ServerResponse,
 ): Promise<void> {
   const exchange = newExchange(randomUUID(), performance.now(), request, response);
+  if (context.tracer) exchange.trace = context.tracer.begin(exchange);
   const { metrics } = context;
   metrics.inFlight.inc();
   try {
@@ -87,5 +96,6 @@ export async function handleRequest(
     metrics.latency.observe({ decision: decisionLabel(exchange) }, latencyMs / 1000);
     if (exchange.rejection) metrics.refusals.inc({ code: exchange.rejection.code });
     recordExchange(exchange, context); // whatever is not recorded yet (a call the client gave up on)
+    exchange.trace?.end(exchange);
   }
 }

@@ -2,6 +2,7 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { answerClientError } from './client-error.ts';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
+import { buildLogFields, type BuildInfo } from '../lib/build-info.ts';
 import { canonicalJson } from '../policy/hash.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import { isKilled } from '../policy/authorize.ts';
@@ -32,6 +33,7 @@ import { createHttpUpstream } from './transports/upstream-http.ts';
 import { createStdioUpstream } from './transports/upstream-stdio.ts';
 import type { Upstream } from './transports/upstream.ts';
 import { createUpstreamIdentity } from './upstream-identity/upstream-identity.ts';
+import { startTracing } from './tracing/start-tracing.ts';
 
 /** A running sidecar: the MCP endpoint, the admin endpoint, and what tests need to observe it. */
 export interface RunningSidecar {
@@ -47,6 +49,8 @@ export interface RunningSidecar {
 
 export interface StartOptions {
   readonly log?: Logger;
+  /** The version and commit, for the start-up log line (what a bug report needs first). */
+  readonly build?: BuildInfo;
   readonly audit?: AuditSink;
   readonly clock?: () => number;
   /** Environment of a spawned stdio server (minimal by default: nothing of ours leaks into it). */
@@ -221,6 +225,9 @@ export async function startSidecar(
         ...(options.auditShipping ? { shipping: options.auditShipping } : {}),
       });
 
+  // Off by default; when off, the OpenTelemetry SDK is never loaded (tracing/start-tracing.ts).
+  const tracer = await startTracing(config, { registry: metrics.registry, log, clock });
+
   const context: SidecarContext = {
     config,
     access,
@@ -240,6 +247,7 @@ export async function startSidecar(
     }),
     audit: options.audit ?? audit!.sink,
     metrics,
+    ...(tracer ? { tracer } : {}),
     log,
     clock,
   };
@@ -324,6 +332,7 @@ export async function startSidecar(
   const egressAddress = await egress.listen(config.egressListen.host, config.egressListen.port);
   log.info(
     {
+      ...(options.build ? buildLogFields(options.build) : {}),
       listen: baseUrl(address),
       admin: baseUrl(adminAddress),
       egress: baseUrl(egressAddress),
@@ -350,6 +359,7 @@ export async function startSidecar(
       authenticator?.value.close?.();
       idpTrust?.close();
       await audit?.close(stopOptions.drainMs ?? 5000);
+      await tracer?.shutdown(); // the spans still buffered are exported first
       log.flush();
     },
   };

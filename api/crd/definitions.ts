@@ -50,13 +50,19 @@ export const crdSources: readonly CrdSource[] = [
     description:
       'An MCP server run behind a Portcullis sidecar, its only entrance. The operator reconciles it into a Deployment, ' +
       'Service, ServiceAccount, RBAC, NetworkPolicy and a compiled policy bundle. Kill switches are annotations: ' +
-      'portcullis.dev/kill-switch (whole server) and portcullis.dev/killed-tools (named tools).',
+      'portcullis.dev/kill-switch (whole server) and portcullis.dev/killed-tools (named tools); status.killSwitch ' +
+      'shows every switch in force, with since when, why and who, and the last release.',
     spec: mcpServerSpec,
     status: mcpServerStatus,
     rootValidations: mcpServerRootRules.map(celRuleForCrd),
     columns: [
       conditionColumn('Ready', 'Ready', 'The server is reachable through its sidecar with current policy.'),
-      conditionColumn('Killed', 'Killed', 'A kill switch refuses all or some calls.'),
+      {
+        name: 'Killed',
+        type: 'boolean',
+        jsonPath: '.status.killSwitch.engaged',
+        description: 'A kill switch refuses all or some calls (status.killSwitch.switches says which).',
+      },
       {
         name: 'Tools',
         type: 'integer',
@@ -80,6 +86,20 @@ export const crdSources: readonly CrdSource[] = [
         type: 'string',
         jsonPath: '.status.endpoint',
         description: 'In-cluster URL.',
+        priority: 1,
+      },
+      {
+        name: 'Killed Since',
+        type: 'date',
+        jsonPath: '.status.killSwitch.since',
+        description: 'Since when the earliest kill switch still engaged has been engaged.',
+        priority: 1,
+      },
+      {
+        name: 'Kill Reason',
+        type: 'string',
+        jsonPath: '.status.killSwitch.reason',
+        description: 'Who engaged the hardest-biting kill switch, and why.',
         priority: 1,
       },
       age,

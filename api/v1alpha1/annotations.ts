@@ -37,6 +37,23 @@ export const KILLED_BY = `${ANNOTATION_PREFIX}killed-by`;
  */
 export const KILLED_TOOLS_REASONS = `${ANNOTATION_PREFIX}killed-tools-reasons`;
 
+/** When this object's kill switch was engaged (RFC 3339; portcullis kill writes it, release removes it). */
+export const KILLED_AT = `${ANNOTATION_PREFIX}killed-at`;
+
+/*
+ * The last release of a kill switch on this object, written by `portcullis release` in the same patch
+ * that removes the switch, so the record and the release land together or not at all. Each release
+ * overwrites all four (a key it has no value for is removed), so they always describe one release.
+ */
+/** Who released (the name the API server authenticated). */
+export const RELEASED_BY = `${ANNOTATION_PREFIX}released-by`;
+/** When (RFC 3339). */
+export const RELEASED_AT = `${ANNOTATION_PREFIX}released-at`;
+/** Why, as given with --reason; absent when none was given. */
+export const RELEASE_REASON = `${ANNOTATION_PREFIX}release-reason`;
+/** On an McpServer: the tools released by name (comma-separated); absent when the object's switch was released. */
+export const RELEASED_TOOLS = `${ANNOTATION_PREFIX}released-tools`;
+
 /** Callers see at most this many characters of a kill reason. */
 export const PUBLIC_REASON_MAX = 120;
 
@@ -87,6 +104,38 @@ export const ANNOTATIONS: readonly AnnotationDoc[] = [
     meaning:
       'Per killed tool, why and who: JSON keyed by tool name, each value {"reason": "...", "by": "..."} or a plain reason string ' +
       '(for example {"issue_refund":{"reason":"INC-7","by":"alice"}}). Written by portcullis kill --tool.',
+  },
+  {
+    key: KILLED_AT,
+    appliesTo: ['McpServer', 'ToolPolicy', 'Namespace'],
+    meaning:
+      'When the kill switch was engaged (RFC 3339), written by portcullis kill; tools killed by name keep theirs as "at" in killed-tools-reasons. ' +
+      'status.killSwitch shows it as since (without it: when the operator first saw the switch).',
+  },
+  {
+    key: RELEASED_BY,
+    appliesTo: ['McpServer', 'ToolPolicy', 'Namespace'],
+    meaning:
+      'Who made the last release of a kill switch on this object (portcullis release writes the authenticated user name, ' +
+      'with released-at, release-reason and, for tools, released-tools). Kept after the release; the next release overwrites all four. ' +
+      "Shown in status.killSwitch.lastRelease and the operator's KillSwitchReleased Event.",
+  },
+  {
+    key: RELEASED_AT,
+    appliesTo: ['McpServer', 'ToolPolicy', 'Namespace'],
+    meaning: 'When the last release on this object was made (RFC 3339).',
+  },
+  {
+    key: RELEASE_REASON,
+    appliesTo: ['McpServer', 'ToolPolicy', 'Namespace'],
+    meaning:
+      'Why the last release on this object was made (portcullis release --reason); absent when none was given.',
+  },
+  {
+    key: RELEASED_TOOLS,
+    appliesTo: ['McpServer'],
+    meaning:
+      'The tools the last release on this McpServer released by name (comma-separated); absent when it released the whole-server switch.',
   },
 ];
 

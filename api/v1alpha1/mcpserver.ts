@@ -9,6 +9,7 @@ import {
   toolName,
 } from './common.ts';
 import { isCidr, isHttpsUrl } from './formats.ts';
+import { killSwitchStatus } from './kill-switch-status.ts';
 import { doc } from './schema-doc.ts';
 
 // ---- workload -------------------------------------------------------------------------------------
@@ -537,20 +538,7 @@ export const mcpServerStatus = doc(
     ),
     replicas: doc(z.int().min(0).optional(), 'Pods that exist.'),
     readyReplicas: doc(z.int().min(0).optional(), 'Pods that are ready.'),
-    killSwitch: doc(
-      z
-        .object({
-          server: doc(z.boolean(), 'The whole server is killed (by its own annotation or its Namespace).'),
-          tools: doc(
-            z.array(toolName).max(256).optional(),
-            'Tools killed by name or by a ToolPolicy switch.',
-            { listSet: true },
-          ),
-          reason: doc(z.string().max(1024).optional(), 'The recorded reason.'),
-        })
-        .optional(),
-      'Kill switches in force.',
-    ),
+    killSwitch: killSwitchStatus,
     servedTools: doc(
       z.int().min(0).optional(),
       'How many of the observed tools the sidecars serve: published, not quarantined, not killed. ' +
@@ -577,5 +565,6 @@ export const mcpServerConditionTypes = [
   'Killed',
   'ToolDrift',
   'ToolsServed',
+  'EgressLocked',
 ] as const;
 export { condition };

@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { toolDigest } from '../../policy/tool-digest.ts';
 import { ECHO_TOOL } from './echo-tool.ts';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -113,6 +114,22 @@ async function everythingOnPolicy(): Promise<{ dir: string; args: string[] }> {
   return { dir: join(dir, 'policy'), args: ['--signing-key', keyFile, '--stage-timings'] };
 }
 
+/**
+ * Where traced configurations export spans: a sink on loopback that reads each OTLP request to the end
+ * and answers 200, so the sidecar pays for building, serializing and sending its spans, and nothing
+ * for a collector's own work (which would share the cores with the sidecar).
+ */
+const otlpSink = { requests: 0, bytes: 0 };
+const sinkServer = createHttpServer((request, response) => {
+  request.on('data', (chunk: Buffer) => (otlpSink.bytes += chunk.length));
+  request.on('end', () => {
+    otlpSink.requests++;
+    response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
+  });
+});
+await new Promise<void>((resolve) => sinkServer.listen(0, '127.0.0.1', resolve));
+const tracesEndpoint = `http://127.0.0.1:${(sinkServer.address() as { port: number }).port}/v1/traces`;
+
 const everything = await everythingOnPolicy();
 const CONFIGURATIONS: Record<string, Configuration> = {
   default: { nodeFlags: [], policyDir: 'bench/fixtures/policy', extraArgs: ['--stage-timings'] },
@@ -122,7 +139,24 @@ const CONFIGURATIONS: Record<string, Configuration> = {
     extraArgs: [],
   },
   'everything-on': { nodeFlags: [], policyDir: everything.dir, extraArgs: everything.args },
+  // The default configuration with OpenTelemetry tracing: every request recorded and exported (a span
+  // per request, an event per stage, a client span for the hop), and the SDK loaded but sampling nothing.
+  'tracing-on': {
+    nodeFlags: [],
+    policyDir: 'bench/fixtures/policy',
+    extraArgs: ['--stage-timings', '--otlp-traces-endpoint', tracesEndpoint, '--trace-sample-ratio', '1'],
+  },
+  'tracing-unsampled': {
+    nodeFlags: [],
+    policyDir: 'bench/fixtures/policy',
+    extraArgs: ['--stage-timings', '--otlp-traces-endpoint', tracesEndpoint, '--trace-sample-ratio', '0'],
+  },
 };
+// BENCH_CONFIGURATIONS=default,tracing-on: a subset, for a short comparison on a shared machine.
+const only = process.env['BENCH_CONFIGURATIONS']?.split(',').filter(Boolean);
+if (only) {
+  for (const name of Object.keys(CONFIGURATIONS)) if (!only.includes(name)) delete CONFIGURATIONS[name];
+}
 // Before and after in one run: the same default configuration on an earlier build (BASELINE=<rev>).
 const baselineMain = process.env['SIDECAR_BASELINE_MAIN'];
 if (baselineMain) {
@@ -193,6 +227,7 @@ const direct: Target = { url: upstreamUrl, headers, body };
 const runs: Record<string, unknown> = {};
 for (const [name, configuration] of Object.entries(CONFIGURATIONS)) {
   const sidecar = await startSidecarProcess(configuration);
+  const exportedBefore = { ...otlpSink };
   const proxied: Target = {
     url: sidecar.url,
     headers: { ...headers, authorization: `Bearer ${token}` },
@@ -209,6 +244,7 @@ for (const [name, configuration] of Object.entries(CONFIGURATIONS)) {
     ? await stageCosts(sidecar.adminUrl)
     : undefined;
   sidecar.stop();
+  const traced = configuration.extraArgs.includes('--otlp-traces-endpoint');
   const added = (q: 'p50Ms' | 'p99Ms' | 'p999Ms') =>
     Math.round((proxiedLatency[q] - directRun[q]) * 1000) / 1000;
   runs[name] = {
@@ -220,6 +256,14 @@ for (const [name, configuration] of Object.entries(CONFIGURATIONS)) {
     addedLatencyMs: { p50: added('p50Ms'), p99: added('p99Ms'), p999: added('p999Ms') },
     throughput: { callsPerSecond: throughput.callsPerSecond, errors: throughput.errors },
     sidecarMemory: memory,
+    ...(traced
+      ? {
+          otlpExports: {
+            requests: otlpSink.requests - exportedBefore.requests,
+            bytes: otlpSink.bytes - exportedBefore.bytes,
+          },
+        }
+      : {}),
   };
 }
 
@@ -243,3 +287,4 @@ console.log(JSON.stringify(results, null, 2));
 
 upstream.stdin!.end();
 await jwks.close();
+sinkServer.close();

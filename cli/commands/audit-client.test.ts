@@ -74,9 +74,35 @@ describe('collectorClient', () => {
     );
   });
 
+  it('asks without an authorization header when there is no token (a --query-auth none collector)', async () => {
+    const { fetch, calls } = fakeFetch(200, { events: [] });
+    const client = collectorClient({ url: new URL('http://127.0.0.1:8080'), token: undefined, fetch });
+    expect(await client({})).toEqual({ events: [] });
+    expect(Object.keys(calls[0]!.init.headers as Record<string, string>)).toEqual(['accept']);
+  });
+
+  it('says a 401 to a query without a token means the collector wants one, and why none was found', async () => {
+    const { fetch } = fakeFetch(401, typed('missing_token', 'a bearer token is required'));
+    const client = collectorClient({
+      url: new URL('http://127.0.0.1:8080'),
+      token: undefined,
+      noToken: 'kubeconfig user root authenticates with a client certificate',
+      fetch,
+    });
+    const error = (await client({}).catch((e: unknown) => e)) as AuditError;
+    expect(error).toBeInstanceOf(AuditError);
+    expect(error).toMatchObject({ exitCode: 1, code: 'token_required', retryable: false });
+    expect(error.message).toBe(
+      'the collector at http://127.0.0.1:8080/ requires a bearer token (a bearer token is required ' +
+        '(missing_token)), and none was sent: kubeconfig user root authenticates with a client ' +
+        "certificate. the collector takes a Kubernetes bearer token: pass --token-file or PORTCULLIS_TOKEN, e.g. from 'kubectl create token <serviceaccount> -n <namespace>'",
+    );
+  });
+
   it('explains 401 with how to get a token', async () => {
     const error = await refusal(401, typed('invalid_token', 'the token was not accepted'));
     expect(error.exitCode).toBe(1);
+    expect(error.code).toBe('token_rejected');
     expect(error.message).toContain('the token was not accepted (invalid_token)');
     expect(error.message).toContain('kubectl create token');
   });
@@ -87,7 +113,7 @@ describe('collectorClient', () => {
       typed('forbidden', 'alice may not get mcpservers/audit in namespace finance'),
       'finance',
     );
-    expect(inNamespace.exitCode).toBe(1);
+    expect(inNamespace).toMatchObject({ exitCode: 1, code: 'forbidden' });
     expect(inNamespace.message).toContain(
       'alice may not get mcpservers/audit in namespace finance (forbidden)',
     );
@@ -101,7 +127,7 @@ describe('collectorClient', () => {
 
   it('marks 5xx and 429 as worth retrying and 404 as a wrong address', async () => {
     const down = await refusal(503, typed('store_unavailable', 'database locked'));
-    expect(down).toMatchObject({ exitCode: 1, retryable: true });
+    expect(down).toMatchObject({ exitCode: 1, retryable: true, code: 'unavailable' });
     expect(down.message).toContain('database locked (store_unavailable)');
     // 429 busy: the collector is at its memory ceiling; --follow waits and asks again.
     expect(await refusal(429, typed('busy', 'retry'))).toMatchObject({ exitCode: 1, retryable: true });

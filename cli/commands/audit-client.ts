@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { AuditEvent } from '../../api/audit/v1/event.ts';
 import { EVENTS_QUERY_PATH, type AuditQueryInput } from '../../api/audit/v1/query.ts';
-import { failure, unavailable, usageError, type AuditError } from './audit-errors.ts';
+import { CREATE_TOKEN_HINT } from './audit-credentials.ts';
+import { failure, refused, unavailable, usageError, type AuditError } from './audit-errors.ts';
 
 /** One page of the query API's answer (collector/store AuditPage on the wire). */
 export interface AuditPage {
@@ -31,7 +32,10 @@ const wireError = z.object({ error: z.object({ code: z.string(), message: z.stri
 
 export function collectorClient(options: {
   readonly url: URL;
-  readonly token: string;
+  /** Sent as a bearer token when there is one; a collector with --query-auth none needs none. */
+  readonly token: string | undefined;
+  /** Why there is no token (see AuditAccess): named in the error when the collector wants one. */
+  readonly noToken?: string;
   readonly fetch: typeof fetch;
 }): FetchPage {
   // A collector behind a path prefix (https://gw.example.com/audit) keeps its prefix.
@@ -46,7 +50,10 @@ export function collectorClient(options: {
     let body: string;
     try {
       response = await options.fetch(url, {
-        headers: { authorization: `Bearer ${options.token}`, accept: 'application/json' },
+        headers: {
+          ...(options.token === undefined ? {} : { authorization: `Bearer ${options.token}` }),
+          accept: 'application/json',
+        },
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         redirect: 'error', // never replay the bearer token to wherever a redirect points
       });
@@ -57,7 +64,11 @@ export function collectorClient(options: {
       throw unavailable(`cannot reach the collector at ${options.url.href}: ${why}`, error);
     }
     if (response.ok) return parsePage(body, options.url);
-    throw refusal(response.status, body, query.namespace, options.url);
+    throw refusal(response.status, body, {
+      namespace: query.namespace,
+      url: options.url,
+      ...(options.token === undefined ? { noToken: options.noToken ?? 'no token given' } : {}),
+    });
   };
 }
 
@@ -75,8 +86,16 @@ function parsePage(body: string, url: URL): AuditPage {
   return page.data as AuditPage;
 }
 
+/** What was asked: the namespace queried, the collector, and why no token was sent (when none was). */
+export interface RefusalContext {
+  readonly namespace: string | undefined;
+  readonly url: URL;
+  readonly noToken?: string;
+}
+
 /** The collector's typed error as an AuditError with the exit code and a hint at the fix. */
-export function refusal(status: number, body: string, namespace: string | undefined, url: URL): AuditError {
+export function refusal(status: number, body: string, context: RefusalContext): AuditError {
+  const { namespace, url } = context;
   let parsed: z.infer<typeof wireError> | undefined;
   try {
     parsed = wireError.safeParse(JSON.parse(body)).data;
@@ -85,8 +104,17 @@ export function refusal(status: number, body: string, namespace: string | undefi
   }
   const said = parsed ? `${parsed.error.message} (${parsed.error.code})` : `HTTP ${status}`;
   if (status === 400) return usageError(`the collector refused the query: ${said}`);
+  if (status === 401 && context.noToken !== undefined) {
+    // Asking without a token is right for a collector run with --query-auth none; this one is not.
+    return refused(
+      'token_required',
+      `the collector at ${url.href} requires a bearer token (${said}), and none was sent: ` +
+        `${context.noToken}. ${CREATE_TOKEN_HINT}`,
+    );
+  }
   if (status === 401) {
-    return failure(
+    return refused(
+      'token_rejected',
       `the collector did not accept the token: ${said}. It takes an ordinary bearer token of the ` +
         `cluster it runs in (not a sidecar's): --token-file, PORTCULLIS_TOKEN, or a kubeconfig user ` +
         `with a token ('kubectl create token <serviceaccount> -n <namespace>' makes one)`,
@@ -97,7 +125,8 @@ export function refusal(status: number, body: string, namespace: string | undefi
       namespace === undefined
         ? 'cluster-wide (a ClusterRole and ClusterRoleBinding), as -A queries every namespace'
         : `in namespace ${namespace} (a Role and RoleBinding there)`;
-    return failure(
+    return refused(
+      'forbidden',
       `not allowed: ${said}. Reading audit events needs get on mcpservers/audit (group portcullis.dev) ` +
         `${where}; the rule: {apiGroups: [portcullis.dev], resources: [mcpservers/audit], verbs: [get]}`,
     );

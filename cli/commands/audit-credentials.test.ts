@@ -138,15 +138,43 @@ describe('resolveAccess', () => {
     expect(await refused({ credentials: { tokenFile: empty } })).toContain('is empty');
   });
 
-  it('explains that a client certificate will not do, and how to get a token', async () => {
-    const message = await refused({}, { KUBECONFIG: certs });
-    expect(message).toContain('kubeconfig user root authenticates with a client certificate');
-    expect(message).toContain('kubectl create token <serviceaccount>');
+  it('goes without a token when the kubeconfig user has none, and says why (for a collector that wants one)', async () => {
+    const access = await resolveAccess(defaults, { KUBECONFIG: certs });
+    expect(access).toEqual({
+      noToken: 'kubeconfig user root authenticates with a client certificate',
+      namespace: 'default',
+    });
   });
 
-  it('says so when there is no token and no kubeconfig', async () => {
-    const message = await refused({}, { HOME: mkdtempSync(join(dir, 'empty-home-')) });
-    expect(message).toContain('no kubeconfig found');
-    expect(message).toContain('kubectl create token');
+  it('goes without a token and without a kubeconfig, and says why', async () => {
+    const access = await resolveAccess(defaults, { HOME: mkdtempSync(join(dir, 'empty-home-')) });
+    expect(access.token).toBeUndefined();
+    expect(access.noToken).toMatch(/^no token given, and no kubeconfig found/);
+    expect(access.namespace).toBe('default');
+  });
+
+  it('goes without a token when the exec plugin fails, naming the user and the failure', async () => {
+    const failing = kubeconfig(
+      'exec',
+      {
+        cloud: {
+          exec: { apiVersion: 'client.authentication.k8s.io/v1', command: join(dir, 'no-such-plugin') },
+        },
+      },
+      { cloud: { user: 'cloud' } },
+      'cloud',
+    );
+    const access = await resolveAccess(defaults, { KUBECONFIG: failing });
+    expect(access.token).toBeUndefined();
+    expect(access.noToken).toMatch(/^cannot get a token for kubeconfig user cloud: /);
+  });
+
+  it('still refuses a kubeconfig or context the caller named that does not load', async () => {
+    expect(await refused({ credentials: { kubeconfig: join(dir, 'named-but-missing') } })).toContain(
+      'named-but-missing',
+    );
+    expect(await refused({ credentials: { kubeconfig: certs, context: 'nope' } })).toContain(
+      'context "nope"',
+    );
   });
 });

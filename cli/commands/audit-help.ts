@@ -54,8 +54,11 @@ Collector and credentials:
 The collector checks the token with the API server and allows get on mcpservers/audit (group
 portcullis.dev) in the namespace queried, or cluster-wide with -A. It takes bearer tokens only: for a
 kubeconfig user with a client certificate, use 'kubectl create token <serviceaccount> -n <namespace>'.
-The token is never printed.
+The token is never printed. Without a token (none given, and no kubeconfig user with one) the query
+goes out without one: a collector run with --query-auth none (loopback, development) answers it; one
+that wants a token refuses, and the command says so and why none was found.
 
-Exit codes: 0 success (also when nothing matched), 1 failure (no credentials, collector unreachable,
-token refused, not allowed), 2 usage error (invalid flags, or a query the collector calls invalid).
+Exit codes: 0 success (also when nothing matched), 1 failure (the collector wants a token and has
+none, collector unreachable, token refused, not allowed), 2 usage error (invalid flags, or a query the
+collector calls invalid).
 `;

@@ -52,11 +52,16 @@ async function query(options: AuditOptions, io: CliIo, deps: AuditDeps): Promise
         '(e.g. http://127.0.0.1:8080 with kubectl port-forward to the collector)',
     );
   }
-  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+  const access = await resolveAccess(options, io.env);
+  if (access.token !== undefined && url.protocol === 'http:' && !isLoopback(url.hostname)) {
     io.err(`portcullis audit: warning: sending the bearer token unencrypted to ${url.host} (http)\n`);
   }
-  const access = await resolveAccess(options, io.env);
-  const fetchPage = collectorClient({ url, token: access.token, fetch: deps.fetch });
+  const fetchPage = collectorClient({
+    url,
+    token: access.token,
+    ...(access.noToken === undefined ? {} : { noToken: access.noToken }),
+    fetch: deps.fetch,
+  });
   const filters: Omit<AuditQueryInput, 'limit' | 'after' | 'order'> = {
     ...options.filters,
     ...(access.namespace === undefined ? {} : { namespace: access.namespace }),

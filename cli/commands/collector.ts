@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { COLLECTOR_AUDIENCE } from '../../api/audit/v1/identity.ts';
 import { collectorConfigSchema, type CollectorConfigInput } from '../../collector/config.ts';
 import { CollectorConfigError, startCollector } from '../../collector/start.ts';
+import { readBuildInfo } from '../build-info.ts';
 import { TlsConfigError } from '../../collector/tls.ts';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
@@ -19,7 +20,9 @@ Listening:
   --tls-cert-file FILE       serve --listen over HTTPS with this PEM certificate (leaf first, then
                              intermediates); needs --tls-key-file. Both files are re-read every second:
                              a rotated pair serves new connections, open ones are not dropped; a pair
-                             that does not load is refused (at start: exit 2; later: the old one stays)
+                             that does not load is refused (at start: exit 2; later: the old one stays).
+                             The certificate in force expires at
+                             portcullis_collector_tls_certificate_expiry_seconds (on --metrics-listen)
   --tls-key-file FILE        the PEM private key of --tls-cert-file
 
 Store:
@@ -162,7 +165,8 @@ export async function runCollector(args: readonly string[], io: CliIo): Promise<
     return EXIT.usage;
   }
   try {
-    const collector = await startCollector(parsed.data, { stdout: (text) => io.out(text) });
+    const build = await readBuildInfo({ env: io.env });
+    const collector = await startCollector(parsed.data, { stdout: (text) => io.out(text), build });
     await io.untilShutdown();
     await collector.stop();
     return EXIT.ok;

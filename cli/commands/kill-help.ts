@@ -38,7 +38,8 @@ Flags:
 ${COMMON}
 
 The switch is the portcullis.dev/kill-switch annotation ("true"); tools go in
-portcullis.dev/killed-tools, whose other names (and their reasons) are kept. Only
+portcullis.dev/killed-tools, whose other names (and their reasons) are kept. When is recorded
+too (portcullis.dev/killed-at, or the tool entry's "at"): status.killSwitch shows it as since. Only
 metadata.annotations is written (a JSON merge patch), so patch on the object is the one permission needed (get too for --tool, which reads
 the list and writes it back with the object's resourceVersion as a precondition, retrying on a
 conflict). Killing what is already killed changes nothing and says so.
@@ -59,13 +60,18 @@ Examples:
 ${TARGETS}
 
 Flags:
-  --reason TEXT           why; printed with the change (the reason annotation goes with the switch)
+  --reason TEXT           why; recorded with who you are and when (see below) and printed
 ${COMMON}
 
 Release removes the annotation; it never writes "false" (a mistyped "false" would stay engaged).
 Releasing mcpserver/NAME leaves its killed tools killed, with their own reasons; release those with
---tool. A switch's reason and killed-by are removed with it. Releasing what is not engaged changes
-nothing and says so.
+--tool. A switch's reason, killed-by and killed-at are removed with it. Releasing what is not engaged
+changes nothing and says so.
+
+The release is recorded on the object in the same patch: portcullis.dev/released-by (the name the
+API server knows you by), released-at, release-reason (--reason) and, for --tool, released-tools.
+The next release replaces them. status.killSwitch.lastRelease and the operator's KillSwitchReleased
+Event (kubectl describe) show them; patch is still the one permission needed.
 
 Exit codes: 0 released or not engaged, 1 failure (not found, forbidden, API server unreachable),
 2 usage error.

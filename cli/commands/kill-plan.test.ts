@@ -2,15 +2,29 @@ import { describe, expect, it } from 'vitest';
 import {
   KILL_REASON,
   KILL_SWITCH,
+  KILLED_AT,
   KILLED_BY,
   KILLED_TOOLS,
   KILLED_TOOLS_REASONS,
+  RELEASE_REASON,
+  RELEASED_AT,
+  RELEASED_BY,
+  RELEASED_TOOLS,
 } from '../../api/v1alpha1/annotations.ts';
 import { planSwitch } from './kill-plan.ts';
 
 const server = { kind: 'mcpserver', name: 'billing' } as const;
 const tools = (...names: string[]) => ({ kind: 'mcpserver', name: 'billing', tools: names }) as const;
-const reasons = (value: Record<string, { reason?: string; by?: string }>) => JSON.stringify(value);
+const reasons = (value: Record<string, { reason?: string; by?: string; at?: string }>) =>
+  JSON.stringify(value);
+const NOW = '2026-03-01T10:00:00.000Z';
+/** A release's record when the plan is not told who, when or why: every key still written (cleared). */
+const NO_RECORD = {
+  [RELEASED_BY]: null,
+  [RELEASED_AT]: null,
+  [RELEASE_REASON]: null,
+  [RELEASED_TOOLS]: null,
+};
 
 describe('kill of a whole object', () => {
   it('sets the switch, the reason as given and who engaged it, separately', () => {
@@ -20,9 +34,17 @@ describe('kill of a whole object', () => {
       annotations: {},
       reason: 'INC-1',
       actor: 'alice',
+      now: NOW,
     });
     expect(plan.patch).toEqual({
-      metadata: { annotations: { [KILL_SWITCH]: 'true', [KILL_REASON]: 'INC-1', [KILLED_BY]: 'alice' } },
+      metadata: {
+        annotations: {
+          [KILL_SWITCH]: 'true',
+          [KILL_REASON]: 'INC-1',
+          [KILLED_BY]: 'alice',
+          [KILLED_AT]: NOW,
+        },
+      },
     });
     expect(plan.summary).toBe('kill switch engaged (reason: alice: INC-1)');
   });
@@ -47,6 +69,7 @@ describe('kill of a whole object', () => {
       [KILL_SWITCH]: 'true',
       [KILL_REASON]: null,
       [KILLED_BY]: null,
+      [KILLED_AT]: null,
     });
   });
 
@@ -62,6 +85,7 @@ describe('kill of a whole object', () => {
       [KILL_SWITCH]: 'true',
       [KILL_REASON]: 'INC-2',
       [KILLED_BY]: 'alice',
+      [KILLED_AT]: null,
     });
     const legacy = planSwitch({
       action: 'kill',
@@ -75,22 +99,65 @@ describe('kill of a whole object', () => {
       [KILL_SWITCH]: 'true',
       [KILL_REASON]: 'INC-2',
       [KILLED_BY]: 'alice',
+      [KILLED_AT]: null,
     });
   });
 });
 
 describe('release of a whole object', () => {
-  it('removes the switch and its record: it never writes "false"', () => {
+  it('removes the switch and its record, and records who released it, when and why: it never writes "false"', () => {
     const plan = planSwitch({
       action: 'release',
       target: { kind: 'namespace', name: 'finance' },
-      annotations: { [KILL_SWITCH]: 'true', [KILL_REASON]: 'x', [KILLED_BY]: 'alice' },
+      annotations: {
+        [KILL_SWITCH]: 'true',
+        [KILL_REASON]: 'x',
+        [KILLED_BY]: 'alice',
+        [KILLED_AT]: '2026-03-01T09:00:00.000Z',
+      },
+      reason: 'INC-1 closed',
+      actor: 'bob',
+      now: NOW,
     });
     expect(plan.patch).toEqual({
-      metadata: { annotations: { [KILL_SWITCH]: null, [KILL_REASON]: null, [KILLED_BY]: null } },
+      metadata: {
+        annotations: {
+          [KILL_SWITCH]: null,
+          [KILL_REASON]: null,
+          [KILLED_BY]: null,
+          [KILLED_AT]: null,
+          [RELEASED_BY]: 'bob',
+          [RELEASED_AT]: NOW,
+          [RELEASE_REASON]: 'INC-1 closed',
+          [RELEASED_TOOLS]: null,
+        },
+      },
     });
     expect(JSON.stringify(plan.patch)).not.toContain('false');
-    expect(plan.summary).toBe('kill switch released');
+    expect(plan.summary).toBe('kill switch released (reason: bob: INC-1 closed)');
+  });
+
+  it('replaces every key of an earlier release record, so a missing reason does not inherit the old one', () => {
+    const plan = planSwitch({
+      action: 'release',
+      target: server,
+      annotations: {
+        [KILL_SWITCH]: 'true',
+        [RELEASED_BY]: 'carol',
+        [RELEASED_AT]: '2026-01-01T00:00:00.000Z',
+        [RELEASE_REASON]: 'an earlier incident',
+        [RELEASED_TOOLS]: 'a',
+      },
+      actor: 'bob',
+      now: NOW,
+    });
+    expect(plan.patch?.metadata['annotations']).toMatchObject({
+      [RELEASED_BY]: 'bob',
+      [RELEASED_AT]: NOW,
+      [RELEASE_REASON]: null,
+      [RELEASED_TOOLS]: null,
+    });
+    expect(plan.summary).toBe('kill switch released (by bob; no reason given)');
   });
 
   it('leaves the tools their own reasons, and says they stay killed', () => {
@@ -107,7 +174,16 @@ describe('release of a whole object', () => {
       reason: 'fixed',
     });
     expect(plan.patch).toEqual({
-      metadata: { annotations: { [KILL_SWITCH]: null, [KILL_REASON]: null, [KILLED_BY]: null } },
+      metadata: {
+        annotations: {
+          [KILL_SWITCH]: null,
+          [KILL_REASON]: null,
+          [KILLED_BY]: null,
+          [KILLED_AT]: null,
+          ...NO_RECORD,
+          [RELEASE_REASON]: 'fixed',
+        },
+      },
     });
     expect(plan.summary).toBe(
       'kill switch released (reason: fixed); tools a, b stay killed (release them with --tool)',
@@ -125,6 +201,8 @@ describe('release of a whole object', () => {
       [KILL_SWITCH]: null,
       [KILL_REASON]: null,
       [KILLED_BY]: null,
+      [KILLED_AT]: null,
+      ...NO_RECORD,
     });
   });
 
@@ -135,18 +213,40 @@ describe('release of a whole object', () => {
   });
 
   it('removes a leftover "false" and says it was not engaged', () => {
-    const plan = planSwitch({ action: 'release', target: server, annotations: { [KILL_SWITCH]: 'false' } });
+    const plan = planSwitch({
+      action: 'release',
+      target: server,
+      annotations: { [KILL_SWITCH]: 'false' },
+      actor: 'bob',
+      now: NOW,
+    });
+    // Nothing was engaged, so there is no release to record.
     expect(plan.patch?.metadata['annotations']).toEqual({
       [KILL_SWITCH]: null,
       [KILL_REASON]: null,
       [KILLED_BY]: null,
+      [KILLED_AT]: null,
     });
     expect(plan.summary).toMatch(/was not engaged \(its annotation said "false"\)/);
   });
 
   it('written blind (no get), removes the switch but leaves a reason it cannot see the owner of', () => {
-    const plan = planSwitch({ action: 'release', target: server, annotations: undefined });
-    expect(plan.patch?.metadata['annotations']).toEqual({ [KILL_SWITCH]: null });
+    const plan = planSwitch({
+      action: 'release',
+      target: server,
+      annotations: undefined,
+      actor: 'bob',
+      now: NOW,
+      reason: 'r',
+    });
+    expect(plan.patch?.metadata['annotations']).toEqual({
+      [KILL_SWITCH]: null,
+      [KILLED_AT]: null,
+      [RELEASED_BY]: 'bob',
+      [RELEASED_AT]: NOW,
+      [RELEASE_REASON]: 'r',
+      [RELEASED_TOOLS]: null,
+    });
   });
 });
 
@@ -166,6 +266,7 @@ describe('killed tools', () => {
       resourceVersion: '42',
       reason: 'SEC-1',
       actor: 'alice',
+      now: NOW,
     });
     expect(plan.patch).toEqual({
       metadata: {
@@ -173,7 +274,7 @@ describe('killed tools', () => {
         annotations: {
           [KILLED_TOOLS]: 'delete_repo,force_push',
           [KILLED_TOOLS_REASONS]: reasons({
-            delete_repo: { reason: 'SEC-1', by: 'alice' },
+            delete_repo: { reason: 'SEC-1', by: 'alice', at: NOW },
             force_push: { reason: 'old', by: 'bob' },
           }),
         },
@@ -218,23 +319,36 @@ describe('killed tools', () => {
     expect(plan.summary).toBe('tool force_push already killed (reason: bob: old); nothing changed');
   });
 
-  it('releases names with their records and keeps the rest', () => {
+  it('releases names with their records, keeps the rest with their times, and records the release', () => {
+    const at = '2026-02-01T00:00:00.000Z';
     const plan = planSwitch({
       action: 'release',
       target: tools('a', 'zz'),
       annotations: {
         [KILLED_TOOLS]: 'a,b',
-        [KILLED_TOOLS_REASONS]: reasons({ a: { reason: 'r' }, b: { reason: 's' } }),
+        [KILLED_TOOLS_REASONS]: reasons({ a: { reason: 'r' }, b: { reason: 's', at } }),
       },
       resourceVersion: '7',
+      actor: 'bob',
+      now: NOW,
+      reason: 'SEC-1 fixed',
     });
     expect(plan.patch).toEqual({
       metadata: {
         resourceVersion: '7',
-        annotations: { [KILLED_TOOLS]: 'b', [KILLED_TOOLS_REASONS]: reasons({ b: { reason: 's' } }) },
+        annotations: {
+          [KILLED_TOOLS]: 'b',
+          [KILLED_TOOLS_REASONS]: reasons({ b: { reason: 's', at } }),
+          [RELEASED_BY]: 'bob',
+          [RELEASED_AT]: NOW,
+          [RELEASE_REASON]: 'SEC-1 fixed',
+          [RELEASED_TOOLS]: 'a',
+        },
       },
     });
-    expect(plan.summary).toBe('tool a released; zz was not killed; still killed: b');
+    expect(plan.summary).toBe(
+      'tool a released (reason: bob: SEC-1 fixed); zz was not killed; still killed: b',
+    );
   });
 
   it('removes the list and the records with the last tool; the server switch keeps its own reason', () => {
@@ -247,6 +361,8 @@ describe('killed tools', () => {
     expect(withServer.patch?.metadata['annotations']).toEqual({
       [KILLED_TOOLS]: null,
       [KILLED_TOOLS_REASONS]: null,
+      ...NO_RECORD,
+      [RELEASED_TOOLS]: 'force_push',
     });
     expect(withServer.summary).toMatch(/the whole server stays killed$/);
     // Written by an older CLI, without a server switch: the shared reason was the tools' and goes too.
@@ -260,6 +376,8 @@ describe('killed tools', () => {
       [KILLED_TOOLS]: null,
       [KILLED_TOOLS_REASONS]: null,
       [KILL_REASON]: null,
+      ...NO_RECORD,
+      [RELEASED_TOOLS]: 'a',
     });
   });
 

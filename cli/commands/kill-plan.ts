@@ -3,14 +3,20 @@ import {
   isKillSwitchEngaged,
   KILL_REASON,
   KILL_SWITCH,
+  KILLED_AT,
   KILLED_BY,
   KILLED_TOOLS,
   KILLED_TOOLS_REASONS,
   killedToolReasons,
   killedTools,
   killRecord,
+  RELEASE_REASON,
+  RELEASED_AT,
+  RELEASED_BY,
+  RELEASED_TOOLS,
   type KillRecord,
 } from '../../api/v1alpha1/annotations.ts';
+import { killedToolTimes } from '../../api/v1alpha1/kill-history.ts';
 import type { KillTarget } from './kill-target.ts';
 
 export type SwitchAction = 'kill' | 'release';
@@ -23,6 +29,10 @@ export type SwitchAction = 'kill' | 'release';
  * Each switch keeps its own record: the object's switch in kill-reason + killed-by, each tool killed by
  * name in its entry of killed-tools-reasons. Tools killed by older CLIs shared kill-reason with the
  * server switch; the first write that would separate them moves that reason into their entries.
+ *
+ * A release removes the switch's record and writes the release's own (released-by, -at, -reason,
+ * -tools) in the same patch: the release and the answer to "who released this, and why" land together
+ * or not at all, with no permission beyond the patch the release needs anyway.
  */
 export interface SwitchPlan {
   readonly patch?: { readonly metadata: Record<string, unknown> };
@@ -45,11 +55,16 @@ export interface PlanInput {
   readonly annotations: Annotations;
   /** The object's resourceVersion as read: the precondition of a killed-tools write. */
   readonly resourceVersion?: string;
-  /** The reason to record (kill), as given; for release only printed. */
+  /** The reason to record, as given: the switch's (kill) or the release's (release). */
   readonly reason?: string;
-  /** Who is writing, as the API server authenticates them; recorded beside the reason (kill). */
+  /** Who is writing, as the API server authenticates them; recorded beside the reason. */
   readonly actor?: string;
+  /** When (RFC 3339): killed-at or the tool entry's "at" (kill), released-at (release). */
+  readonly now?: string;
 }
+
+/** A tool's entry of killed-tools-reasons: its record and when it was killed. */
+type ToolEntry = KillRecord & { readonly at?: string };
 
 export function planSwitch(input: PlanInput): SwitchPlan {
   const { target } = input;
@@ -71,18 +86,43 @@ function annotationsPatch(
 }
 
 /** The record this kill writes. */
-const ownRecord = (input: PlanInput): KillRecord => ({
+const ownRecord = (input: PlanInput): ToolEntry => ({
   ...(input.reason !== undefined ? { reason: input.reason } : {}),
   ...(input.actor !== undefined ? { by: input.actor } : {}),
+  ...(input.now !== undefined ? { at: input.now } : {}),
+});
+
+/** Who released and why, as recorded: " (reason: alice: INC-1 closed)", " (by alice; no reason given)". */
+const releaseNote = (input: PlanInput) => {
+  if (input.reason !== undefined)
+    return reasonNote({ reason: input.reason, ...(input.actor !== undefined ? { by: input.actor } : {}) });
+  return input.actor === undefined ? '' : ` (by ${input.actor}; no reason given)`;
+};
+
+/** The record of this release; every key is written, so the four always describe one release. */
+const releaseChanges = (input: PlanInput, tools?: readonly string[]): Record<string, string | null> => ({
+  [RELEASED_BY]: input.actor ?? null,
+  [RELEASED_AT]: input.now ?? null,
+  [RELEASE_REASON]: input.reason ?? null,
+  [RELEASED_TOOLS]: tools === undefined ? null : tools.join(','),
 });
 
 /**
  * The per-tool records as they stand, the older shared form included: without a killed-tools-reasons
  * annotation, the killed tools' reason was kill-reason (and `legacy` is true).
  */
-function toolRecords(annotations: Annotations): { records: Record<string, KillRecord>; legacy: boolean } {
-  const records = killedToolReasons(annotations);
-  if (records !== undefined) return { records, legacy: false };
+function toolRecords(annotations: Annotations): { records: Record<string, ToolEntry>; legacy: boolean } {
+  const found = killedToolReasons(annotations);
+  if (found !== undefined) {
+    const times = killedToolTimes(annotations);
+    const records = Object.fromEntries(
+      Object.entries(found).map(([tool, record]) => [
+        tool,
+        times[tool] === undefined ? record : { ...record, at: times[tool] },
+      ]),
+    );
+    return { records, legacy: false };
+  }
   const shared = killRecord(annotations);
   return {
     records:
@@ -92,16 +132,21 @@ function toolRecords(annotations: Annotations): { records: Record<string, KillRe
 }
 
 /** The killed-tools-reasons value for `tools` (sorted, records without empty fields); null for none. */
-function recordsValue(records: Record<string, KillRecord>, tools: readonly string[]): string | null {
+function recordsValue(records: Record<string, ToolEntry>, tools: readonly string[]): string | null {
   const entries = [...tools].sort().flatMap((tool) => {
     const record = records[tool];
-    if (record === undefined || (record.reason === undefined && record.by === undefined)) return [];
+    if (
+      record === undefined ||
+      (record.reason === undefined && record.by === undefined && record.at === undefined)
+    )
+      return [];
     return [
       [
         tool,
         {
           ...(record.reason !== undefined ? { reason: record.reason } : {}),
           ...(record.by !== undefined ? { by: record.by } : {}),
+          ...(record.at !== undefined ? { at: record.at } : {}),
         },
       ],
     ];
@@ -132,6 +177,7 @@ function killObject(input: PlanInput): SwitchPlan {
       [KILL_SWITCH]: 'true',
       [KILL_REASON]: input.reason ?? null,
       [KILLED_BY]: input.actor ?? null,
+      [KILLED_AT]: input.now ?? null,
     }),
     summary: `kill switch engaged${reasonNote(ownRecord(input))}`,
   };
@@ -148,14 +194,24 @@ function releaseObject(input: PlanInput): SwitchPlan {
   const engaged = annotations === undefined || isKillSwitchEngaged(annotations);
   // The record goes with the switch; tools that still shared it (older CLIs) get their own copy first.
   // Read blind (no get), the reason is left alone: it may be the shared reason of tools we cannot see.
-  const changes: Record<string, string | null> =
-    annotations === undefined
-      ? { [KILL_SWITCH]: null }
-      : { ...migrateLegacyTools(input), [KILL_SWITCH]: null, [KILL_REASON]: null, [KILLED_BY]: null };
+  // killed-at is the object switch's alone (tools keep their "at" in their entries): always removed.
+  const changes: Record<string, string | null> = {
+    ...(annotations === undefined
+      ? { [KILL_SWITCH]: null, [KILLED_AT]: null }
+      : {
+          ...migrateLegacyTools(input),
+          [KILL_SWITCH]: null,
+          [KILL_REASON]: null,
+          [KILLED_BY]: null,
+          [KILLED_AT]: null,
+        }),
+    // Removing a "false" releases nothing: no release to record.
+    ...(engaged ? releaseChanges(input) : {}),
+  };
   return {
     patch: annotationsPatch(changes),
     summary: engaged
-      ? `kill switch released${input.reason ? ` (reason: ${input.reason})` : ''}${stay}`
+      ? `kill switch released${releaseNote(input)}${stay}`
       : `kill switch was not engaged (its annotation said "false"); annotation removed${stay}`,
   };
 }
@@ -196,20 +252,22 @@ function releaseTools(input: PlanInput, tools: readonly string[]): SwitchPlan {
   const after = before.filter((tool) => !tools.includes(tool));
   const serverStays = isKillSwitchEngaged(input.annotations);
   const { records, legacy } = toolRecords(input.annotations);
-  const changes: Record<string, string | null> =
-    after.length > 0
+  const changes: Record<string, string | null> = {
+    ...(after.length > 0
       ? { [KILLED_TOOLS]: after.join(','), [KILLED_TOOLS_REASONS]: recordsValue(records, after) }
       : {
           [KILLED_TOOLS]: null,
           [KILLED_TOOLS_REASONS]: null,
           // Older CLIs' shared reason was the tools' when no server switch is engaged: it goes with them.
           ...(legacy && !serverStays ? { [KILL_REASON]: null } : {}),
-        };
+        }),
+    ...releaseChanges(input, released),
+  };
   const notKilled = tools.filter((tool) => !before.includes(tool));
   return {
     patch: annotationsPatch(changes, input.resourceVersion),
     summary:
-      `${released.length === 1 ? 'tool' : 'tools'} ${list(released)} released${input.reason ? ` (reason: ${input.reason})` : ''}` +
+      `${released.length === 1 ? 'tool' : 'tools'} ${list(released)} released${releaseNote(input)}` +
       (notKilled.length > 0
         ? `; ${list(notKilled)} ${notKilled.length === 1 ? 'was' : 'were'} not killed`
         : '') +

@@ -19,6 +19,8 @@ import { RESOURCE_KINDS } from './kill-target.ts';
 export interface SwitchDeps {
   /** The API client for a loaded kubeconfig; tests wrap the real one to interleave other writers. */
   readonly api: (kube: Parameters<typeof kubeApi>[0]) => KubeApi;
+  /** The clock for killed-at and released-at; absent: the system clock. */
+  readonly now?: () => number;
 }
 
 export const defaultSwitchDeps: SwitchDeps = { api: kubeApi };
@@ -43,9 +45,11 @@ export async function runSwitch(options: SwitchOptions, io: CliIo, deps: SwitchD
     ...(kind.namespaced ? { namespace: options.namespace ?? contextNamespace(kube) ?? 'default' } : {}),
   };
   const editsList = target.kind === 'mcpserver' && target.tools !== undefined;
-  // Who engages a switch is recorded beside its reason (killed-by), not inside it: callers see the reason.
-  const actor = options.action === 'kill' ? await api.whoAmI() : undefined;
+  // Who engages a switch is recorded beside its reason (killed-by), not inside it: callers see the
+  // reason. Who releases one is recorded too (released-by), for whoever audits the release later.
+  const actor = await api.whoAmI();
   const reason = options.reason;
+  const now = new Date((deps.now ?? Date.now)()).toISOString();
 
   for (let attempt = 1; ; attempt++) {
     const read = await readObject(api, ref, editsList, io);
@@ -56,6 +60,7 @@ export async function runSwitch(options: SwitchOptions, io: CliIo, deps: SwitchD
       ...(read?.resourceVersion === undefined ? {} : { resourceVersion: read.resourceVersion }),
       ...(reason === undefined ? {} : { reason }),
       ...(actor === undefined ? {} : { actor }),
+      now,
     });
     if (plan.patch === undefined || options.dryRun) {
       report(options, ref, plan, false, io);

@@ -8,10 +8,12 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeCredentials } from '../../kube/credentials.ts';
+import { buildLogFields } from '../../lib/build-info.ts';
 import { startLeaderElection } from '../../operator/controller/leader-election.ts';
 import { startOperator } from '../../operator/manager.ts';
 import { createOperatorMetrics } from '../../operator/metrics.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
+import { readBuildInfo } from '../build-info.ts';
 import { EXIT, type CliIo } from '../io.ts';
 import { OPERATOR_FLAGS, parseOperatorFlags } from './operator-flags.ts';
 
@@ -109,6 +111,15 @@ export async function runOperator(args: readonly string[], io: CliIo): Promise<n
     return EXIT.usage;
   }
   const log = pino({ level: values['log-level'] ?? 'info' });
+  log.info(
+    {
+      ...buildLogFields(await readBuildInfo({ env: io.env })),
+      namespaces: namespaces.length > 0 ? namespaces : 'all',
+      workers,
+      leaderElect: values['leader-elect'] !== 'false',
+    },
+    'operator starting',
+  );
   let kube: KubeClient;
   try {
     kube = await kubeClient(values.kubeconfig, values.context, io.env);

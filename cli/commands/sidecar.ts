@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { quantityToBytes } from '../../policy/quantity.ts';
 import { sidecarConfigSchema, type SidecarConfigInput } from '../../sidecar/config.ts';
 import { SidecarConfigError, startSidecar } from '../../sidecar/start.ts';
+import { readBuildInfo } from '../build-info.ts';
 import type { CliIo } from '../io.ts';
 import { EXIT } from '../io.ts';
 
@@ -60,9 +61,22 @@ Audit (every decision is an event; spec.audit decides durability and what argume
   --collector-url URL      the audit collector (https, or http on loopback)
   --collector-token-file FILE  projected service-account token with the collector's audience
                            (default /var/run/secrets/portcullis.dev/collector/token; re-read each request)
-  --collector-ca-file FILE PEM CA bundle for the collector's certificate
+  --collector-ca-file FILE PEM CA bundle for the collector's certificate (trusted instead of the system
+                           roots); re-read when it changes (its directory is watched, and polled every
+                           5 s): new connections use the new CA, a file that does not load keeps the old
+                           one (portcullis_audit_collector_ca_reloads_total{result="invalid"})
   --collector-plaintext    allow http to a collector beyond loopback (not recommended)
   --pod-name NAME          this pod's name (downward API), shown in the audit trail
+
+Tracing (OpenTelemetry; off by default, and then the SDK is not loaded):
+  --otlp-traces-endpoint URL  OTLP/HTTP (protobuf) traces endpoint, the full URL, e.g.
+                           http://otel-collector.observability:4318/v1/traces. One SERVER span per request
+                           with an event per pipeline stage, a CLIENT span for the hop to the server; the
+                           server is sent the sidecar's traceparent. Spans carry no identities or arguments
+  --trace-sample-ratio R   share of new traces recorded, 0..1 (default 1); a client's sampled flag is
+                           honoured either way. With tracing off a valid client traceparent (header, or
+                           params._meta from 2026-07-28) is still passed on, re-formatted, and its trace id
+                           is in the audit event
 
 Every flag can also be set as an environment variable: PORTCULLIS_<FLAG> (e.g. PORTCULLIS_UPSTREAM);
 list values are comma-separated.
@@ -101,6 +115,8 @@ const FLAGS = {
   'collector-ca-file': { type: 'string' },
   'collector-plaintext': { type: 'boolean' },
   'pod-name': { type: 'string' },
+  'otlp-traces-endpoint': { type: 'string' },
+  'trace-sample-ratio': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -131,6 +147,7 @@ export function sidecarConfigFromArgs(
   const walBytes = pick('audit-wal-max-bytes');
   const syncMs = pick('audit-sync-ms');
   const lingerMs = pick('audit-linger-ms');
+  const sampleRatio = pick('trace-sample-ratio');
   const input = {
     listen: pick('listen'),
     adminListen: pick('admin-listen'),
@@ -166,6 +183,10 @@ export function sidecarConfigFromArgs(
     collectorPlaintext:
       values['collector-plaintext'] ?? (env['PORTCULLIS_COLLECTOR_PLAINTEXT'] === 'true' ? true : undefined),
     podName: pick('pod-name'),
+    otlpTracesEndpoint: pick('otlp-traces-endpoint'),
+    // Number('') is 0, a valid ratio: an empty value is refused by the schema instead.
+    traceSampleRatio:
+      sampleRatio === undefined ? undefined : sampleRatio.trim() === '' ? Number.NaN : Number(sampleRatio),
   };
   return Object.fromEntries(
     Object.entries(input).filter(([, v]) => v !== undefined),
@@ -190,7 +211,8 @@ export async function runSidecar(args: readonly string[], io: CliIo): Promise<nu
     return EXIT.usage;
   }
   try {
-    const sidecar = await startSidecar(parsed.data, { childEnv: io.childEnv });
+    const build = await readBuildInfo({ env: io.env });
+    const sidecar = await startSidecar(parsed.data, { childEnv: io.childEnv, build });
     await io.untilShutdown();
     await sidecar.stop();
     return EXIT.ok;

@@ -79,8 +79,8 @@ Examples:
 Columns:
   NAMESPACE, NAME
   READY      the Ready condition: True, False or Unknown
-  KILLED     kill switches in force: server (its annotation), namespace, tools(a,b), policy (a
-             ToolPolicy's switch); - for none
+  KILLED     kill switches in force: server and tools(a,b) (its own annotations, which the sidecars
+             read live), namespace and policy(p) (from status.killSwitch); - for none
   TOOLS      tools served of those the sidecars see published (not quarantined, not killed); "!"
              when quarantine leaves none (the ToolsServed condition; such a server is not Ready)
   POLICY     the policy bundle the operator compiled (first 12 hex digits of its sha256)
@@ -89,7 +89,10 @@ Columns:
   DRIFT      the ToolDrift condition: no, yes(tools drifted or quarantined), unknown (no reports)
   ENDPOINT   the in-cluster URL of the sidecar
   AGE
-  -o wide adds REPLICAS (ready/existing), KILL REASON and NOT READY BECAUSE.
+  -o wide adds REPLICAS (ready/existing), KILLED SINCE (how long the earliest switch in force has
+  been engaged), KILL REASON ("who: why"), LAST RELEASE (who released a switch, how long ago, and
+  why, as portcullis release recorded it) and NOT READY BECAUSE. -o yaml shows status.killSwitch
+  whole: every switch with its type, since, reason and by, and lastRelease.
 
 Flags:
   -n, --namespace NS      the namespace (default: the kubeconfig context's namespace, else default)

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   age,
   driftCell,
-  killedCell,
   renderStatusTable,
   servedCell,
   toolsCell,
@@ -38,32 +37,6 @@ describe('status cells', () => {
     expect(age('2020-01-01T00:00:00Z', now)).toBe('6y');
     expect(age('not a time', now)).toBeUndefined();
     expect(age('2026-01-11T00:00:00Z', now)).toBe('0s'); // clock skew: never negative
-  });
-
-  it('reads kill switches from live annotations and from what the operator saw', () => {
-    expect(killedCell(server())).toBeUndefined();
-    expect(killedCell(server({ annotations: { 'portcullis.dev/kill-switch': 'false' } }))).toBeUndefined();
-    expect(killedCell(server({ annotations: { 'portcullis.dev/kill-switch': 'flase' } }))).toBe('server');
-    expect(
-      killedCell(
-        server({
-          annotations: { 'portcullis.dev/killed-tools': 'b,a' },
-          status: {
-            conditions: [cond('Killed', 'True', 'KilledByNamespace')],
-            killSwitch: { server: true, tools: ['c'] },
-          },
-        }),
-      ),
-    ).toBe('namespace,tools(a,b,c)');
-    expect(
-      killedCell(
-        server({
-          status: {
-            conditions: [cond('Killed', 'True', 'ToolsKilled', 'refused: the tools of ToolPolicy p')],
-          },
-        }),
-      ),
-    ).toBe('policy');
   });
 
   it('marks served bundles that are not the compiled one, the compiled one first', () => {

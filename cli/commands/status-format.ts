@@ -1,6 +1,10 @@
-import { isKillSwitchEngaged, KILL_REASON, killedTools } from '../../api/v1alpha1/annotations.ts';
 import type { McpServerStatus } from '../../api/v1alpha1/mcpserver.ts';
 import { renderTable, type TableColumn } from '../table.ts';
+import { age } from './age.ts';
+import { killedCell, killedSinceCell, killReasonCell, lastReleaseCell } from './status-kill.ts';
+
+export { killedCell } from './status-kill.ts';
+export { age } from './age.ts';
 
 /**
  * The McpServer fields status reads. Objects come from the API server unvalidated (another operator
@@ -26,27 +30,6 @@ function condition(server: ServerObject, type: string): Condition | undefined {
 export function shortHash(hash: string | undefined): string | undefined {
   if (hash === undefined) return undefined;
   return hash.replace(/^sha256:/, '').slice(0, 12);
-}
-
-/**
- * Every kill switch in force, the live annotations first (the sidecars watch their server's directly,
- * so they bite before the operator reports), then what the operator last saw of the Namespace and
- * ToolPolicies: "server", "namespace", "tools(a,b)", "policy".
- */
-export function killedCell(server: ServerObject): string | undefined {
-  const annotations = server.metadata.annotations;
-  const killed = server.status?.conditions === undefined ? undefined : condition(server, 'Killed');
-  const parts: string[] = [];
-  if (isKillSwitchEngaged(annotations)) parts.push('server');
-  if (killed?.status === 'True' && killed.reason === 'KilledByNamespace') parts.push('namespace');
-  const tools = [
-    ...new Set([...killedTools(annotations), ...(server.status?.killSwitch?.tools ?? [])]),
-  ].sort();
-  if (tools.length > 0) parts.push(`tools(${tools.join(',')})`);
-  if (killed?.status === 'True' && killed.reason === 'ToolsKilled' && killed.message.includes('ToolPolicy')) {
-    parts.push('policy');
-  }
-  return parts.length === 0 ? undefined : parts.join(',');
 }
 
 /** The hashes the sidecars serve with how many serve each; "!" marks one that is not the compiled policy. */
@@ -98,19 +81,6 @@ export function isReady(server: ServerObject): boolean {
   return condition(server, 'Ready')?.status === 'True';
 }
 
-/** kubectl's age: 45s, 12m, 5h, 3d, 2y. */
-export function age(created: string | undefined, nowMs: number): string | undefined {
-  if (created === undefined) return undefined;
-  const ms = Date.parse(created);
-  if (Number.isNaN(ms)) return undefined;
-  const seconds = Math.max(0, Math.floor((nowMs - ms) / 1000));
-  if (seconds < 120) return `${seconds}s`;
-  if (seconds < 120 * 60) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)}h`;
-  if (seconds < 2 * 365 * 86400) return `${Math.floor(seconds / 86400)}d`;
-  return `${Math.floor(seconds / (365 * 86400))}y`;
-}
-
 /** Why a server is not Ready, else the kill reason: what the reader of -o wide wants next. */
 function notReadyReason(server: ServerObject): string | undefined {
   const ready = condition(server, 'Ready');
@@ -140,13 +110,11 @@ export function statusColumns(wide: boolean, nowMs: number): TableColumn<ServerO
       cell: (s) =>
         s.status?.replicas === undefined ? undefined : `${s.status.readyReplicas ?? 0}/${s.status.replicas}`,
     },
-    { header: 'KILL REASON', cap: 60, cell: (s) => s.status?.killSwitch?.reason ?? killAnnotationReason(s) },
+    { header: 'KILLED SINCE', cap: 12, cell: (s) => killedSinceCell(s, nowMs) },
+    { header: 'KILL REASON', cap: 60, cell: killReasonCell },
+    { header: 'LAST RELEASE', cap: 60, cell: (s) => lastReleaseCell(s, nowMs) },
     { header: 'NOT READY BECAUSE', cap: 80, cell: notReadyReason },
   ];
-}
-
-function killAnnotationReason(server: ServerObject): string | undefined {
-  return killedCell(server) === undefined ? undefined : server.metadata.annotations?.[KILL_REASON];
 }
 
 export function renderStatusTable(servers: readonly ServerObject[], wide: boolean, nowMs: number): string {

@@ -40,6 +40,19 @@ describe('otlpLogsRequest', () => {
     });
   });
 
+  it("sets the record's trace and span ids from the event's, so trace backends link it to the spans", () => {
+    const traced = testEvent('sc-1', 8, {
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+    });
+    expect(logRecord(traced, '0')).toMatchObject({
+      traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+      spanId: '00f067aa0ba902b7',
+    });
+    const untraced = logRecord(testEvent('sc-1', 9), '0');
+    expect('traceId' in untraced || 'spanId' in untraced).toBe(false);
+  });
+
   it('leaves out attributes of fields the event does not have', () => {
     const { tool: _tool, user: _user, ...event } = testEvent('sc-1', 1);
     const keys = logRecord(event, '0').attributes.map((a) => a.key);

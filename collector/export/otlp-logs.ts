@@ -34,6 +34,9 @@ export interface LogRecord {
   readonly eventName: string;
   readonly body: AnyValue;
   readonly attributes: readonly KeyValue[];
+  /** The request's trace (hex, as the JSON encoding writes ids), so backends link the record to its spans. */
+  readonly traceId?: string;
+  readonly spanId?: string;
 }
 
 export const OTLP_SCOPE = { name: 'portcullis.dev/audit', version: 'v1' } as const;
@@ -105,6 +108,8 @@ export function logRecord(event: AuditEvent, observedTimeUnixNano: string): LogR
     eventName: `portcullis.audit.${event.kind}`,
     body: { stringValue: JSON.stringify(event) },
     attributes,
+    ...(event.traceId !== undefined ? { traceId: event.traceId } : {}),
+    ...(event.spanId !== undefined ? { spanId: event.spanId } : {}),
   };
 }
 

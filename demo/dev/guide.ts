@@ -94,13 +94,11 @@ export function printConnectionGuide(
   print.line(
     `  (on a cluster: portcullis kill mcpserver/${server.name} -n ${server.namespace} --reason "...")`,
   );
-  print.line(`  Who called what (any --token: this collector does not check it):`);
+  print.line(`  Who called what (no token: this collector runs with --query-auth none):`);
   print.line(
-    `    node cli/main.ts audit --collector ${stack.collectorUrl} --token dev -n ${server.namespace} --since 1h`,
+    `    node cli/main.ts audit --collector ${stack.collectorUrl} -n ${server.namespace} --since 1h`,
   );
-  print.line(
-    `    node cli/main.ts audit --collector ${stack.collectorUrl} --token dev -n ${server.namespace} -f`,
-  );
+  print.line(`    node cli/main.ts audit --collector ${stack.collectorUrl} -n ${server.namespace} -f`);
   print.line();
   print.line('Ready. Press Ctrl-C to stop.');
 }

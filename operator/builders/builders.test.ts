@@ -241,6 +241,41 @@ describe('builders', () => {
     expect(plain.volumes?.some((v) => v.name === 'audit-wal')).toBe(false);
   });
 
+  it('has sidecars export traces only when tracing is set, and opens the way to that collector alone', () => {
+    const plain = buildDeployment(billing, settings).spec!.template.spec!;
+    expect(plain.containers[1]!.args).not.toContain('--otlp-traces-endpoint');
+    const traced = operatorSettingsSchema.parse({
+      ...settings,
+      tracing: {
+        endpoint: 'http://otel-collector.observability.svc:4318/v1/traces',
+        sampleRatio: 0.25,
+        namespace: 'observability',
+        podLabels: { app: 'otel-collector' },
+      },
+    });
+    const pod = buildDeployment(billing, traced).spec!.template.spec!;
+    expect(pod.containers[1]!.args).toEqual(
+      expect.arrayContaining([
+        '--otlp-traces-endpoint',
+        'http://otel-collector.observability.svc:4318/v1/traces',
+        '--trace-sample-ratio',
+        '0.25',
+      ]),
+    );
+    expect(buildNetworkPolicy(billing, traced).spec!.egress).toContainEqual({
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } },
+          podSelector: { matchLabels: { app: 'otel-collector' } },
+        },
+      ],
+      ports: [{ protocol: 'TCP', port: 4318 }],
+    });
+    expect(() =>
+      operatorSettingsSchema.parse({ tracing: { ...traced.tracing, endpoint: 'grpc://otel:4317' } }),
+    ).toThrow();
+  });
+
   it("puts the collector's CA (caBundle) beside the policy bundle and has the sidecar trust it", () => {
     const ca = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
     const withCa = operatorSettingsSchema.parse({

@@ -212,6 +212,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
       ...upstreamIdentity(server).args,
       ...(identityProviderCaSource(server, settings) ? ['--idp-ca-file', IDP_CA_FILE] : []),
       ...auditArgs(server, settings),
+      ...tracingArgs(settings),
     ],
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
@@ -279,6 +280,13 @@ function auditArgs(server: McpServer, settings: OperatorSettings): string[] {
     '--pod-name',
     '$(POD_NAME)',
   ];
+}
+
+/** With tracing set: the sidecar exports spans there (the SDK is not loaded otherwise). */
+function tracingArgs(settings: OperatorSettings): string[] {
+  const { tracing } = settings;
+  if (tracing === undefined) return [];
+  return ['--otlp-traces-endpoint', tracing.endpoint, '--trace-sample-ratio', String(tracing.sampleRatio)];
 }
 
 function auditVolumes(server: McpServer, settings: OperatorSettings): V1Volume[] {

@@ -114,6 +114,20 @@ export function buildNetworkPolicy(server: McpServer, settings: OperatorSettings
       ports: [tcp(settings.collector.port)],
     });
   }
+  if (settings.tracing) {
+    const endpoint = new URL(settings.tracing.endpoint);
+    egress.push({
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': settings.tracing.namespace } },
+          podSelector: { matchLabels: settings.tracing.podLabels },
+        },
+      ],
+      ports: [
+        tcp(endpoint.port === '' ? (endpoint.protocol === 'https:' ? 443 : 80) : Number(endpoint.port)),
+      ],
+    });
+  }
   egress.push(...identityProviderEgress(server, settings.clusterDomain));
   for (const rule of server.spec.egress?.allow ?? []) {
     const ports = rule.ports.map(tcp);

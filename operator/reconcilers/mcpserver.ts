@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import { mcpServer, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
-import { compile } from '../../policy/compile.ts';
+import { compile, targets } from '../../policy/compile.ts';
 import { buildChildren } from '../builders/index.ts';
 import { childName, selectorLabels } from '../builders/names.ts';
 import { endpointUrl } from '../builders/service.ts';
@@ -10,7 +10,10 @@ import type { Applier } from '../k8s/apply.ts';
 import type { OperatorSettings } from '../settings.ts';
 import { fleetObservation, type SidecarReport } from '../status/fleet.ts';
 import { mcpServerStatus } from '../status/mcpserver-status.ts';
+import { egressLockEvents } from '../status/egress-lock.ts';
 import { conditionEvents } from '../status/transitions.ts';
+import { killSwitchEvents } from '../status/kill-switch-events.ts';
+import { releaseRecords } from '../status/kill-switch.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import {
   referencedObjects,
@@ -70,11 +73,20 @@ export async function reconcileMcpServer(
   const namespace = server.metadata.namespace ?? 'default';
 
   // 2. Compile its policy: the server, every ToolPolicy of its namespace, and the kill-switch annotations.
-  const compiled = compile({
+  const namespacePolicies = deps.policies.list().filter((p) => p.metadata.namespace === namespace);
+  const namespaceAnnotations = deps.namespaces.get(namespace)?.metadata?.annotations ?? {};
+  const compiled = compile({ server, policies: namespacePolicies, namespaceAnnotations });
+  // Their kill switches and release records, for status.killSwitch and its Events.
+  const killInput = {
     server,
-    policies: deps.policies.list().filter((p) => p.metadata.namespace === namespace),
-    namespaceAnnotations: deps.namespaces.get(namespace)?.metadata?.annotations ?? {},
-  });
+    namespaceAnnotations,
+    policies: namespacePolicies
+      .filter((policy) => targets(policy, server))
+      .map((policy) => ({
+        name: policy.metadata.name,
+        ...(policy.metadata.annotations ? { annotations: policy.metadata.annotations } : {}),
+      })),
+  };
 
   // 3. Apply the children. A policy that does not compile changes nothing: the last good bundle stays.
   if (compiled.ok) {
@@ -127,14 +139,27 @@ export async function reconcileMcpServer(
       : {}),
     ...(references ? { references } : {}),
     ...(workloadHint ? { workloadHint } : {}),
+    egressLock: deps.settings.egressLock,
+    namespaceAnnotations,
+    policies: killInput.policies,
   });
   const written = await deps.applier.applyStatus(server, 'mcpservers', status, server.status);
 
-  // 5. Tell people about kill switches, policy errors and missing references (Events, once per transition).
+  // 5. Tell people about kill switches (who and why), policy errors, missing references and the egress
+  //    lock off (Events, once per transition).
   if (written && deps.events) {
-    for (const event of conditionEvents(server.status?.conditions, status.conditions ?? [])) {
-      await deps.events.record(server, event.type, event.reason, event.message);
-    }
+    const before = server.status?.conditions;
+    const after = status.conditions ?? [];
+    const events = [
+      ...killSwitchEvents(
+        server.status,
+        status.killSwitch ?? { engaged: false, server: false },
+        releaseRecords(killInput),
+      ),
+      ...conditionEvents(before, after),
+      ...egressLockEvents(before, after),
+    ];
+    for (const event of events) await deps.events.record(server, event.type, event.reason, event.message);
   }
   // The referenced objects are not watched: look again until they resolve.
   if (references?.status === 'False') return { requeueAfterMs: MISSING_REFERENCE_RECHECK_MS };

@@ -5,7 +5,10 @@ import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { CompileResult } from '../../policy/compile.ts';
 import type { ConditionUpdate } from './conditions.ts';
 import { setConditions } from './conditions.ts';
+import type { OperatorSettings } from '../settings.ts';
+import { egressLockCondition } from './egress-lock.ts';
 import type { FleetObservation } from './fleet.ts';
+import { killSwitchStatus, type KillSwitchInput } from './kill-switch.ts';
 import { toolsServed } from './tools-served.ts';
 
 /** What the reconciler observed about the workload (from the Deployment's status). */
@@ -28,6 +31,12 @@ export interface McpServerStatusInput {
   readonly references?: ConditionUpdate;
   /** Added to WorkloadReady while replicas are not ready (Secrets the pods mount that were not checked). */
   readonly workloadHint?: string;
+  /** The operator's egressLock setting the pods are built with: condition EgressLocked. */
+  readonly egressLock?: OperatorSettings['egressLock'];
+  /** The annotations of the server's Namespace (its kill switch and last release). */
+  readonly namespaceAnnotations?: Readonly<Record<string, string>>;
+  /** The ToolPolicies that target the server, with their annotations (kill switches, last releases). */
+  readonly policies?: KillSwitchInput['policies'];
 }
 
 function policyCondition(compiled: CompileResult): ConditionUpdate {
@@ -129,15 +138,6 @@ function workloadCondition(workload: WorkloadObservation | undefined, hint?: str
   };
 }
 
-/** status.killSwitch.reason: the server switch's record, else the killed tools' (bounded by the schema). */
-function killSwitchReason(bundle: Bundle): string | undefined {
-  const server = bundle.kill.server[0];
-  const text = server
-    ? fullKillRecord(server)
-    : toolsNote(bundle.kill).replace(/^ \((.*)\)$/, '$1') || undefined;
-  return text?.slice(0, 1024);
-}
-
 /** The whole status, computed from what was observed: pure, so every branch is a unit test. */
 export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
   const { server, compiled, workload, now, fleet } = input;
@@ -169,6 +169,7 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
       ...(references ? [references] : []),
       ...(fleet ? [fleet.toolDrift] : []),
       ...(tools ? [tools.condition] : []),
+      ...(input.egressLock ? [egressLockCondition(input.egressLock)] : []),
     ],
     server.metadata.generation,
     now,
@@ -183,15 +184,15 @@ export function mcpServerStatus(input: McpServerStatusInput): McpServerStatus {
         : {}),
     endpoint: input.endpoint,
     ...(workload ? { replicas: workload.replicas, readyReplicas: workload.readyReplicas } : {}),
-    ...(bundle
-      ? {
-          killSwitch: {
-            server: bundle.kill.server.length > 0,
-            ...(bundle.kill.tools.length > 0 ? { tools: bundle.kill.tools } : {}),
-            ...(killSwitchReason(bundle) ? { reason: killSwitchReason(bundle) } : {}),
-          },
-        }
-      : {}),
+    // From the annotations, not the bundle: also while the policy does not compile, the server's own
+    // switches bite (sidecars read them live) and people need to see them.
+    killSwitch: killSwitchStatus({
+      server,
+      ...(input.namespaceAnnotations ? { namespaceAnnotations: input.namespaceAnnotations } : {}),
+      ...(input.policies ? { policies: input.policies } : {}),
+      ...(server.status?.killSwitch ? { previous: server.status.killSwitch } : {}),
+      now,
+    }),
     ...(tools?.served !== undefined
       ? { servedTools: tools.served }
       : server.status?.servedTools !== undefined && fleet === undefined

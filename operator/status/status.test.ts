@@ -33,14 +33,9 @@ describe('conditions', () => {
     expect(changed[0]?.lastTransitionTime).toBe('2026-02-02T00:00:00.000Z');
   });
 
-  it('emits an Event once per kill-switch and policy transition', () => {
-    expect(conditionEvents([at('False')], [at('True', 'Killed', 'SEC-1')])).toEqual([
-      { type: 'Warning', reason: 'KillSwitchEngaged', message: 'SEC-1' },
-    ]);
-    expect(conditionEvents([at('True')], [at('False')])).toEqual([
-      { type: 'Normal', reason: 'KillSwitchReleased', message: 'm' },
-    ]);
-    expect(conditionEvents([at('True')], [at('True')])).toEqual([]);
+  it('emits an Event once per policy transition, and none for the Killed condition (kill-switch-events.ts does)', () => {
+    expect(conditionEvents([at('False')], [at('True', 'Killed', 'SEC-1')])).toEqual([]);
+    expect(conditionEvents([at('True')], [at('False')])).toEqual([]);
     expect(conditionEvents(undefined, [at('False')])).toEqual([]);
     expect(conditionEvents([at('True', 'PolicyReady')], [at('False', 'PolicyReady', 'bad CEL')])).toEqual([
       { type: 'Warning', reason: 'PolicyCompileFailed', message: 'bad CEL' },

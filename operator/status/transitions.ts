@@ -8,8 +8,9 @@ export interface ConditionEvent {
 }
 
 /**
- * Events for the transitions a person must hear about: a kill switch engaged or released, a policy
- * that stopped (or started again) compiling, a mounted ConfigMap or Secret gone missing (or back). Nothing when the condition did not change.
+ * Events for the transitions a person must hear about: a policy that stopped (or started again)
+ * compiling, a mounted ConfigMap or Secret gone missing (or back). Nothing when the condition did not
+ * change. Kill switches have their own, one per switch with who and why (kill-switch-events.ts).
  */
 export function conditionEvents(
   before: readonly Condition[] | undefined,
@@ -17,14 +18,6 @@ export function conditionEvents(
 ): ConditionEvent[] {
   const status = (list: readonly Condition[] | undefined, type: string) => list?.find((c) => c.type === type);
   const events: ConditionEvent[] = [];
-  const killedBefore = status(before, 'Killed')?.status;
-  const killed = status(after, 'Killed');
-  if (killed && killed.status !== killedBefore) {
-    if (killed.status === 'True')
-      events.push({ type: 'Warning', reason: 'KillSwitchEngaged', message: killed.message });
-    else if (killedBefore === 'True')
-      events.push({ type: 'Normal', reason: 'KillSwitchReleased', message: killed.message });
-  }
   const policyBefore = status(before, 'PolicyReady')?.status;
   const policy = status(after, 'PolicyReady');
   if (policy && policy.status !== policyBefore) {

@@ -3,6 +3,7 @@ import type { SidecarContext } from '../context.ts';
 import { contractAuditFields } from '../contracts/call-contract.ts';
 import type { Exchange, ToolCall } from '../exchange.ts';
 import type { Rejection } from '../reject.ts';
+import { inboundTrace } from '../tracing/inbound.ts';
 import { argumentsDigest, redact, type AuditDecision, type AuditEvent } from './event.ts';
 
 /**
@@ -60,6 +61,13 @@ function argumentsFields(
   return { argumentsDigest: digest };
 }
 
+/** The trace the request belongs to: the sidecar's span when it traces, else the client's trace. */
+function traceFields(exchange: Exchange): { traceId?: string; spanId?: string } {
+  if (exchange.trace) return exchange.trace.ids(exchange);
+  const inbound = inboundTrace(exchange);
+  return inbound ? { traceId: inbound.parent.traceId } : {};
+}
+
 function baseFields(exchange: Exchange, context: SidecarContext, latencyMs: number) {
   const { principal } = exchange;
   const server = exchange.policy?.bundle.server ??
@@ -74,6 +82,7 @@ function baseFields(exchange: Exchange, context: SidecarContext, latencyMs: numb
     latencyMs,
     ...(exchange.sessionId ? { sessionId: exchange.sessionId } : {}),
     ...(exchange.session?.clientInfo ? { clientInfo: exchange.session.clientInfo } : {}),
+    ...traceFields(exchange),
   };
 }
 

@@ -9,6 +9,8 @@ export interface AuditShippingMetrics {
   readonly walRecords: Gauge;
   /** Events that could not be written (WAL full or broken): each one a refused call or a lost egress/list record. */
   readonly writeFailures: Counter<'reason'>;
+  /** --collector-ca-file reads: loaded (a new bundle in force) or invalid (refused; the old one stays). */
+  readonly collectorCaReloads: Counter<'result'>;
 }
 
 export function createAuditShippingMetrics(registry: Registry): AuditShippingMetrics {
@@ -44,6 +46,12 @@ export function createAuditShippingMetrics(registry: Registry): AuditShippingMet
       name: 'portcullis_audit_write_failures_total',
       help: 'Audit events that could not be written to the WAL, by reason (wal_full, wal_io).',
       labelNames: ['reason'],
+      registers,
+    }),
+    collectorCaReloads: new Counter({
+      name: 'portcullis_audit_collector_ca_reloads_total',
+      help: 'Reads of --collector-ca-file with new content, by result: loaded (trusted for new connections) or invalid (unreadable or not a PEM bundle; the previous CA stays in force).',
+      labelNames: ['result'],
       registers,
     }),
   };

@@ -55,7 +55,11 @@ export interface ShipperOptions {
   readonly metrics: AuditShippingMetrics;
   readonly log: Logger;
   readonly clock: () => number;
-  readonly dispatcher?: Dispatcher;
+  /**
+   * The connection pool to use, asked for every request: the collector's CA can be replaced while the
+   * shipper runs (collector-trust.ts). Unset: undici's default (the system roots).
+   */
+  readonly dispatcher?: () => Dispatcher;
   readonly maxBatchEvents?: number;
   readonly maxBatchBytes?: number;
   /**
@@ -268,7 +272,7 @@ export class AuditShipper {
         body,
         headersTimeout: this.#options.requestTimeoutMs ?? 10_000,
         bodyTimeout: this.#options.requestTimeoutMs ?? 10_000,
-        ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher } : {}),
+        ...(this.#options.dispatcher ? { dispatcher: this.#options.dispatcher() } : {}),
       });
     } catch (error) {
       this.#options.metrics.batches.inc({ result: 'unavailable' });

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { Agent } from 'undici';
 import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
 import type { SidecarConfig } from '../config.ts';
+import { createCollectorTrust, type CollectorTrust } from './collector-trust.ts';
 import { AuditShipper } from './shipper.ts';
-import { createAuditShippingMetrics } from './shipper-metrics.ts';
+import { createAuditShippingMetrics, type AuditShippingMetrics } from './shipper-metrics.ts';
 import { logAuditSink, type AuditSink } from './sink.ts';
 import { walAuditSink } from './wal-sink.ts';
 import { WriteAheadLog } from './wal/write-ahead-log.ts';
@@ -43,6 +42,10 @@ export async function startAudit(config: SidecarConfig, env: AuditEnvironment): 
     return { sink: logAuditSink(env.log), start: () => undefined, close: () => Promise.resolve() };
   }
   const metrics = createAuditShippingMetrics(env.registry);
+  // Before the WAL opens: a CA file that does not load at start is a configuration error.
+  const trust = config.collectorCaFile
+    ? await startCollectorTrust(config.collectorCaFile, metrics, env.log)
+    : undefined;
   const wal = await WriteAheadLog.open({
     dir: config.auditWal,
     maxBytes: config.auditWalMaxBytes,
@@ -54,9 +57,6 @@ export async function startAudit(config: SidecarConfig, env: AuditEnvironment): 
       { lost: wal.lost },
       'the audit WAL had corrupted records; the lost ranges are reported to the collector',
     );
-  const dispatcher = config.collectorCaFile
-    ? new Agent({ connect: { ca: readFileSync(config.collectorCaFile, 'utf8') } })
-    : undefined;
   const shipper = new AuditShipper({
     wal,
     collectorUrl: config.collectorUrl,
@@ -68,7 +68,7 @@ export async function startAudit(config: SidecarConfig, env: AuditEnvironment): 
     log: env.log,
     clock: env.clock,
     lingerMs: config.auditLingerMs,
-    ...(dispatcher ? { dispatcher } : {}),
+    ...(trust ? { dispatcher: trust.dispatcher } : {}),
     ...env.shipping,
   });
   return {
@@ -79,7 +79,31 @@ export async function startAudit(config: SidecarConfig, env: AuditEnvironment): 
     async close(drainMs) {
       await shipper.stop(drainMs);
       await wal.close();
-      await dispatcher?.close();
+      await trust?.close();
     },
   };
+}
+
+/** The collector's CA, re-read when the mounted file changes; each outcome logged and counted. */
+function startCollectorTrust(
+  caFile: string,
+  metrics: AuditShippingMetrics,
+  log: Logger,
+): Promise<CollectorTrust> {
+  for (const result of ['loaded', 'invalid']) metrics.collectorCaReloads.inc({ result }, 0);
+  return createCollectorTrust({
+    caFile,
+    onLoaded: (certificates) => {
+      metrics.collectorCaReloads.inc({ result: 'loaded' });
+      log.info(
+        { file: caFile, certificates },
+        'collector CA loaded; new connections to the collector use it',
+      );
+    },
+    onInvalid: (message) => {
+      metrics.collectorCaReloads.inc({ result: 'invalid' });
+      log.error({ error: message }, 'collector CA not reloaded; the previous one stays in force');
+    },
+    onWatchError: (message) => log.warn({ error: message }, 'collector CA file: directory watch failed'),
+  });
 }

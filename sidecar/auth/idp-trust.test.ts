@@ -8,7 +8,8 @@ import { createCa, issueServingCert, type TestCa } from '../../test/harness/serv
 import { createTokenExchanger } from '../upstream-identity/token-exchange.ts';
 import { SubjectToken } from '../upstream-identity/subject-token.ts';
 import { fetchFailureKind, fetchJson } from './http-json.ts';
-import { createIdpTrust, parseCaBundle } from './idp-trust.ts';
+import { parseCaBundle } from '../ca-bundle.ts';
+import { createIdpTrust } from './idp-trust.ts';
 
 // The identity provider's CA, against a real https server whose certificate a throwaway CA signs.
 let dir: string;

@@ -1,6 +1,6 @@
-import { X509Certificate } from 'node:crypto';
 import { getCACertificates } from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
+import { parseCaBundle } from '../ca-bundle.ts';
 import { watchFile, type WatchedFile } from '../upstream-identity/watched-file.ts';
 
 /**
@@ -30,23 +30,6 @@ export interface IdpTrustOptions {
   readonly connections?: number;
   readonly onLoaded?: (certificates: readonly { subject: string; validTo: string }[]) => void;
   readonly onError?: (message: string) => void;
-}
-
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** The certificates of a PEM bundle; throws when there is none or one does not parse. */
-export function parseCaBundle(text: string): X509Certificate[] {
-  const blocks = text.match(PEM_BLOCK) ?? [];
-  if (blocks.length === 0) throw new Error('no PEM certificate in the file');
-  return blocks.map((block, index) => {
-    try {
-      return new X509Certificate(block);
-    } catch (error) {
-      throw new Error(`certificate ${index + 1} does not parse: ${(error as Error).message}`, {
-        cause: error,
-      });
-    }
-  });
 }
 
 export function createIdpTrust(options: IdpTrustOptions): IdpTrust {

@@ -52,6 +52,14 @@ export function requiresMirroredHeaders(revision: ProtocolRevision): boolean {
   return revisionAtLeast(revision, '2026-07-28');
 }
 
+/**
+ * 2026-07-28 carries W3C trace context in `params._meta` (the unprefixed keys traceparent, tracestate and
+ * baggage, SEP-414); before it those keys are the client's own data and travel untouched.
+ */
+export function carriesTraceContextInMeta(revision: ProtocolRevision): boolean {
+  return revisionAtLeast(revision, '2026-07-28');
+}
+
 /** JSON-RPC batches: added in 2025-03-26, removed in 2025-06-18. */
 export function allowsJsonRpcBatches(revision: ProtocolRevision): boolean {
   return revision === '2025-03-26';

@@ -6,6 +6,9 @@ import { formatSseEvent } from '../protocol/sse.ts';
 import { responseTooLarge } from '../limits/response-size.ts';
 import { relay } from '../relay.ts';
 import { upstreamHeaders } from '../transports/upstream-headers.ts';
+import { traceContextInMeta } from '../tracing/inbound.ts';
+import { outboundTrace, withTraceMeta } from '../tracing/outbound.ts';
+import type { OutboundTrace } from '../tracing/request-trace.ts';
 import type { UpstreamResponse } from '../transports/upstream.ts';
 import type { StageResult } from './stage.ts';
 
@@ -30,9 +33,11 @@ function timeoutMs(exchange: Exchange): number | undefined {
  * the authorizer read in exactly this form; charsets, escapes, duplicate keys, number spellings and
  * framing the client chose do not travel.
  */
-function forwardedBody(exchange: Exchange): Buffer | undefined {
+function forwardedBody(exchange: Exchange, trace: OutboundTrace | undefined): Buffer | undefined {
   if (exchange.method !== 'POST') return undefined;
-  const messages = exchange.messages.map((m) => m.message);
+  // From 2026-07-28 the trace context travels in _meta too: the decided one, never the client's text.
+  const inMeta = traceContextInMeta(exchange);
+  const messages = exchange.messages.map((m) => (inMeta ? withTraceMeta(m.message, trace) : m.message));
   return Buffer.from(JSON.stringify(exchange.isBatch ? messages : messages[0]), 'utf8');
 }
 
@@ -123,7 +128,8 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
   if (credential instanceof Promise) credential = await credential;
   if ('code' in credential) return credential;
   exchange.upstreamIdentity = credential.identity;
-  const body = forwardedBody(exchange);
+  const trace = outboundTrace(exchange);
+  const body = forwardedBody(exchange, trace);
   const abort = new AbortController();
   let stopped: StopReason | undefined;
   const stop = (reason: StopReason) => {
@@ -145,6 +151,10 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
     try {
       const headers = upstreamHeaders(exchange, body?.length);
       if (credential.authorization !== undefined) headers['authorization'] = credential.authorization;
+      if (trace !== undefined) {
+        headers['traceparent'] = trace.traceparent;
+        if (trace.tracestate !== undefined) headers['tracestate'] = trace.tracestate;
+      }
       upstream = await context.upstream.send({
         method: exchange.method as 'POST' | 'GET' | 'DELETE',
         headers,
@@ -203,6 +213,7 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
     return undefined;
   } finally {
     clearTimeout(timer);
+    exchange.trace?.endUpstream(exchange);
     context.inFlight.delete(exchange);
     exchange.response.off('close', onClientGone);
   }

@@ -1,11 +1,14 @@
 import { hash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { watchPaths, type PathWatcher } from '../policy/watch-paths.ts';
 
 /**
- * A small secret file (a signing key, a client secret) re-read on a timer. Kubernetes updates a mounted
- * Secret by swapping a symlink, which file watches miss, so the file is read and compared by digest
- * rather than watched; the files are a few hundred bytes. onText sees each new content once; a read or
- * parse error is reported and the last good value stays in force.
+ * A small file (a signing key, a client secret, a CA bundle) re-read on a timer. Kubernetes updates a
+ * mounted Secret by swapping a symlink, which a watch on the file itself misses, so the file is read and
+ * compared by digest; the files are a few hundred bytes. With `watchDirectory`, the directory is watched
+ * too (watchPaths follows the `..data` swap), so a change is read at once and the poll is only the safety
+ * net for a dropped watch. onText sees each new content once; a read or parse error is reported and the
+ * last good value stays in force.
  */
 export interface WatchedFile {
   /** Resolves after the first read, good or bad. */
@@ -23,6 +26,10 @@ export interface WatchedFileOptions {
   readonly onError: (message: string) => void;
   /** Larger files are refused. Default MAX_SECRET_FILE_BYTES. */
   readonly maxBytes?: number;
+  /** Also read as soon as the file's directory reports a change, not only every pollMs. */
+  readonly watchDirectory?: boolean;
+  /** A directory watch that could not be set up (the poll still reads). Default: onError. */
+  readonly onWatchError?: (message: string) => void;
 }
 
 export const MAX_SECRET_FILE_BYTES = 64 * 1024;
@@ -33,6 +40,8 @@ export function watchFile(options: WatchedFileOptions): WatchedFile {
   let running: Promise<void> = Promise.resolve();
 
   async function read(): Promise<void> {
+    // Every read, the poll's too, repairs a watch whose directory was replaced or whose watcher died.
+    watcher?.rearm();
     let text: string;
     try {
       const bytes = await readFile(options.path);
@@ -61,7 +70,17 @@ export function watchFile(options: WatchedFileOptions): WatchedFile {
   }
 
   const reload = () => (running = running.then(read));
+  const watcher: PathWatcher | undefined = options.watchDirectory
+    ? watchPaths([options.path], () => void reload(), options.onWatchError ?? options.onError)
+    : undefined;
   const timer = setInterval(() => void reload(), options.pollMs);
   timer.unref();
-  return { ready: reload(), reload, stop: () => clearInterval(timer) };
+  return {
+    ready: reload(),
+    reload,
+    stop: () => {
+      clearInterval(timer);
+      watcher?.close();
+    },
+  };
 }

@@ -1,7 +1,8 @@
 // Egress on real pods. The stdio example (its fetch_url tool released) runs as "fetcher" with one egress
 // rule: TCP 8080 in the cluster's Service and pod ranges. A listener there answers through the sidecar's
 // proxy; a listener on another port in another namespace is refused; the server container cannot go
-// around the proxy (egress lock); and the pod's NetworkPolicy is enforced for the sidecar too.
+// around the proxy (egress lock); and the pod's NetworkPolicy is enforced for the sidecar too. The fetch
+// rule also carries a concurrency limit, which a slow page (the listener's `delay`) makes overlap.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { POD_CIDR, SERVICE_CIDR } from '../cluster/topology.ts';
 import { ISSUER } from './identity.ts';
@@ -21,6 +22,8 @@ import { scriptPodSpec } from './test-pods.ts';
 import { cluster } from './context.ts';
 
 const OTHER_NAMESPACE = 'e2e-egress-other';
+/** The fetch rule's limit: fetch_url calls in flight at once, per pod. */
+const FETCH_CONCURRENCY = 2;
 const ALLOWED = {
   namespace: FETCHER_NAMESPACE,
   name: 'allowed',
@@ -77,6 +80,8 @@ function fetcherObjects(caPem: string): Manifest[] {
     publicUrl: FETCHER_RESOURCE,
     caBundle: { configMapKeyRef: { name: 'idp-ca', key: 'ca.crt' } },
   };
+  // Calls beyond a limit are refused at once rather than queued, so a burst shows the limit plainly.
+  copy.spec!['limits'] = { ...(copy.spec!['limits'] as object), maxQueue: 0 };
   copy.spec!['egress'] = {
     allow: [
       { cidr: SERVICE_CIDR, ports: [ALLOWED.port] },
@@ -97,7 +102,14 @@ function fetcherObjects(caPem: string): Manifest[] {
       metadata: { name: 'watchers-fetch', namespace: FETCHER_NAMESPACE },
       spec: {
         targets: { servers: ['fetcher'] },
-        rules: [{ name: 'fetch', tools: ['fetch_url'], subjects: { groups: ['e2e-watchers'] } }],
+        rules: [
+          {
+            name: 'fetch',
+            tools: ['fetch_url'],
+            subjects: { groups: ['e2e-watchers'] },
+            limits: { maxConcurrency: FETCH_CONCURRENCY },
+          },
+        ],
       },
     },
   ];
@@ -171,6 +183,34 @@ describe('egress on real pods', () => {
     const outcome = await fetchThroughTool('client-fetch-allowed', url);
     expect(outcome.ok, outcome.text).toBe(true);
     expect(outcome.text).toContain(ALLOWED.body);
+  });
+
+  it(`the fetch rule's concurrency limit (${FETCH_CONCURRENCY} per pod, no queue) refuses the overlap, and only allowed calls reach the listener`, async () => {
+    // Five fetches of a page that takes 2 s: two hold the rule's slots, three arrive while they do. One
+    // client, one session: the stdio Service's ClientIP affinity keeps them on one replica.
+    const marker = `concurrency-${Date.now()}`;
+    const url = `http://${ALLOWED.name}.${ALLOWED.namespace}.svc.cluster.local:${ALLOWED.port}/?delay=2000&marker=${marker}`;
+    const lines = await runClient(
+      'client-fetch-burst',
+      {
+        caller: CALLERS.watcher,
+        mode: 'steps',
+        steps: [{ burst: 5, tool: 'fetch_url', args: { url } }],
+        url: FETCHER_URL,
+        resource: FETCHER_RESOURCE,
+      },
+      FETCHER_NAMESPACE,
+    );
+    const outcomes = lines.find((line) => line.burst)?.outcomes ?? [];
+    expect([...outcomes].sort(), JSON.stringify(lines)).toEqual([
+      ...Array<string>(5 - FETCH_CONCURRENCY).fill('concurrency_limited'),
+      ...Array<string>(FETCH_CONCURRENCY).fill('ok'),
+    ]);
+    // What ran is what the gate allowed: the listener saw exactly the admitted fetches.
+    const seen = kubectl(['-n', ALLOWED.namespace, 'logs', `deployment/${ALLOWED.name}`])
+      .split('\n')
+      .filter((line) => line.includes(marker));
+    expect(seen).toHaveLength(FETCH_CONCURRENCY);
   });
 
   it('is refused a listener the egress rules do not name', async () => {

@@ -203,10 +203,17 @@ export interface ClientPlan {
   readonly tool?: string;
   readonly args?: Record<string, unknown>;
   readonly url?: string;
+  /** Load generator only: connect to this http://IP:PORT (one pod) instead of the url's host. */
+  readonly address?: string;
   readonly resource?: string;
+  /**
+   * The program: the SDK client (test/e2e/pods/mcp-client.ts, the default), or the lean load generator
+   * (test/e2e/pods/load-generator.ts, load only) for rates the SDK client cannot reach.
+   */
+  readonly program?: 'mcp-client' | 'load-generator';
 }
 
-/** Starts a client pod (test/e2e/pods/mcp-client.ts), in the billing namespace unless told. */
+/** Starts a client pod (test/e2e/pods/mcp-client.ts unless told), in the billing namespace unless told. */
 export function startClient(name: string, plan: ClientPlan, namespace = BILLING_NAMESPACE): void {
   kubectl(['-n', namespace, 'delete', 'pod', name, '--ignore-not-found', '--wait=true']);
   apply([
@@ -214,7 +221,7 @@ export function startClient(name: string, plan: ClientPlan, namespace = BILLING_
       name,
       namespace,
       image: cluster().productImage,
-      script: 'test/e2e/pods/mcp-client.ts',
+      script: `test/e2e/pods/${plan.program ?? 'mcp-client'}.ts`,
       labels: { 'portcullis.dev/e2e-client': 'true' },
       env: {
         NODE_EXTRA_CA_CERTS: '/ca/ca.crt',
@@ -225,6 +232,7 @@ export function startClient(name: string, plan: ClientPlan, namespace = BILLING_
           resource: plan.resource ?? BILLING_RESOURCE,
           scope: SCOPES.join(' '),
           url: plan.url ?? BILLING_URL,
+          address: plan.address,
           mode: plan.mode,
           steps: plan.steps,
           tool: plan.tool,
@@ -265,6 +273,9 @@ export interface ClientLine {
   failedCalls?: number;
   seconds?: number;
   rate?: number;
+  /** load generator: client-side latency percentiles of the calls answered */
+  latencyMs?: { p50: number; p99: number; p999: number };
+  refusals?: Record<string, number>;
   code?: string;
   done?: boolean;
   failed?: string;

@@ -163,7 +163,7 @@ export function renderedSettings(objects: readonly KubernetesObject[]): string {
 
 /**
  * A file of a Go module, downloaded through the Go module proxy into the module cache (once; later
- * calls read the cache). For upstream CRDs: prometheus-operator's ServiceMonitor and PodMonitor, and
+ * calls read the cache). For upstream CRDs: prometheus-operator's ServiceMonitor, PodMonitor and PrometheusRule, and
  * cert-manager's Certificate, exactly as their projects publish them.
  */
 export async function goModuleFile(module: string, version: string, path: string): Promise<string> {
@@ -185,7 +185,7 @@ export const PROMETHEUS_OPERATOR = {
 };
 export const CERT_MANAGER = { module: 'github.com/cert-manager/cert-manager', version: 'v1.21.2' };
 
-/** The upstream CRDs the optional templates need: ServiceMonitor, PodMonitor, Certificate. */
+/** The upstream CRDs the optional templates need: ServiceMonitor, PodMonitor, PrometheusRule, Certificate. */
 export async function upstreamCrds(): Promise<string> {
   const po = (kind: string) =>
     goModuleFile(
@@ -196,6 +196,7 @@ export async function upstreamCrds(): Promise<string> {
   const texts = await Promise.all([
     po('servicemonitors'),
     po('podmonitors'),
+    po('prometheusrules'),
     goModuleFile(CERT_MANAGER.module, CERT_MANAGER.version, 'deploy/crds/cert-manager.io_certificates.yaml'),
   ]);
   return texts.map((t) => (t.startsWith('---') ? t : `---\n${t}`)).join('\n');

@@ -14,6 +14,7 @@ import { startSupervised, type SupervisedProcess } from './supervised-process.ts
  * by test/otelcol/build.sh) between our exporter and a recording OTLP/HTTP receiver:
  *
  *   collector --OTLP/HTTP JSON--> otelcol (otlp receiver) --otlp_http, encoding json--> LogRecorder
+ *   sidecar --OTLP/HTTP protobuf--> otelcol (same receiver, traces) --otlp_http, json--> SpanRecorder
  *
  * otelcol's sending queue is off, so its receiver answers only after the recorder accepted the records:
  * a 2xx to our exporter then means the records arrived, and stopping otelcol loses nothing we were told
@@ -78,6 +79,9 @@ service:
     logs:
       receivers: [otlp]
       exporters: [otlp_http]
+    traces:
+      receivers: [otlp]
+      exporters: [otlp_http]
 `,
   );
   const logPath = join(dir, 'otelcol.log');
@@ -129,6 +133,8 @@ export interface RecordedLog {
   readonly severityNumber?: number;
   readonly body: { readonly stringValue: string };
   readonly attributes: readonly { readonly key: string; readonly value: Record<string, unknown> }[];
+  readonly traceId?: string;
+  readonly spanId?: string;
   /** Resource attributes of the ResourceLogs it came in, flattened. */
   readonly resource: Readonly<Record<string, unknown>>;
 }

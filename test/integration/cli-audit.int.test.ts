@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { parse, stringify } from 'yaml';
 import type { AuditEvent } from '../../api/audit/v1/event.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 import { runCli, type CliIo } from '../../cli/run.ts';
 import {
   adminKubeConfig,
@@ -224,11 +226,75 @@ describe('credentials and RBAC', () => {
     expect(result.stderr).not.toContain('not-a-real-token');
   });
 
+  it('asks without a token when none is found, and says this collector wants one and why none was sent', async () => {
+    const home = mkdtempSync(join(inject('scratchDir'), 'cli-audit-home-'));
+    const result = await audit(['-A'], { HOME: home });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`the collector at ${collector.url}/ requires a bearer token`);
+    expect(result.stderr).toContain('(missing_token)');
+    expect(result.stderr).toContain('none was sent: no token given, and no kubeconfig found');
+    expect(result.stderr).toContain('kubectl create token');
+  });
+
   it('names the collector it cannot reach', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     const result = await audit(['-A', '--collector', url]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`cannot reach the collector at ${url}/`);
+  });
+});
+
+describe('a collector run with --query-auth none (its own process)', () => {
+  let open: CollectorUnderTest;
+  beforeAll(async () => {
+    open = await startCollector({ mode: 'child', flags: { 'query-auth': 'none' } });
+    const token = await sidecarToken(admin, namespace, 'billing');
+    const [made] = sidecarEvents(`${namespace}-open`, 1, 1, { namespace, name: 'billing' });
+    expect((await postBatch(open.url, token, [{ ...made!, tool: 'open_tool', user: 'olga' }])).status).toBe(
+      200,
+    );
+  });
+  afterAll(async () => {
+    await open?.stop();
+  });
+
+  it('answers a query without any token or kubeconfig', async () => {
+    const home = mkdtempSync(join(inject('scratchDir'), 'cli-audit-home-'));
+    const result = await audit(['-A', '--collector', open.url, '-o', 'json'], { HOME: home });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect((JSON.parse(result.stdout) as AuditEvent[]).map((e) => [e.tool, e.user])).toEqual([
+      ['open_tool', 'olga'],
+    ]);
+  });
+
+  it('still works with a token given or found in the kubeconfig (it is sent; this collector ignores it)', async () => {
+    const given = await audit(['-A', '--collector', open.url, '-o', 'json'], {
+      PORTCULLIS_TOKEN: 'anything',
+    });
+    expect(given.code).toBe(0);
+    expect(JSON.parse(given.stdout)).toHaveLength(1);
+    const found = await audit(['-n', namespace, '--collector', open.url, '-o', 'json']);
+    expect(found.code).toBe(0);
+    expect(JSON.parse(found.stdout)).toHaveLength(1);
+  });
+
+  it('logs its version and the commit it runs from in its start-up line', async () => {
+    const head = execFileSync('git', ['-C', join(import.meta.dirname, '../..'), 'rev-parse', 'HEAD'], {
+      encoding: 'utf8',
+    }).trim();
+    // The log is written asynchronously: wait for the line rather than assume it is there.
+    const started = await eventually(
+      async () =>
+        open
+          .logs()
+          .map((line) => JSON.parse(line) as { msg?: string; version?: string; commit?: string })
+          .find((line) => line.msg === 'collector started'),
+      (line) => line !== undefined,
+    );
+    expect(started).toMatchObject({ version: packageJson.version, queryAuth: 'none' });
+    expect(started?.commit).toMatch(new RegExp(`^${head}(-dirty)?$`));
   });
 });
 

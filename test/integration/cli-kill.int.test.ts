@@ -12,9 +12,14 @@ import { parseAllDocuments } from 'yaml';
 import {
   KILL_REASON,
   KILL_SWITCH,
+  KILLED_AT,
   KILLED_BY,
   KILLED_TOOLS,
   KILLED_TOOLS_REASONS,
+  RELEASE_REASON,
+  RELEASED_AT,
+  RELEASED_BY,
+  RELEASED_TOOLS,
 } from '../../api/v1alpha1/annotations.ts';
 import { runKill } from '../../cli/commands/kill.ts';
 import { defaultSwitchDeps, type SwitchDeps } from '../../cli/commands/kill-run.ts';
@@ -91,6 +96,19 @@ async function annotations(plural: string, name: string, ns = namespace): Promis
 const portcullisAnnotations = (all: Record<string, string>) =>
   Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith('portcullis.dev/')));
 
+/** The kill-switch annotations, without the record of the last release (which a release leaves). */
+const RELEASE_KEYS: readonly string[] = [RELEASED_BY, RELEASED_AT, RELEASE_REASON, RELEASED_TOOLS];
+const switchAnnotations = (all: Record<string, string>) =>
+  Object.fromEntries(
+    Object.entries(portcullisAnnotations(all)).filter(([key]) => !RELEASE_KEYS.includes(key)),
+  );
+
+/** An RFC 3339 time within the last minute: written by this run. */
+const recent = (value: string | undefined) => {
+  const ms = Date.parse(value ?? '');
+  return ms <= Date.now() && ms > Date.now() - 60_000;
+};
+
 beforeAll(async () => {
   admin = adminKubeConfig();
   namespace = await createNamespace(admin, 'cli-kill');
@@ -120,7 +138,9 @@ describe('kill and release an McpServer', () => {
       [KILL_SWITCH]: 'true',
       [KILL_REASON]: 'INC-4711 exfiltration',
       [KILLED_BY]: who,
+      [KILLED_AT]: expect.any(String),
     });
+    expect(recent(written[KILLED_AT])).toBe(true);
 
     const again = await cli(['kill', 'server/billing', '-n', namespace, '--reason', 'again']);
     expect(again.code).toBe(0);
@@ -130,8 +150,17 @@ describe('kill and release an McpServer', () => {
 
     const released = await cli(['release', 'mcpserver/billing', '-n', namespace, '--reason', 'closed']);
     expect(released.code).toBe(0);
-    expect(released.stdout).toBe(`mcpserver ${namespace}/billing: kill switch released (reason: closed)\n`);
-    expect(portcullisAnnotations(await annotations('mcpservers', 'billing'))).toEqual({});
+    expect(released.stdout).toBe(
+      `mcpserver ${namespace}/billing: kill switch released (reason: ${who}: closed)\n`,
+    );
+    // The switch and its record are gone; the release's own record is left: who, when, why.
+    const after = portcullisAnnotations(await annotations('mcpservers', 'billing'));
+    expect(after).toEqual({
+      [RELEASED_BY]: who,
+      [RELEASED_AT]: expect.any(String),
+      [RELEASE_REASON]: 'closed',
+    });
+    expect(recent(after[RELEASED_AT])).toBe(true);
 
     const twice = await cli(['release', 'mcpserver/billing', '-n', namespace]);
     expect(twice).toMatchObject({
@@ -158,7 +187,7 @@ describe('kill and release an McpServer', () => {
     expect(JSON.parse(result.stdout.slice(result.stdout.indexOf('{')))).toMatchObject({
       metadata: { annotations: { [KILL_SWITCH]: 'true' } },
     });
-    expect(portcullisAnnotations(await annotations('mcpservers', 'billing'))).toEqual({});
+    expect(switchAnnotations(await annotations('mcpservers', 'billing'))).toEqual({});
   });
 });
 
@@ -203,18 +232,34 @@ describe('killed tools', () => {
     // Each tool keeps the reason it was killed with.
     const records = JSON.parse((await annotations('mcpservers', 'billing'))[KILLED_TOOLS_REASONS]!) as Record<
       string,
-      { reason: string; by: string }
+      { reason: string; by: string; at: string }
     >;
     expect(records).toMatchObject({ issue_refund: { reason: 'SEC-1' }, read_invoice: { reason: 'SEC-2' } });
     expect(records['issue_refund']?.by).not.toBe('');
+    expect(recent(records['issue_refund']?.at)).toBe(true);
 
+    const who = records['issue_refund']!.by;
     const released = await cli(['release', 'mcpserver/billing', '-n', namespace, '--tool', 'issue_refund']);
     expect(released.stdout).toBe(
-      `mcpserver ${namespace}/billing: tool issue_refund released; still killed: read_invoice\n`,
+      `mcpserver ${namespace}/billing: tool issue_refund released (by ${who}; no reason given); still killed: read_invoice\n`,
     );
     expect((await annotations('mcpservers', 'billing'))[KILLED_TOOLS]).toBe('read_invoice');
-    await cli(['release', 'mcpserver/billing', '-n', namespace, '--tool', 'read_invoice']);
-    expect(portcullisAnnotations(await annotations('mcpservers', 'billing'))).toEqual({});
+    await cli([
+      'release',
+      'mcpserver/billing',
+      '-n',
+      namespace,
+      '--tool',
+      'read_invoice',
+      '--reason',
+      'SEC-2 fixed',
+    ]);
+    expect(portcullisAnnotations(await annotations('mcpservers', 'billing'))).toEqual({
+      [RELEASED_BY]: who,
+      [RELEASED_AT]: expect.any(String),
+      [RELEASE_REASON]: 'SEC-2 fixed',
+      [RELEASED_TOOLS]: 'read_invoice',
+    });
   });
 
   it('lands every one of many concurrent kills of different tools (resourceVersion precondition, retry on 409)', async () => {
@@ -283,8 +328,12 @@ describe('ToolPolicy and Namespace targets', () => {
     const killed = await cli(['kill', `toolpolicy/${policy}`, '-n', namespace, '--reason', 'too broad']);
     expect(killed.stdout).toMatch(new RegExp(`^toolpolicy ${namespace}/${policy}: kill switch engaged`));
     expect((await annotations('toolpolicies', policy))[KILL_SWITCH]).toBe('true');
-    await cli(['release', `toolpolicy/${policy}`, '-n', namespace]);
-    expect(portcullisAnnotations(await annotations('toolpolicies', policy))).toEqual({});
+    await cli(['release', `toolpolicy/${policy}`, '-n', namespace, '--reason', 'narrowed']);
+    expect(portcullisAnnotations(await annotations('toolpolicies', policy))).toEqual({
+      [RELEASED_BY]: expect.any(String),
+      [RELEASED_AT]: expect.any(String),
+      [RELEASE_REASON]: 'narrowed',
+    });
   });
 
   it('kills and releases a Namespace', async () => {
@@ -294,10 +343,11 @@ describe('ToolPolicy and Namespace targets', () => {
       new RegExp(`^namespace ${namespace}: kill switch engaged \\(reason: .+: bridge\\)\\n$`),
     );
     expect((await core.readNamespace({ name: namespace })).metadata?.annotations?.[KILL_SWITCH]).toBe('true');
-    await cli(['release', `ns/${namespace}`]);
-    expect(
-      (await core.readNamespace({ name: namespace })).metadata?.annotations?.[KILL_SWITCH],
-    ).toBeUndefined();
+    await cli(['release', `ns/${namespace}`, '--reason', 'bridge closed']);
+    const after = (await core.readNamespace({ name: namespace })).metadata?.annotations ?? {};
+    expect(after[KILL_SWITCH]).toBeUndefined();
+    expect(after[KILLED_AT]).toBeUndefined();
+    expect(after).toMatchObject({ [RELEASE_REASON]: 'bridge closed' });
   });
 });
 
@@ -347,6 +397,10 @@ describe('RBAC', () => {
     expect(tools.stderr).toContain(
       `forbidden: this needs get on mcpservers (group portcullis.dev) in namespace ${namespace}`,
     );
-    await cli(['release', 'mcpserver/billing', '-n', namespace]);
+    // Releasing records who released it, with nothing more than patch either.
+    const released = await cli(['release', 'mcpserver/billing', '-n', namespace, '--reason', 'done'], USER());
+    expect(released.code).toBe(0);
+    expect((await annotations('mcpservers', 'billing'))[RELEASED_BY]).toBe(inject('userName'));
+    expect((await annotations('mcpservers', 'billing'))[KILL_SWITCH]).toBeUndefined();
   });
 });

@@ -179,8 +179,8 @@ describe('portcullis status', () => {
     const result = await status(['killed', '-o', 'wide']);
     expect(result.code).toBe(0);
     const [header, row] = result.stdout.trimEnd().split('\n');
-    expect(header).toMatch(/ REPLICAS +KILL REASON +NOT READY BECAUSE$/);
-    expect(row).toMatch(/ 1\/2 +alice: INC-9 +ReplicasNotReady: 1\/2 replicas ready$/);
+    expect(header).toMatch(/ REPLICAS +KILLED SINCE +KILL REASON +LAST RELEASE +NOT READY BECAUSE$/);
+    expect(row).toMatch(/ 1\/2 +\d+s +alice: INC-9 +- +ReplicasNotReady: 1\/2 replicas ready$/);
   });
 
   it('prints the objects as the API server has them with -o json and yaml', async () => {

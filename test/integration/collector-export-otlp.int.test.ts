@@ -77,6 +77,8 @@ describe('OTLP export through a real OpenTelemetry Collector', () => {
         code: 'no_matching_rule',
         user: 'mallory',
         tool: 'delete',
+        traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+        spanId: '00f067aa0ba902b7',
       }),
     ];
     expect((await postBatch(collector.url, token, sent.slice(0, 200))).status).toBe(200);
@@ -103,6 +105,8 @@ describe('OTLP export through a real OpenTelemetry Collector', () => {
     expect(record.resource['service.name']).toBe('portcullis-collector');
     expect(record.timeUnixNano).toBe(unixNano(denied.time));
     expect(record.severityNumber).toBe(13);
+    // The LogRecord's own trace context (what trace backends link on), through otelcol's JSON both ways.
+    expect(record).toMatchObject({ traceId: denied.traceId, spanId: denied.spanId });
     expect(JSON.parse(record.body.stringValue)).toEqual(denied);
     expect(await eventually(backlog, (b) => b === 0)).toBe(0);
   });

@@ -22,6 +22,9 @@ import { startRecordingUpstream, type RecordingUpstream } from '../harness/recor
 import { createCa, issueServingCert, type ServingCert, type TestCa } from '../harness/serving-certs.ts';
 import { rawToolCall } from '../harness/sidecar-clients.ts';
 import { sidecarProcess, type SidecarProcess } from '../harness/sidecar-process.ts';
+import { parseSamples, sampleValue } from '../harness/prometheus-text.ts';
+import { projectedVolume, type ProjectedVolume } from '../harness/projected-volume.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * The collector over HTTPS (--tls-cert-file/--tls-key-file), with real certificates and real sidecar
@@ -297,4 +300,218 @@ describe('collector TLS', () => {
       expect(err()).toMatch(says);
     }
   });
+});
+
+/**
+ * A CA rotation end to end, with a collector process and a sidecar process, both reading their TLS files
+ * from kubelet-style volumes (test/harness/projected-volume.ts) that are updated by `..data` swaps, while a
+ * client calls a tool every 100 ms throughout: the sidecar's CA goes to a bundle of old and new, the
+ * collector's certificate to one of the new CA (its expiry gauge follows), the sidecar's CA to the new one
+ * alone, then to a file that is not PEM (refused, counted, the new CA stays). Then the collector restarts,
+ * which drops every open connection as a pod roll or an idle timeout would: from here on only a sidecar
+ * that re-read its CA file can ship. Every call's events must be stored, each exactly once.
+ */
+describe('collector TLS: a CA rotation without restarting the sidecar', () => {
+  let dir: string;
+  let namespace: string;
+  let caA: TestCa;
+  let caB: TestCa;
+  let certA: ServingCert;
+  let certB: ServingCert;
+  let collectorTls: ProjectedVolume;
+  let sidecarCa: ProjectedVolume;
+  let collector: CollectorUnderTest;
+  let httpsUrl: string;
+  let sidecar: SidecarProcess;
+  let trustBoth: Agent;
+  let key: SigningKey;
+  let jwks: JsonServer;
+  let upstream: RecordingUpstream;
+  let token: string;
+
+  const notAfterSeconds = (pem: string) => Date.parse(new X509Certificate(pem).validTo) / 1000;
+  const metricsOf = async (url: string) => parseSamples(await fetch(`${url}/metrics`).then((r) => r.text()));
+  const expiryGauge = async () =>
+    sampleValue(await metricsOf(collector.metricsUrl), 'portcullis_collector_tls_certificate_expiry_seconds');
+  const caReloads = async (result: 'loaded' | 'invalid') =>
+    sampleValue(await metricsOf(sidecar.adminUrl), 'portcullis_audit_collector_ca_reloads_total', { result });
+
+  async function stored(): Promise<AuditEvent[]> {
+    const query = new URLSearchParams({ namespace, order: 'asc', limit: '1000' });
+    const response = await undiciFetch(`${httpsUrl}/v1/events?${query}`, { dispatcher: trustBoth });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { events: AuditEvent[] }).events;
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(inject('scratchDir'), 'collector-ca-rotation-'));
+    namespace = await createNamespace(adminKubeConfig(), 'collector-ca-rotation');
+    [caA, caB] = await Promise.all([createCa(dir, 'rotation-ca-a'), createCa(dir, 'rotation-ca-b')]);
+    // Different lifetimes, so the expiry gauge tells which certificate is in force.
+    [certA, certB] = await Promise.all([
+      issueServingCert(caA, dir, 'collector-a', undefined, 7),
+      issueServingCert(caB, dir, 'collector-b', undefined, 5),
+    ]);
+    collectorTls = await projectedVolume(join(dir, 'collector-tls'), {
+      'tls.crt': certA.certPem,
+      'tls.key': certA.keyPem,
+    });
+    sidecarCa = await projectedVolume(join(dir, 'sidecar-ca'), { 'ca.crt': caA.certPem });
+    collector = await startCollector({
+      mode: 'child',
+      flags: {
+        'query-auth': 'none',
+        'tls-cert-file': collectorTls.path('tls.crt'),
+        'tls-key-file': collectorTls.path('tls.key'),
+      },
+    });
+    httpsUrl = collector.url.replace(/^http:/, 'https:');
+    trustBoth = new Agent({ connect: { ca: [caA.certPem, caB.certPem] } });
+
+    key = await signingKey('ES256', 'rotation-1');
+    jwks = await startJsonServer();
+    jwks.serve('/jwks', jwksOf(key));
+    upstream = await startRecordingUpstream();
+    const now = Math.floor(Date.now() / 1000);
+    token = await signToken(key, {
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: 'alice',
+      client_id: 'tls-agent',
+      iat: now,
+      exp: now + 3600,
+    });
+
+    const own = mkdtempSync(join(dir, 'sidecar-'));
+    const tokenFile = join(own, 'collector-token');
+    writeFileSync(tokenFile, await sidecarToken(adminKubeConfig(), namespace, 'billing'));
+    const policyFile = join(own, 'policy.yaml');
+    writeFileSync(policyFile, policyYaml(namespace));
+    sidecar = await sidecarProcess({
+      args: [
+        ...['--policy', policyFile, '--upstream', upstream.url, '--jwks-uri', `${jwks.origin}/jwks`],
+        ...['--audit-wal', join(own, 'wal'), '--collector-url', httpsUrl],
+        ...['--collector-token-file', tokenFile, '--collector-ca-file', sidecarCa.path('ca.crt')],
+        ...['--log-level', 'warn'],
+      ],
+    });
+    await sidecar.start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await sidecar?.kill();
+    await collector?.stop();
+    await trustBoth?.close();
+    await upstream?.close();
+    await jwks?.close();
+  });
+
+  it('keeps auditing every call, once, through the rotation; the expiry gauge follows the certificate', async () => {
+    expect(await expiryGauge()).toBe(notAfterSeconds(certA.certPem));
+    expect(await caReloads('loaded')).toBe(1);
+
+    // Calls throughout, each with its own nonce; the WAL holds their events while shipping cannot.
+    const answered: string[] = [];
+    const refused: string[] = [];
+    let calling = true;
+    const caller = (async () => {
+      for (let i = 1; calling; i++) {
+        const nonce = `rotation-${String(i).padStart(5, '0')}`;
+        const { status } = await rawToolCall(sidecar.url, token, 'read_invoice', { nonce });
+        (status === 200 ? answered : refused).push(nonce);
+        await sleep(100);
+      }
+    })();
+    const calledSince = async (count: number) => {
+      const target = answered.length + count;
+      await waitFor(
+        'more calls',
+        () => Promise.resolve(answered.length),
+        (n) => n >= target,
+        20_000,
+      );
+    };
+
+    try {
+      await calledSince(3);
+      // 1. The sidecar trusts old and new.
+      await sidecarCa.publish({ 'ca.crt': `${caA.certPem}${caB.certPem}` });
+      await waitFor(
+        'the sidecar to load the bundle',
+        () => caReloads('loaded'),
+        (n) => n === 2,
+        10_000,
+      );
+      await calledSince(3);
+
+      // 2. The collector serves a certificate of the new CA; the gauge says when it expires.
+      await collectorTls.publish({ 'tls.crt': certB.certPem, 'tls.key': certB.keyPem });
+      await waitFor(
+        'the gauge to show the new certificate',
+        expiryGauge,
+        (seconds) => seconds === notAfterSeconds(certB.certPem),
+        10_000,
+      );
+      expect((await servedCertificate(httpsUrl, caB.certPem)).fingerprint256).toBe(
+        fingerprintOf(certB.certPem),
+      );
+      await calledSince(3);
+
+      // 3. The sidecar trusts the new CA alone.
+      await sidecarCa.publish({ 'ca.crt': caB.certPem });
+      await waitFor(
+        'the sidecar to load the new CA',
+        () => caReloads('loaded'),
+        (n) => n === 3,
+        10_000,
+      );
+      await calledSince(3);
+
+      // 4. A CA file that is not PEM: refused and counted; the new CA stays in force.
+      await sidecarCa.publish({ 'ca.crt': 'not a certificate\n' });
+      await waitFor(
+        'the refusal to be counted',
+        () => caReloads('invalid'),
+        (n) => n === 1,
+        10_000,
+      );
+      expect(await caReloads('loaded')).toBe(3);
+      await calledSince(3);
+
+      // 5. Every connection dropped: the sidecar must now verify the new certificate with the CA it re-read.
+      await collector.restart();
+      expect(await expiryGauge()).toBe(notAfterSeconds(certB.certPem));
+      await calledSince(5);
+    } finally {
+      calling = false;
+      await caller;
+    }
+
+    expect(refused).toEqual([]);
+    const countsOf = (events: AuditEvent[]) => {
+      const text = events.map((event) => JSON.stringify(event));
+      return answered.map((nonce) => text.filter((line) => line.includes(nonce)).length);
+    };
+    const events = await waitFor(
+      'every call to be stored',
+      stored,
+      (all) => countsOf(all).every((n) => n > 0),
+      40_000,
+      250,
+    );
+    // The same number of events for every call (decision and outcome): none lost, none stored twice.
+    const counts = countsOf(events);
+    expect(counts[0]).toBeGreaterThan(0);
+    expect(new Set(counts)).toEqual(new Set([counts[0]]));
+    await waitFor(
+      'the WAL to be drained',
+      async () => sampleValue(await metricsOf(sidecar.adminUrl), 'portcullis_audit_wal_pending_events'),
+      (pending) => pending === 0,
+      10_000,
+    );
+    const gaps = (await metricsOf(collector.metricsUrl)).filter(
+      (s) => s.name === 'portcullis_collector_gap_events' && s.value > 0,
+    );
+    expect(gaps).toEqual([]);
+  }, 90_000);
 });

@@ -87,7 +87,7 @@ describe('portcullis dev', () => {
     expect(token).toMatch(/^ey[\w-]+\.[\w-]+\.[\w-]+$/);
     expect(workDir && existsSync(workDir)).toBe(true);
     expect(output).toContain('"mcpServers"');
-    expect(output).toMatch(/audit --collector http:\/\/127\.0\.0\.1:\d+ --token dev -n demo/);
+    expect(output).toMatch(/audit --collector http:\/\/127\.0\.0\.1:\d+ -n demo --since 1h/);
 
     // One real MCP call with the printed token, through the printed endpoint.
     const client = new Client({ name: 'dev-test', version: '1.0.0' });

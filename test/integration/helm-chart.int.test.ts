@@ -69,6 +69,7 @@ const VALUE_SETS: readonly ValueSet[] = [
         serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
         podMonitor: { enabled: true },
         dashboard: { enabled: true, annotations: { grafana_folder: 'Portcullis' } },
+        prometheusRule: { enabled: true, certificateExpiry: { warningDays: 30, criticalDays: 7 } },
       },
     }),
   },
@@ -123,6 +124,7 @@ describe('helm chart', () => {
       [
         ...['wait', '--for=condition=Established', '--timeout=30s'],
         ...['crd/servicemonitors.monitoring.coreos.com', 'crd/podmonitors.monitoring.coreos.com'],
+        'crd/prometheusrules.monitoring.coreos.com',
         'crd/certificates.cert-manager.io',
       ],
       { timeoutMs: 40_000 },

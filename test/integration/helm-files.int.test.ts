@@ -189,6 +189,21 @@ describe('Dockerfile', () => {
     expect(allowed.sort()).toEqual([...build.include, 'stdio-bridge'].sort());
   });
 
+  it('records the commit it is built from as make build does, from a build argument (no .git inside)', () => {
+    expect(read('Makefile')).toMatch(/^\tnode scripts\/write-build-info\.ts dist$/m);
+    expect(dockerfile).toMatch(/^ARG PORTCULLIS_COMMIT$/m);
+    expect(dockerfile).toMatch(/^COPY scripts\/write-build-info\.ts scripts\/$/m);
+    expect(dockerignore).toMatch(/^!scripts\/write-build-info\.ts$/m);
+    // After the compile (dist/ exists) and before the final stage copies dist/.
+    const steps = dockerfile.split('\n');
+    const compile = steps.findIndex((line) => /^RUN npx tsc -p tsconfig\.build\.json$/.test(line));
+    const record = steps.findIndex((line) => /^RUN node scripts\/write-build-info\.ts dist$/.test(line));
+    const finalCopy = steps.findIndex((line) => line.startsWith('COPY --from=build /src/dist'));
+    expect(compile).toBeGreaterThan(0);
+    expect(record).toBeGreaterThan(compile);
+    expect(finalCopy).toBeGreaterThan(record);
+  });
+
   it('ships production dependencies only, Node 24 on Debian slim, and iptables for egress-lock', () => {
     expect(dockerfile).toMatch(/^ARG NODE_VERSION=24$/m);
     expect(dockerfile).toMatch(/^FROM node:\$\{NODE_VERSION\}-bookworm-slim$/m);

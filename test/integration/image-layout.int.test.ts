@@ -61,6 +61,7 @@ describe('the Docker-free image (make image)', () => {
       '--outDir',
       dist,
     ]);
+    await exec(process.execPath, [join(repo, 'scripts/write-build-info.ts'), dist]);
     const { stdout } = await exec(
       process.execPath,
       [join(repo, 'scripts/image/build-image.ts'), '--dist', dist],
@@ -102,6 +103,14 @@ describe('the Docker-free image (make image)', () => {
         expect(layer).toBe(`${digest}/layer.tar`);
       }
     }
+  });
+
+  it('names the commit it was built from (dist/build-info.json, as make build writes it)', async () => {
+    const head = (await exec('git', ['-C', repo, 'rev-parse', 'HEAD'])).stdout.trim();
+    const recorded = JSON.parse(readFileSync(join(rootfs, 'app/dist/build-info.json'), 'utf8')) as {
+      commit: string;
+    };
+    expect(recorded.commit).toBe(head);
   });
 
   it('is tagged as the chart and the operator pull it', () => {
@@ -224,6 +233,14 @@ describe('the Docker-free image (make image)', () => {
       const [user] = product.config.config.User.split(':');
       const { stdout } = await chroot(`${user}:${user}`, ...product.config.config.Entrypoint, '--help');
       expect(stdout).toMatch(/^Usage:/m);
+      const version = await chroot(
+        `${user}:${user}`,
+        ...product.config.config.Entrypoint,
+        'version',
+        '-o',
+        'json',
+      );
+      expect(JSON.parse(version.stdout)).toMatchObject({ commitSource: 'build-info' });
       const egress = await chroot(
         `${user}:${user}`,
         'node',

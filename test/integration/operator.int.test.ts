@@ -3,16 +3,40 @@ import { join } from 'node:path';
 import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
 import { CoreV1Api, CustomObjectsApi, KubernetesObjectApi } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  KILLED_AT,
+  KILLED_BY,
+  RELEASE_REASON,
+  RELEASED_AT,
+  RELEASED_BY,
+} from '../../api/v1alpha1/annotations.ts';
+import type { KillSwitchStatus } from '../../api/v1alpha1/kill-switch-status.ts';
+import { runCli, type CliIo } from '../../cli/run.ts';
 import { bundleSchema } from '../../policy/bundle.ts';
 import { startOperator, type RunningOperator } from '../../operator/manager.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
 import { loadExample } from '../fixtures/examples.ts';
 import { eventually } from '../harness/eventually.ts';
-import { kubeConfigFor, kubectl } from '../harness/kube.ts';
+import { kubeConfigFor, kubeconfigPathFor, kubectl } from '../harness/kube.ts';
 
 /** The operator against the real API server: children, status, kill switches and policy errors. */
 const root = join(import.meta.dirname, '../..');
 const namespace = `op-${randomBytes(3).toString('hex')}`;
+
+/** `portcullis ARGS` in process, as the cluster-admin. */
+async function portcullis(...args: string[]) {
+  let out = '';
+  let err = '';
+  const io: CliIo = {
+    out: (t) => void (out += t),
+    err: (t) => void (err += t),
+    env: { KUBECONFIG: kubeconfigPathFor('admin') },
+    childEnv: {},
+    untilShutdown: () => new Promise(() => {}),
+  };
+  const code = await runCli(args, io);
+  return { code, stdout: out, stderr: err };
+}
 
 describe('operator', () => {
   let kube: KubeConfig;
@@ -29,11 +53,11 @@ describe('operator', () => {
       plural: 'mcpservers',
       name,
     }) as Promise<{
-      metadata: { uid: string };
+      metadata: { uid: string; annotations?: Record<string, string> };
       status?: {
         policyHash?: string;
         conditions?: { type: string; status: string; message: string }[];
-        killSwitch?: { server: boolean; tools?: string[] };
+        killSwitch?: KillSwitchStatus;
       };
     }>;
   const condition = (s: Awaited<ReturnType<typeof server>>, type: string) =>
@@ -126,6 +150,8 @@ describe('operator', () => {
       'support-reads-own-tenant',
     ]);
     expect(condition(owner, 'Killed')?.status).toBe('False');
+    // The default operator settings lock the pods' egress (operator-egress-lock.int.test.ts: Disabled).
+    expect(condition(owner, 'EgressLocked')?.status).toBe('True');
   });
 
   it('reports each ToolPolicy as Accepted with the servers it applies to', async () => {
@@ -196,6 +222,109 @@ describe('operator', () => {
     await eventually(
       () => bundleOf('billing'),
       (b) => b.kill.server.length === 0,
+    );
+  });
+
+  it('shows portcullis kill in status.killSwitch (what, since, why, who) and records portcullis release --reason', async () => {
+    const policy = 'refunds-need-finance-lead';
+    const started = Date.now();
+    expect(
+      await portcullis('kill', 'mcpserver/billing', '-n', namespace, '--reason', 'INC-4711 exfiltration'),
+    ).toMatchObject({ code: 0, stderr: '' });
+    expect(
+      await portcullis('kill', `toolpolicy/${policy}`, '-n', namespace, '--reason', 'too broad'),
+    ).toMatchObject({ code: 0 });
+    const annotations = (await server('billing')).metadata.annotations ?? {};
+    const who = annotations[KILLED_BY]!;
+    expect(who).toBeTruthy(); // the authenticated name (SelfSubjectReview)
+    const killedAt = new Date(annotations[KILLED_AT]!).toISOString();
+    expect(Date.parse(killedAt)).toBeGreaterThanOrEqual(started - 1000);
+
+    const engaged = await eventually(
+      () => server('billing'),
+      (s) => s.status?.killSwitch?.switches?.length === 2,
+    );
+    expect(engaged.status?.killSwitch).toMatchObject({
+      engaged: true,
+      server: true,
+      policies: [policy],
+      since: killedAt,
+      reason: `${who}: INC-4711 exfiltration`,
+      switches: [
+        { type: 'Server', name: 'billing', since: killedAt, reason: 'INC-4711 exfiltration', by: who },
+        { type: 'ToolPolicy', name: policy, reason: 'too broad', by: who },
+      ],
+    });
+    // The printer column reads the structured field.
+    const table = await kubectl(['get', '-n', namespace, 'mcpserver', 'billing']);
+    expect(table.stdout).toMatch(/^NAME +READY +KILLED +TOOLS/);
+    expect(table.stdout).toMatch(/\nbilling +\S+ +true /);
+    const status = await portcullis('status', 'billing', '-n', namespace, '-o', 'wide');
+    expect(status.stdout).toMatch(
+      new RegExp(`\\n${namespace} +billing +\\S+ +server,policy\\(${policy}\\) `),
+    );
+
+    const released = await portcullis(
+      'release',
+      'mcpserver/billing',
+      '-n',
+      namespace,
+      '--reason',
+      'INC-4711 contained',
+    );
+    expect(released.stdout).toBe(
+      `mcpserver ${namespace}/billing: kill switch released (reason: ${who}: INC-4711 contained)\n`,
+    );
+    // Recorded on the object, durably: who, when, why.
+    const record = (await server('billing')).metadata.annotations ?? {};
+    expect(record).toMatchObject({ [RELEASED_BY]: who, [RELEASE_REASON]: 'INC-4711 contained' });
+    const releasedAt = new Date(record[RELEASED_AT]!).toISOString();
+    // Status shows the release, and the switch still in force.
+    const afterRelease = await eventually(
+      () => server('billing'),
+      (s) => s.status?.killSwitch?.lastRelease !== undefined,
+    );
+    expect(afterRelease.status?.killSwitch).toMatchObject({
+      engaged: true,
+      server: false,
+      switches: [{ type: 'ToolPolicy', name: policy }],
+      lastRelease: { type: 'Server', name: 'billing', at: releasedAt, by: who, reason: 'INC-4711 contained' },
+    });
+    // `kubectl describe` tells who released it and why.
+    const events = await eventually(
+      () => core.listNamespacedEvent({ namespace, fieldSelector: 'involvedObject.name=billing' }),
+      (list) =>
+        list.items.some(
+          (e) => e.reason === 'KillSwitchReleased' && e.message?.includes('INC-4711 contained'),
+        ),
+    );
+    expect(events.items.find((e) => e.message?.includes('INC-4711 contained'))).toMatchObject({
+      type: 'Normal',
+      reason: 'KillSwitchReleased',
+      message: `kill switch released on McpServer billing (every call) by ${who} at ${releasedAt}: INC-4711 contained; engaged since ${killedAt} (${who}: INC-4711 exfiltration)`,
+    });
+    expect(
+      events.items.some(
+        (e) =>
+          e.reason === 'KillSwitchEngaged' &&
+          e.message ===
+            `kill switch engaged on ToolPolicy ${policy} (every tool it selects): ${who}: too broad`,
+      ),
+    ).toBe(true);
+
+    await portcullis('release', `toolpolicy/${policy}`, '-n', namespace, '--reason', 'narrowed');
+    const clear = await eventually(
+      () => server('billing'),
+      (s) => s.status?.killSwitch?.engaged === false,
+    );
+    expect(clear.status?.killSwitch).toMatchObject({
+      engaged: false,
+      server: false,
+      lastRelease: { type: 'ToolPolicy', name: policy, by: who, reason: 'narrowed' },
+    });
+    expect(clear.status?.killSwitch?.switches).toBeUndefined();
+    expect((await kubectl(['get', '-n', namespace, 'mcpserver', 'billing'])).stdout).toMatch(
+      /\nbilling +\S+ +false /,
     );
   });
 

@@ -119,6 +119,19 @@ export const auditEventDraft = z.object({
     .describe(
       'How the upstream learned who called: the mode and the minted token id (jti), never the token.',
     ),
+  traceId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/)
+    .optional()
+    .describe(
+      "W3C trace id of the request: the trace the sidecar recorded it in (tracing on), else the client's " +
+        '(a valid traceparent header, or params._meta from 2026-07-28). Absent when there is neither.',
+    ),
+  spanId: z
+    .string()
+    .regex(/^[0-9a-f]{16}$/)
+    .optional()
+    .describe("The sidecar's span of the request, when tracing is on and the request was sampled."),
   egress: egressAuditDetail.optional(),
   killSwitch: killSwitchAuditDetail.optional(),
   policy: z

@@ -12,8 +12,6 @@ export const auditQuery: Step = {
       'audit',
       '--collector',
       collectorUrl,
-      '--token',
-      'dev',
       '-n',
       server.namespace,
       '--server',
@@ -32,8 +30,8 @@ export const auditQuery: Step = {
     const result = await context.portcullis(args);
     context.print.verbatim(result.stdout || result.stderr);
     context.print.note(
-      '(this collector runs with --query-auth none on loopback, so any --token is accepted; on a cluster it ' +
-        "asks Kubernetes whether the token's user may get mcpservers/audit in the namespace)",
+      '(this collector runs with --query-auth none on loopback, so the query needs no token; on a cluster ' +
+        'it takes a Kubernetes bearer token and asks whether its user may get mcpservers/audit in the namespace)',
     );
     context.expect(result.code === 0, 'portcullis audit succeeds');
     const decisions = events.filter((event) => event.kind === 'call').length;

@@ -4,8 +4,9 @@
 //
 //   env PLAN  JSON: { idp, clientId, secret, resource, scope, url, mode, steps?, intervalMs? }
 //     mode "steps": run steps in order ({ list: true } | { tool, args } | { burst: n, tool, args }), then exit
-//     mode "watch": call one tool forever; print a line each time its outcome flips (allowed/refused),
-//                   with the wall clock in ms, so the test can time a kill switch from outside
+//     mode "watch": call one tool forever from `concurrency` probes; print a line each time a probe's
+//                   outcome flips (allowed/refused), with the wall clock in ms, so the test can time a
+//                   kill switch from outside
 //     mode "load": call `tool` at `rate` calls/s (at most `concurrency` in flight) for `seconds`; print
 //                   one summary line: calls started, answered ok, failed, and the rate achieved
 //     mode "sequence": call `tool` `count` times, one at a time, `intervalMs` apart, with args plus
@@ -13,6 +14,7 @@
 //                   answered (a result, or the gate's JSON-RPC error) or lost (no answer at all)
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { clientToken } from './client-token.ts';
 
 interface Step {
   readonly list?: boolean;
@@ -44,26 +46,9 @@ const plan = JSON.parse(process.env['PLAN'] ?? '{}') as Plan;
 const print = (line: Record<string, unknown>): void =>
   console.log(JSON.stringify({ at: Date.now(), ...line }));
 
-async function token(): Promise<string> {
-  const response = await fetch(`${plan.idp}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: plan.clientId,
-      client_secret: plan.secret,
-      resource: plan.resource,
-      scope: plan.scope,
-    }),
-  });
-  const body = (await response.json()) as { access_token?: string; error?: string };
-  if (body.access_token === undefined) throw new Error(`token: ${response.status} ${body.error}`);
-  return body.access_token;
-}
-
 async function connect(): Promise<Client> {
   const transport = new StreamableHTTPClientTransport(new URL(plan.url), {
-    requestInit: { headers: { authorization: `Bearer ${await token()}` } },
+    requestInit: { headers: { authorization: `Bearer ${await clientToken(plan)}` } },
   });
   const client = new Client({ name: 'portcullis-e2e-client', version: '1.0.0' });
   await client.connect(transport);
@@ -129,17 +114,24 @@ async function runSteps(client: Client): Promise<void> {
   }
 }
 
+/**
+ * `concurrency` probes (default 1) call at once, each printing its own flips: a single probe learns of
+ * a change only when its call in flight comes back, so more probes sample the gate more finely.
+ */
 async function watch(client: Client): Promise<never> {
-  let last: boolean | undefined;
-  for (;;) {
-    const sentAt = Date.now();
-    const outcome = await call(client, plan.tool ?? '', plan.args);
-    const allowed = outcome['ok'] === true;
-    // sentAt: when the call that shows the change left; the gate decided it on arrival.
-    if (allowed !== last) print({ allowed, sentAt, error: outcome['error'] });
-    last = allowed;
-    await new Promise((resolve) => setTimeout(resolve, plan.intervalMs ?? 2));
-  }
+  const probe = async (index: number): Promise<never> => {
+    let last: boolean | undefined;
+    for (;;) {
+      const sentAt = Date.now();
+      const outcome = await call(client, plan.tool ?? '', plan.args);
+      const allowed = outcome['ok'] === true;
+      // sentAt: when the call that shows the change left; the gate decided it on arrival.
+      if (allowed !== last) print({ probe: index, allowed, sentAt, error: outcome['error'] });
+      last = allowed;
+      await new Promise((resolve) => setTimeout(resolve, plan.intervalMs ?? 2));
+    }
+  };
+  return Promise.any(Array.from({ length: plan.concurrency ?? 1 }, (_, index) => probe(index)));
 }
 
 async function sequence(client: Client): Promise<void> {
