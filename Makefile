@@ -106,8 +106,8 @@ bench-sidecar: build ## Sidecar added latency (proxied vs direct), throughput an
 bench-operator: build controlplane ## Kill-switch propagation (100 watchers + a sidecar) and 1,000-server convergence -> bench/results/operator.json
 	OPERATOR_MAIN=dist/cli/main.js node bench/operator/main.ts >/dev/null
 
-bench-audit: build postgres ## Audit cost on the sidecar hot path (log sink vs WAL Batched/Strict), collector ingest per core (SQLite, PostgreSQL) -> bench/results/audit.json
-	PORTCULLIS_MAIN=dist/cli/main.js node bench/audit/main.ts >/dev/null
+bench-audit: build postgres ## Audit cost on the sidecar hot path (log sink vs WAL Batched/Strict), collector ingest per core (SQLite, PostgreSQL) -> bench/results/audit.json (BASELINE=<rev> adds that build's collector, same run)
+	PORTCULLIS_MAIN=dist/cli/main.js $(if $(BASELINE),PORTCULLIS_BASELINE_MAIN=$$(bench/sidecar/build-baseline.sh $(BASELINE))) node bench/audit/main.ts >/dev/null
 
 bench-policy-file: build ## File-mode kill switch: write (in place, and by rename) to the sidecar's first refused call, 20 each -> bench/results/policy-file.json
 	SIDECAR_MAIN=dist/cli/main.js node bench/policy-file/main.ts >/dev/null

@@ -26,6 +26,22 @@ export function jsonDepth(text: string, limit = Number.POSITIVE_INFINITY): numbe
   return deepest;
 }
 
+/**
+ * Whether JSON text nests deeper than `limit`: jsonDepth's answer, usually without its character-by-character
+ * walk. Nesting can be no deeper than the number of `{` and `[` in the text (those inside strings included),
+ * and counting them is a handful of native indexOf scans; only text with more brackets than `limit` is walked.
+ * (The walk was ~30 % of the collector's parsing time for ordinary ~700-byte events with four or five brackets.)
+ */
+export function exceedsJsonDepth(text: string, limit: number): boolean {
+  let opens = 0;
+  for (const bracket of ['{', '[']) {
+    for (let at = text.indexOf(bracket); at !== -1; at = text.indexOf(bracket, at + 1)) {
+      if (++opens > limit) return jsonDepth(text, limit) > limit;
+    }
+  }
+  return false;
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;

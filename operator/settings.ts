@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SHIP_LINGER_MS, MAX_SHIP_LINGER_MS } from '../api/audit/v1/shipping.ts';
 import { configMapKeyRef, secretKeyRef } from '../api/v1alpha1/common.ts';
 
 const pemCertificates = z
@@ -60,6 +61,11 @@ export const operatorSettingsSchema = z
         /** The WAL volume's size limit; the WAL itself is bounded below it. */
         walSizeLimit: z.string().default('512Mi'),
         walMaxBytes: z.string().default('384Mi'),
+        /**
+         * The sidecar shipper's linger (--audit-linger-ms): how long a batch to the collector may fill
+         * before it is sent. Delivery delay only; the WAL syncs on its own interval.
+         */
+        shipLingerMs: z.int().min(0).max(MAX_SHIP_LINGER_MS).default(DEFAULT_SHIP_LINGER_MS),
         /** How often the operator reads the sidecars' reports (served policy, observed tools) from the collector. */
         reportIntervalSeconds: z.int().min(1).max(3600).default(10),
         /** Heartbeats older than this do not count (a pod that is gone). */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_SHIP_LINGER_MS, MAX_SHIP_LINGER_MS } from '../api/audit/v1/shipping.ts';
 
 /**
  * The sidecar's own settings (where to listen, where the upstream is, where policy comes from), validated
@@ -75,6 +76,11 @@ export const sidecarConfigSchema = z
       .default(256 * 1024 * 1024),
     /** Batched durability: events reach the disk within this many milliseconds (group commit). */
     auditSyncMs: z.int().min(1).max(1000).default(5),
+    /**
+     * How long the shipper lets a batch fill before sending it (0: at once). Delivery delay only: events are
+     * in the WAL and synced on auditSyncMs regardless (audit/ship-linger.ts).
+     */
+    auditLingerMs: z.int().min(0).max(MAX_SHIP_LINGER_MS).default(DEFAULT_SHIP_LINGER_MS),
     /** The audit collector's base URL; https, or http on loopback, unless collectorPlaintext. */
     collectorUrl: z.url().optional(),
     /** Allow plain http to a collector beyond loopback (the token would cross the network in clear). */

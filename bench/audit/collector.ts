@@ -70,7 +70,7 @@ export interface CollectorProcess {
  */
 export async function startCollectorProcess(
   issuer: ServiceAccountIssuer,
-  options: { cpus?: string; postgresUrl?: string; nodeFlags?: readonly string[] } = {},
+  options: { cpus?: string; postgresUrl?: string; nodeFlags?: readonly string[]; main?: string } = {},
 ): Promise<CollectorProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-collector-'));
   const port = await freePort();
@@ -84,7 +84,7 @@ export async function startCollectorProcess(
     process.execPath,
     [
       ...(options.nodeFlags ?? []),
-      CLI_MAIN,
+      options.main ?? CLI_MAIN,
       'collector',
       '--listen',
       `127.0.0.1:${port}`,

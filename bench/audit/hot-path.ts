@@ -9,8 +9,9 @@
  *                 bench-sidecar's "default" pays; informational
  *   wal-batched   --audit-wal, spec.audit.durability Batched, shipping to a real collector (SQLite)
  *   wal-strict    --audit-wal, spec.audit.durability Strict (each call waits for its decision's fsync)
- *   wal-batched-sync100  diagnostic: wal-batched with --audit-sync-ms 100, which makes the shipper send
- *                 fewer, larger batches: what the per-batch cost of shipping is
+ *   wal-batched-linger0  wal-batched with --audit-linger-ms 0: the shipper without its linger (as before
+ *                 issue #14), sending whatever each 5 ms group commit made durable; wal-batched has the
+ *                 default linger (100 ms)
  *
  * Every sidecar runs with --stage-timings. The configurations are measured in rounds, each round every
  * configuration once back to back in a rotated order; per round the added latency is paired against that
@@ -48,8 +49,10 @@ export interface HotPathSettings {
   readonly seconds: number;
   readonly rounds: number;
   readonly warmupSeconds: number;
-  /** Also the diagnostic configurations (log sink at info, WAL with a 100 ms sync interval). */
+  /** Also the diagnostic configuration (the log sink at info). */
   readonly diagnostics: boolean;
+  /** BENCH_AUDIT_CONFIGS: only these sidecar configurations (direct always runs: the pairing needs it). */
+  readonly only?: readonly string[];
 }
 
 interface SidecarConfiguration {
@@ -94,13 +97,12 @@ const CONFIGURATIONS: readonly SidecarConfiguration[] = [
     role: '(d) --audit-wal, durability Strict, shipping to a real collector (SQLite)',
   },
   {
-    name: 'wal-batched-sync100',
+    name: 'wal-batched-linger0',
     durability: 'Batched',
     wal: true,
     logLevel: 'warn',
-    role: 'diagnostic: (c) with --audit-sync-ms 100, so the shipper sends fewer, larger batches (a wider power-loss window: not a recommendation)',
-    extraArgs: ['--audit-sync-ms', '100'],
-    diagnostic: true,
+    role: 'before: (c) with --audit-linger-ms 0, the shipper as it was before the linger (ships whatever the 5 ms group commit made durable)',
+    extraArgs: ['--audit-linger-ms', '0'],
   },
 ];
 
@@ -192,7 +194,11 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
       Strict: await policyVariant(dir, 'Strict'),
     };
 
-    const configurations = CONFIGURATIONS.filter((c) => settings.diagnostics || !c.diagnostic);
+    const configurations = CONFIGURATIONS.filter(
+      (c) =>
+        (settings.diagnostics || !c.diagnostic) &&
+        (settings.only === undefined || settings.only.includes(c.name)),
+    );
     const sidecars: RunningSidecar[] = [];
     for (const configuration of configurations) {
       const port = await freePort();
@@ -352,7 +358,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
 
     // The audit-only delta: a WAL configuration minus the log sink, paired per round (same order rotation).
     const auditOnly: Record<string, unknown> = {};
-    for (const name of ['wal-batched', 'wal-strict', 'wal-batched-sync100']) {
+    for (const name of ['wal-batched', 'wal-strict', 'wal-batched-linger0']) {
       if (!addedBy[name] || !addedBy['log-sink']) continue;
       const paired = addedBy[name].map((p, i) => ({
         p50: p.p50 - addedBy['log-sink']![i]!.p50,
@@ -376,7 +382,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
         warmupSeconds: settings.warmupSeconds,
         requestBytes: Buffer.byteLength(body),
         sidecarFlags:
-          '--stage-timings --log-level warn (log-sink-info: info); WAL configurations: --audit-sync-ms 5 (the default; wal-batched-sync100: 100), --collector-url, --collector-token-file',
+          '--stage-timings --log-level warn (log-sink-info: info); WAL configurations: --audit-sync-ms 5 (the default), --audit-linger-ms 100 (the default; wal-batched-linger0: 0), --collector-url, --collector-token-file',
         collector: `${CLI_MAIN} collector, SQLite, --auth jwks (JWKS on loopback), own process, unpinned`,
         sidecar: `${CLI_MAIN} sidecar, each configuration its own process, unpinned`,
       },

@@ -16,7 +16,7 @@ import { Pool } from 'undici';
 import { AUDIT_SCHEMA, auditEvent, type AuditEvent } from '../../api/audit/v1/event.ts';
 import { INGEST_PATH, SIDECAR_HEADER } from '../../api/audit/v1/ingest.ts';
 import { startCollectorProcess, type ServiceAccountIssuer } from './collector.ts';
-import { CpuWindow, sumCpuSeconds, promValue, round1, round2, scrape, sleep } from './support.ts';
+import { CLI_MAIN, CpuWindow, sumCpuSeconds, promValue, round1, round2, scrape, sleep } from './support.ts';
 
 const run = promisify(execFile);
 
@@ -29,6 +29,8 @@ export interface IngestSettings {
   readonly senderCpu: string;
   /** Node flags for the collector, e.g. --cpu-prof to see where its time goes. */
   readonly collectorNodeFlags?: readonly string[];
+  /** The collector's cli/main.js (default: PORTCULLIS_MAIN, the build under test); a baseline build's for before/after. */
+  readonly collectorMain?: string;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function runIngest(
   const collector = await startCollectorProcess(issuer, {
     cpus: settings.collectorCpu,
     nodeFlags: settings.collectorNodeFlags ?? [],
+    ...(settings.collectorMain ? { main: settings.collectorMain } : {}),
     ...(postgres ? { postgresUrl: postgres.url } : {}),
   });
   const token = await issuer.sidecarToken('bench', 'bench');
@@ -163,6 +166,7 @@ export async function runIngest(
     if (events === 0) throw new Error(`no events ingested: ${firstFailure ?? 'no failure recorded'}`);
     return {
       store,
+      collectorMain: settings.collectorMain ?? CLI_MAIN,
       senders: settings.senders,
       batchEvents: settings.batchEvents,
       meanEventBytes,

@@ -11,7 +11,9 @@
 // (8), BENCH_STORE_EVENTS (200000), BENCH_AUDIT_QUIET_WAIT_S (300: how long to wait for a quiet machine),
 // BENCH_COLLECTOR_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the ingest collectors),
 // BENCH_AUDIT_MERGE=1 (keep the previous figures of the parts not run), BENCH_AUDIT_DIAGNOSTIC=0 (hot path
-// without the diagnostic configurations).
+// without the diagnostic configurations), BENCH_AUDIT_CONFIGS=wal-batched,wal-batched-linger0 (only these hot
+// path configurations, beside direct), PORTCULLIS_BASELINE_MAIN (make's BASELINE=<rev>: the ingest parts
+// also run that build's collector, alternating with this one, BENCH_INGEST_ROUNDS rounds).
 // Every loop is bounded in count and time; traffic stays on loopback.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -74,6 +76,43 @@ async function waitQuiet(part: string): Promise<Record<string, unknown>> {
   };
 }
 
+/**
+ * One ingest measurement, or, with PORTCULLIS_BASELINE_MAIN (`make bench-audit BASELINE=<rev>`), the
+ * baseline build's collector and this one's in the same run: BENCH_INGEST_ROUNDS rounds (default 2), the
+ * order alternating per round so neither build always runs on a warmer machine. Each build's figures are
+ * its rounds, and `eventsPerSecond` / `eventsPerCollectorCpuSecond` their means.
+ */
+async function ingestBeforeAfter(
+  key: string,
+  measure: (main: { collectorMain?: string }) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>> {
+  const baseline = process.env['PORTCULLIS_BASELINE_MAIN'];
+  if (baseline === undefined) return { [key]: await measure({}) };
+  const rounds = env('BENCH_INGEST_ROUNDS', 2);
+  const runs: { current: Record<string, unknown>[]; baseline: Record<string, unknown>[] } = {
+    current: [],
+    baseline: [],
+  };
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? (['baseline', 'current'] as const) : (['current', 'baseline'] as const);
+    for (const build of order)
+      runs[build].push(await measure(build === 'baseline' ? { collectorMain: baseline } : {}));
+  }
+  const summary = (list: Record<string, unknown>[]) => {
+    const mean = (field: string) =>
+      Math.round(list.reduce((sum, run) => sum + Number(run[field]), 0) / list.length);
+    return {
+      eventsPerSecond: mean('eventsPerSecond'),
+      eventsPerCollectorCpuSecond: mean('eventsPerCollectorCpuSecond'),
+      collectorCoreBusy: round2(
+        list.reduce((sum, run) => sum + Number(run['collectorCoreBusy']), 0) / list.length,
+      ),
+      rounds: list,
+    };
+  };
+  return { [key]: summary(runs.current), [`${key}Baseline`]: summary(runs.baseline) };
+}
+
 async function runJson(command: string, args: string[]): Promise<unknown> {
   const { stdout } = await run(command, args, { cwd: root, timeout: 900_000, maxBuffer: 16 * 1024 * 1024 });
   return JSON.parse(stdout) as unknown;
@@ -100,6 +139,9 @@ try {
         rounds: env('BENCH_ROUNDS', 3),
         warmupSeconds: env('BENCH_WARMUP_SECONDS', 2),
         diagnostics: process.env['BENCH_AUDIT_DIAGNOSTIC'] !== '0',
+        ...(process.env['BENCH_AUDIT_CONFIGS']
+          ? { only: process.env['BENCH_AUDIT_CONFIGS'].split(',') }
+          : {}),
       },
       issuer,
     );
@@ -131,21 +173,35 @@ try {
     conditions['ingest-sqlite'] = await waitQuiet('ingest-sqlite');
     await pinSelf(ingestSettings.senderCpu);
     try {
-      results['ingestSqlite'] = await runIngest('sqlite', ingestSettings, issuer);
+      Object.assign(
+        results,
+        await ingestBeforeAfter('ingestSqlite', (main) =>
+          runIngest('sqlite', { ...ingestSettings, ...main }, issuer),
+        ),
+      );
     } finally {
       await pinSelf('0-1');
     }
   }
   if (PARTS.has('ingest-postgres')) {
     postgresServer = await startPostgres();
-    const url = await postgresServer.createDatabase('bench_ingest');
+    const server = postgresServer;
     const postmasterPid = Number(
-      readFileSync(join(postgresServer.dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0],
+      readFileSync(join(server.dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0],
     );
     conditions['ingest-postgres'] = await waitQuiet('ingest-postgres');
     await pinSelf(ingestSettings.senderCpu);
+    let databases = 0;
+    let url = '';
     try {
-      results['ingestPostgres'] = await runIngest('postgres', ingestSettings, issuer, { url, postmasterPid });
+      Object.assign(
+        results,
+        await ingestBeforeAfter('ingestPostgres', async (main) => {
+          // A database per run: the builds compared may have different schemas.
+          url = await server.createDatabase(`bench_ingest_${databases++}`);
+          return runIngest('postgres', { ...ingestSettings, ...main }, issuer, { url, postmasterPid });
+        }),
+      );
     } finally {
       await pinSelf('0-1');
     }

@@ -7,6 +7,14 @@
  * because SQLite allows only the rowid as an integer primary key. Secondary indexes end in the rowid
  * implicitly, so (user_name, time) serves keyset pages on (time, ingest_id). time is microseconds since the
  * epoch (time.ts epochMicros): in five indexes, 8 bytes instead of 27 of text cut ingest CPU by about 15%.
+ *
+ * Migration 2: the indexes of optional columns (user, tool, tenant) are partial, `WHERE col IS NOT NULL`.
+ * A query filters them by equality, which SQLite knows implies NOT NULL, so every query they served they
+ * still serve; but an event without the field (egress, policy and kill-switch events have no user or tool;
+ * without a tenant claim no event has a tenant) no longer adds an entry to a b-tree nobody can search by
+ * NULL. Each index entry costs ingest 1.5-4.5 µs of CPU (more the more distinct values it has: inserts land
+ * in the middle of the tree and split pages there), against a budget of 20 µs per event for 50,000 events/s
+ * on one core. Rebuilding them reads the table once, at the first start of this version.
  */
 export const sqliteMigrations: readonly (readonly string[])[] = [
   [
@@ -71,5 +79,13 @@ export const sqliteMigrations: readonly (readonly string[])[] = [
       ingest_id INTEGER NOT NULL,
       PRIMARY KEY (exporter, ingest_id)
     ) WITHOUT ROWID`,
+  ],
+  [
+    'DROP INDEX events_user_time',
+    'CREATE INDEX events_user_time ON events (user_name, time) WHERE user_name IS NOT NULL',
+    'DROP INDEX events_tool_time',
+    'CREATE INDEX events_tool_time ON events (tool, time) WHERE tool IS NOT NULL',
+    'DROP INDEX events_tenant_time',
+    'CREATE INDEX events_tenant_time ON events (tenant, time) WHERE tenant IS NOT NULL',
   ],
 ];

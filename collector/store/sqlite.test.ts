@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { auditQuery } from '../../api/audit/v1/query.ts';
 import { SqliteAuditStore } from './sqlite.ts';
+import { sqliteMigrations } from './sqlite-schema.ts';
 import { auditStoreConformance } from './store-conformance.ts';
 import { testEvents } from './test-events.ts';
 
@@ -74,7 +75,7 @@ describe('SqliteAuditStore', () => {
     await (await SqliteAuditStore.open({ path })).close();
     await (await SqliteAuditStore.open({ path })).close();
     const db = new DatabaseSync(path);
-    expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }]);
+    expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }, { version: 2 }]);
     db.prepare('INSERT INTO schema_version (version) VALUES (99)').run();
     db.close();
     await expect(SqliteAuditStore.open({ path })).rejects.toMatchObject({ code: 'unavailable' });
@@ -171,6 +172,70 @@ describe('SqliteAuditStore', () => {
       other.close();
     }
     expect((await store.query(auditQuery.parse({}))).events).toEqual([]);
+    await store.close();
+  });
+
+  it('indexes user, tool and tenant only where set, and its queries still use those indexes', async () => {
+    const path = newPath();
+    const store = await SqliteAuditStore.open({ path });
+    await store.insert([
+      ...testEvents('s1', 1, 3),
+      ...testEvents('s1', 4, 5, {
+        kind: 'egress',
+        method: 'egress',
+        user: undefined,
+        tool: undefined,
+        tenant: undefined,
+      }),
+    ]);
+    const db = new DatabaseSync(path);
+    const entries = (index: string, column: string) =>
+      db.prepare(`SELECT count(*) AS n FROM events INDEXED BY ${index} WHERE ${column} IS NOT NULL`).get()?.n;
+    for (const [index, column] of [
+      ['events_user_time', 'user_name'],
+      ['events_tool_time', 'tool'],
+      ['events_tenant_time', 'tenant'],
+    ] as const) {
+      expect(entries(index, column), index).toBe(3);
+      const plan = db
+        .prepare(
+          `EXPLAIN QUERY PLAN SELECT ingest_id, body FROM events WHERE ${column} = ? ORDER BY time DESC, ingest_id DESC LIMIT 11`,
+        )
+        .all('x')
+        .map((row) => String(row.detail));
+      expect(plan.join('\n'), index).toContain(`USING INDEX ${index}`);
+    }
+    db.close();
+    const page = await store.query(auditQuery.parse({ tenant: 'acme' }));
+    expect(page.events.map((event) => event.seq).sort()).toEqual([1, 2, 3]);
+    expect((await store.query(auditQuery.parse({}))).events).toHaveLength(5);
+    await store.close();
+  });
+
+  it('migrates a version 1 database: every event kept and found by the rebuilt indexes', async () => {
+    const path = newPath();
+    const db = new DatabaseSync(path);
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+    for (const sql of sqliteMigrations[0]!) db.exec(sql);
+    db.exec('INSERT INTO schema_version (version) VALUES (1)');
+    db.close();
+    const first = await SqliteAuditStore.open({ path });
+    expect(await first.insert(testEvents('s1', 1, 4))).toEqual({ accepted: 4, duplicates: 0 });
+    await first.close();
+    // The rows were written under version 2's code; put the database back to version 1's indexes.
+    const old = new DatabaseSync(path);
+    old.exec('DELETE FROM schema_version WHERE version = 2');
+    for (const [name, columns] of [
+      ['events_user_time', 'user_name, time'],
+      ['events_tool_time', 'tool, time'],
+      ['events_tenant_time', 'tenant, time'],
+    ])
+      old.exec(`DROP INDEX ${name}; CREATE INDEX ${name} ON events (${columns})`);
+    old.close();
+    const store = await SqliteAuditStore.open({ path });
+    expect((await store.query(auditQuery.parse({ user: 'alice' }))).events).toHaveLength(4);
+    expect((await store.query(auditQuery.parse({ tool: 'search' }))).events).toHaveLength(4);
+    expect(await store.insert(testEvents('s1', 1, 5))).toEqual({ accepted: 1, duplicates: 4 });
     await store.close();
   });
 

@@ -43,3 +43,35 @@ describe('epochMicros', () => {
     expect(epochMicros('9999-12-31T23:59:59.999999Z')).toBe(253_402_300_799_999_999n);
   });
 });
+
+describe('storeTime and epochMicros, event after event', () => {
+  it('convert each instant alone, whatever came before (the last second is remembered)', () => {
+    const times = [
+      '2026-01-02T03:04:05.1Z',
+      '2026-01-02T03:04:05.2Z',
+      '2026-01-02T03:04:05.3+01:00',
+      '2026-01-02T03:04:05.4Z',
+      '2026-02-28T23:59:59.999Z',
+      '2026-01-02T03:04:05.5-00:30',
+    ];
+    const fresh = (time: string) => {
+      storeTime('1999-01-01T00:00:00Z'); // forget the previous second
+      epochMicros('1999-01-01T00:00:00.000000Z');
+      const stored = storeTime(time);
+      return [stored, epochMicros(stored)];
+    };
+    const expected = times.map(fresh);
+    expect(times.map((time) => [storeTime(time), epochMicros(storeTime(time))])).toEqual(expected);
+    expect(expected[2]![0]).toBe('2026-01-02T02:04:05.300000Z');
+  });
+
+  it('still refuses an impossible second met right after a valid one', () => {
+    expect(storeTime('2026-02-28T00:00:00Z')).toBe('2026-02-28T00:00:00.000000Z');
+    expect(() => storeTime('2026-02-30T00:00:00Z')).toThrow(
+      expect.objectContaining({ code: 'invalid_event' }),
+    );
+    expect(() => storeTime('2026-02-30T00:00:00Z')).toThrow(
+      expect.objectContaining({ code: 'invalid_event' }),
+    );
+  });
+});

@@ -213,6 +213,8 @@ describe('builders', () => {
         'https://portcullis-collector.portcullis-system.svc:8443',
         '--collector-token-file',
         `${COLLECTOR_TOKEN_DIR}/token`,
+        '--audit-linger-ms',
+        '100',
       ]),
     );
     expect(pod.volumes).toContainEqual({

@@ -270,6 +270,8 @@ function auditArgs(server: McpServer, settings: OperatorSettings): string[] {
     AUDIT_WAL_DIR,
     '--audit-wal-max-bytes',
     collector.walMaxBytes,
+    '--audit-linger-ms',
+    String(collector.shipLingerMs),
     '--collector-url',
     collector.url,
     '--collector-token-file',

@@ -12,6 +12,7 @@ import {
   ingestRefusal,
 } from '../../api/audit/v1/ingest.ts';
 import { Backoff } from '../../lib/backoff.ts';
+import { lingerForBatch } from './ship-linger.ts';
 import type { AuditShippingMetrics } from './shipper-metrics.ts';
 
 /** The part of the write-ahead log the shipper uses. */
@@ -61,6 +62,11 @@ export interface ShipperOptions {
   readonly dispatcher?: () => Dispatcher;
   readonly maxBatchEvents?: number;
   readonly maxBatchBytes?: number;
+  /**
+   * How long to let a batch fill before it is sent (ship-linger.ts); 0 (the default here; the sidecar's
+   * configuration defaults to DEFAULT_SHIP_LINGER_MS) sends whatever is durable at once.
+   */
+  readonly lingerMs?: number;
   readonly heartbeatIntervalMs?: number;
   readonly requestTimeoutMs?: number;
   readonly backoff?: Backoff;
@@ -106,6 +112,8 @@ export class ShipperError extends Error {
 export class AuditShipper {
   readonly #options: ShipperOptions;
   readonly #stop = new AbortController();
+  /** Aborted when stopping: from then on batches go out without lingering. */
+  readonly #flush = new AbortController();
   readonly #backoff: Backoff;
   #running: Promise<void> | undefined;
   #lastHeartbeat = 0;
@@ -123,6 +131,7 @@ export class AuditShipper {
   /** Stops after the batch in flight; with `drainMs`, first keeps shipping until the WAL is empty or the time is up. */
   async stop(drainMs = 0): Promise<void> {
     const deadline = this.#options.clock() + drainMs;
+    this.#flush.abort();
     while (
       drainMs > 0 &&
       this.#options.wal.ackedSeq < this.#options.wal.lastSeq &&
@@ -138,10 +147,12 @@ export class AuditShipper {
     const maxEvents = this.#options.maxBatchEvents ?? 500;
     const maxBytes = this.#options.maxBatchBytes ?? 4 * 1024 * 1024;
     const heartbeatMs = this.#options.heartbeatIntervalMs ?? 10_000;
+    const lingerMs = this.#options.lingerMs ?? 0;
     const signal = this.#stop.signal;
     while (!signal.aborted) {
       try {
         if (this.#options.clock() - this.#lastHeartbeat >= heartbeatMs) await this.#heartbeat();
+        if (wal.lastSeq > wal.ackedSeq) await lingerForBatch(wal, lingerMs, maxEvents, this.#flush.signal);
         const records = await wal.read(wal.ackedSeq, maxEvents, maxBytes);
         metrics.walBytes.set(wal.bytes);
         metrics.walRecords.set(wal.lastSeq - wal.ackedSeq);

@@ -26,7 +26,11 @@ export interface AuditEnvironment {
   readonly server: () => { namespace: string; name: string } | undefined;
   readonly serving: () => Pick<Heartbeat, 'policyHash' | 'tools'>;
   /** Tests: heartbeat and batch settings. */
-  readonly shipping?: { readonly heartbeatIntervalMs?: number; readonly maxBatchEvents?: number };
+  readonly shipping?: {
+    readonly heartbeatIntervalMs?: number;
+    readonly maxBatchEvents?: number;
+    readonly lingerMs?: number;
+  };
 }
 
 /**
@@ -63,6 +67,7 @@ export async function startAudit(config: SidecarConfig, env: AuditEnvironment): 
     metrics,
     log: env.log,
     clock: env.clock,
+    lingerMs: config.auditLingerMs,
     ...(trust ? { dispatcher: trust.dispatcher } : {}),
     ...env.shipping,
   });

@@ -8,20 +8,9 @@ import { heartbeat, ingestAck } from './ingest.ts';
  */
 export function renderAuditJsonSchemas(): Map<string, string> {
   const render = (id: string, title: string, schema: z.ZodType) =>
-    `${JSON.stringify(
-      {
-        $id: `https://portcullis.dev/schemas/${id}`,
-        title,
-        ...z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
-      },
-      null,
-      2,
-    )}\n`;
+    `${JSON.stringify(jsonSchemaOf(id, title, schema), null, 2)}\n`;
   return new Map([
-    [
-      'audit-event.v1.schema.json',
-      render('audit-event.v1.json', `Audit event (${AUDIT_SCHEMA})`, auditEvent),
-    ],
+    ['audit-event.v1.schema.json', `${JSON.stringify(auditEventJsonSchema(), null, 2)}\n`],
     [
       'heartbeat.v1.schema.json',
       render('heartbeat.v1.json', 'Sidecar heartbeat to the collector', heartbeat),
@@ -31,4 +20,20 @@ export function renderAuditJsonSchemas(): Map<string, string> {
       render('ingest-ack.v1.json', 'Collector acknowledgement of a batch', ingestAck),
     ],
   ]);
+}
+
+/**
+ * The audit event's JSON Schema as an object: what docs/audit/audit-event.v1.schema.json holds, and what the
+ * collector compiles into its ingest validator (collector/ingest/event-validator.ts).
+ */
+export function auditEventJsonSchema(): Record<string, unknown> {
+  return jsonSchemaOf('audit-event.v1.json', `Audit event (${AUDIT_SCHEMA})`, auditEvent);
+}
+
+function jsonSchemaOf(id: string, title: string, schema: z.ZodType): Record<string, unknown> {
+  return {
+    $id: `https://portcullis.dev/schemas/${id}`,
+    title,
+    ...z.toJSONSchema(schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
+  };
 }
