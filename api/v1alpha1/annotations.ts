@@ -167,17 +167,10 @@ export function killRecord(annotations: Readonly<Record<string, string>> | undef
 export function killedToolReasons(
   annotations: Readonly<Record<string, string>> | undefined,
 ): Record<string, KillRecord> | undefined {
-  const value = annotations?.[KILLED_TOOLS_REASONS];
-  if (value === undefined) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return {};
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
+  const entries = killedToolEntries(annotations);
+  if (entries === undefined) return undefined;
   const records: Record<string, KillRecord> = {};
-  for (const [tool, entry] of Object.entries(parsed)) {
+  for (const [tool, entry] of entries) {
     if (typeof entry === 'string') records[tool] = { reason: entry };
     else if (typeof entry === 'object' && entry !== null && !Array.isArray(entry)) {
       const { reason, by } = entry as Record<string, unknown>;
@@ -188,6 +181,25 @@ export function killedToolReasons(
     }
   }
   return records;
+}
+
+/**
+ * The (tool, entry) pairs of KILLED_TOOLS_REASONS as written, for its readers (reasons here, kill times
+ * in kill-history.ts); undefined when the annotation is absent, none when it is not a JSON object.
+ */
+export function killedToolEntries(
+  annotations: Readonly<Record<string, string>> | undefined,
+): [string, unknown][] | undefined {
+  const value = annotations?.[KILLED_TOOLS_REASONS];
+  if (value === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return [];
+  return Object.entries(parsed);
 }
 
 /** The full record for status, Events and audit: "who: why" (the form older CLIs wrote into the reason). */

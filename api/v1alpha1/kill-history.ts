@@ -1,6 +1,6 @@
 import {
   KILLED_AT,
-  KILLED_TOOLS_REASONS,
+  killedToolEntries,
   RELEASE_REASON,
   RELEASED_AT,
   RELEASED_BY,
@@ -45,17 +45,8 @@ export function killedAt(annotations: Annotations): string | undefined {
 
 /** When each tool killed by name was killed: the "at" of its killed-tools-reasons entry, when valid. */
 export function killedToolTimes(annotations: Annotations): Record<string, string> {
-  const value = annotations?.[KILLED_TOOLS_REASONS];
-  if (value === undefined) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return {};
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return {};
   const times: Record<string, string> = {};
-  for (const [tool, entry] of Object.entries(parsed)) {
+  for (const [tool, entry] of killedToolEntries(annotations) ?? []) {
     if (typeof entry !== 'object' || entry === null) continue;
     const at = (entry as Record<string, unknown>)['at'];
     const time = typeof at === 'string' ? rfc3339(at) : undefined;
