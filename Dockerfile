@@ -40,6 +40,9 @@ RUN npx tsc -p tsconfig.build.json
 COPY scripts/write-build-info.ts scripts/
 ARG PORTCULLIS_COMMIT
 RUN node scripts/write-build-info.ts dist
+# dist/bundle/: what the entry point runs, one minified ES module per command (scripts/bundle/bundle.ts).
+COPY scripts/bundle/*.ts scripts/bundle/
+RUN node scripts/bundle/main.ts dist
 
 # 2. The stdio bridge: static (no CGO), so it runs inside any server image.
 FROM golang:${GO_VERSION}-bookworm AS bridge
@@ -68,5 +71,5 @@ ENV NODE_ENV=production
 # A numeric, non-root user (no passwd entry needed), so runAsNonRoot can be verified by the kubelet.
 # The operator runs sidecars as this UID (settings sidecarUid) and only egress-lock as root.
 USER 65532:65532
-ENTRYPOINT ["node", "/app/dist/cli/main.js"]
+ENTRYPOINT ["node", "/app/dist/bundle/portcullis.js"]
 CMD ["--help"]

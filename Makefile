@@ -89,10 +89,11 @@ fuzz: install sdk-servers ## Long differential-fuzzer run against the SDK server
 
 bench: bench-sidecar bench-operator bench-audit bench-policy-file ## Run every benchmark (JSON results in bench/results/)
 
-build: install ## Compile to dist/, the commit in dist/build-info.json (what an image ships; development runs the .ts sources)
+build: install ## Compile to dist/, the commit in dist/build-info.json, and the bundle the image runs in dist/bundle/ (development runs the .ts sources)
 	rm -rf dist
 	npx tsc -p tsconfig.build.json
 	node scripts/write-build-info.ts dist
+	node scripts/bundle/main.ts dist
 
 cli: build ## What people install, into release/: the single executable (linux/amd64, no Node needed), its krew archive and manifest, the npm package (prints the paths; DOWNLOAD_URL: where the archive will be published)
 	node scripts/release/main.ts $(if $(DOWNLOAD_URL),--download-url $(DOWNLOAD_URL))

@@ -23,7 +23,7 @@ export const UNKNOWN_COMMIT = 'unknown';
 export const BUILD_INFO_FILE = 'build-info.json';
 /**
  * The global a bundler defines to the text of build-info.json, where there is no file beside the code
- * (the single executable: scripts/release/bundle.ts).
+ * (the single executable: scripts/bundle/bundle.ts).
  */
 export const EMBEDDED_BUILD_INFO = '__PORTCULLIS_BUILD_INFO__';
 

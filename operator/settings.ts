@@ -11,6 +11,14 @@ const pemCertificates = z
 const uid = z.int().min(1).max(2_147_483_647);
 
 /**
+ * The sidecar container's NODE_OPTIONS unless the settings say otherwise (docs/performance.md, "The
+ * sidecar as a pod runs it"): a 1 MiB young generation keeps each scavenge short and the heap near its live
+ * set; the old-generation cap sits under the default memory limit, so a runaway heap ends in a V8 error
+ * that names it rather than an OOM kill. make bench-sidecar's `pod` configuration runs with exactly this.
+ */
+export const DEFAULT_SIDECAR_NODE_OPTIONS = '--max-semi-space-size=1 --max-old-space-size=160';
+
+/**
  * How the operator wires the workloads it builds: the sidecar image and ports, where the API server and
  * the audit collector are (for NetworkPolicy), the cluster DNS, and the egress lock. Validated once at
  * start-up.
@@ -35,6 +43,12 @@ export const operatorSettingsSchema = z
         limits: z.partialRecord(z.enum(['cpu', 'memory']), z.string().min(1)).optional(),
       })
       .default({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '256Mi' } }),
+    /** NODE_OPTIONS of every sidecar container; empty: none (Node's own heap sizing). */
+    sidecarNodeOptions: z
+      .string()
+      .max(1024)
+      .regex(/^[^\n]*$/, 'one line')
+      .default(DEFAULT_SIDECAR_NODE_OPTIONS),
     /** CIDRs of the API server endpoints: the sidecar watches its policy there. */
     apiServerCidrs: z.array(z.string()).default([]),
     apiServerPort: z.int().min(1).max(65535).default(443),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mcpServer, type McpServer } from '../../api/v1alpha1/resources.ts';
 import { compile } from '../../policy/compile.ts';
 import { loadExample } from '../../test/fixtures/examples.ts';
-import { operatorSettingsSchema } from '../settings.ts';
+import { DEFAULT_SIDECAR_NODE_OPTIONS, operatorSettingsSchema, type OperatorSettings } from '../settings.ts';
 import { COLLECTOR_AUDIENCE } from '../../api/audit/v1/identity.ts';
 import {
   AUDIT_WAL_DIR,
@@ -168,6 +168,22 @@ describe('builders', () => {
       spec: { ...billing.spec, sidecar: { resources: { requests: { memory: '300Mi' } } } },
     });
     expect(sidecarOf(own, bigger).resources).toEqual({ requests: { memory: '300Mi' } });
+  });
+
+  it("sets the sidecar's NODE_OPTIONS from the settings (the measured default), and none when they are empty", () => {
+    const nodeOptionsOf = (s: OperatorSettings) =>
+      buildDeployment(billing, s)
+        .spec!.template.spec!.containers[1]!.env!.filter((e) => e.name === 'NODE_OPTIONS')
+        .map((e) => e.value);
+    expect(nodeOptionsOf(settings)).toEqual([DEFAULT_SIDECAR_NODE_OPTIONS]);
+    expect(
+      nodeOptionsOf(operatorSettingsSchema.parse({ sidecarNodeOptions: '--max-old-space-size=300' })),
+    ).toEqual(['--max-old-space-size=300']);
+    expect(nodeOptionsOf(operatorSettingsSchema.parse({ sidecarNodeOptions: '' }))).toEqual([]);
+    // The server container never gets it: its runtime is the user's.
+    const server = buildDeployment(billing, settings).spec!.template.spec!.containers[0]!;
+    expect((server.env ?? []).map((e) => e.name)).not.toContain('NODE_OPTIONS');
+    expect(operatorSettingsSchema.safeParse({ sidecarNodeOptions: '--a\n--b' }).success).toBe(false);
   });
 
   it('mounts the upstream-identity secret into the sidecar only, and points its flags at it', () => {

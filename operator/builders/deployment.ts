@@ -217,6 +217,7 @@ function sidecarContainer(server: McpServer, settings: OperatorSettings): V1Cont
     env: [
       { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      ...(settings.sidecarNodeOptions ? [{ name: 'NODE_OPTIONS', value: settings.sidecarNodeOptions }] : []),
     ],
     ports: [
       { name: 'mcp', containerPort: settings.sidecarPort, protocol: 'TCP' },

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DIST_BUNDLE_ENTRY } from '../bundle/bundle.ts';
 import { run } from './command.ts';
 import { resolvePackages } from './debian-packages.ts';
 import { writeDockerArchive } from './docker-archive.ts';
@@ -27,8 +28,10 @@ const dist = resolve(values.dist ?? join(repo, 'dist'));
 const out = resolve(values.out ?? join(cache, 'images'));
 const layersDir = join(cache, 'images/layers');
 
-if (!existsSync(join(dist, 'cli/main.js'))) {
-  console.error(`image: ${dist}/cli/main.js missing: run make build (or make image, which does)`);
+if (!existsSync(join(dist, 'bundle', DIST_BUNDLE_ENTRY))) {
+  console.error(
+    `image: ${dist}/bundle/${DIST_BUNDLE_ENTRY} missing: run make build (or make image, which does)`,
+  );
   process.exit(1);
 }
 const names = imageNames(repo);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
+import { DIST_BUNDLE_ENTRY } from '../bundle/bundle.ts';
 import type { ContainerConfig } from './docker-archive.ts';
 
 /**
@@ -74,7 +75,7 @@ function common(nodeVersion: string, version: string, title: string) {
 export function productConfig(nodeVersion: string, version: string): ContainerConfig {
   return {
     ...common(nodeVersion, version, 'portcullis'),
-    Entrypoint: ['node', '/app/dist/cli/main.js'],
+    Entrypoint: ['node', `/app/dist/bundle/${DIST_BUNDLE_ENTRY}`],
     Cmd: ['--help'],
   };
 }

@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { run } from '../image/command.ts';
 import { sha256, sha256File } from '../image/hash.ts';
 import { writeArchive } from './archive.ts';
-import { bundleCli } from './bundle.ts';
+import { bundleCli } from '../bundle/bundle.ts';
 import { BUILD_INFO_FILE } from '../../lib/build-info.ts';
 import { cachedDir } from './cache.ts';
 import { KREW_PLUGIN_NAME, krewManifest } from './krew-manifest.ts';

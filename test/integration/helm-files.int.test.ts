@@ -15,6 +15,8 @@ import { renderCrdFiles } from '../../api/crd/render.ts';
 import { runCli, type CliIo } from '../../cli/run.ts';
 import { buildDeployment } from '../../operator/builders/deployment.ts';
 import { operatorSettingsSchema } from '../../operator/settings.ts';
+import { DIST_BUNDLE_ENTRY } from '../../scripts/bundle/bundle.ts';
+import { productConfig } from '../../scripts/image/recipe.ts';
 import { startCollector, type CollectorUnderTest } from '../harness/collector.ts';
 import { CHART_DIR, findObject, renderChart } from '../harness/helm.ts';
 import { loadExample } from '../fixtures/examples.ts';
@@ -159,8 +161,9 @@ describe('Dockerfile', () => {
   const dockerignore = read('.dockerignore');
   const chartObjects = renderChart();
 
-  it('runs the compiled CLI as a fixed non-root user, the UID the chart and the operator expect', async () => {
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/cli\/main\.js"\]$/m);
+  it('runs the bundled CLI as a fixed non-root user, the UID the chart and the operator expect', async () => {
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "\/app\/dist\/bundle\/portcullis\.js"\]$/m);
+    expect(productConfig('24', '0').Entrypoint).toEqual(['node', `/app/dist/bundle/${DIST_BUNDLE_ENTRY}`]);
     const build = JSON.parse(read('tsconfig.build.json')) as {
       compilerOptions: { outDir: string; rootDir: string };
       include: string[];
@@ -202,6 +205,18 @@ describe('Dockerfile', () => {
     expect(compile).toBeGreaterThan(0);
     expect(record).toBeGreaterThan(compile);
     expect(finalCopy).toBeGreaterThan(record);
+  });
+
+  it('bundles dist/ as make build does, after the commit is recorded and before the final stage', () => {
+    expect(read('Makefile')).toMatch(/^\tnode scripts\/bundle\/main\.ts dist$/m);
+    expect(dockerfile).toMatch(/^COPY scripts\/bundle\/\*\.ts scripts\/bundle\/$/m);
+    expect(dockerignore).toMatch(/^!scripts\/bundle\/\*\.ts$/m);
+    const steps = dockerfile.split('\n');
+    const record = steps.findIndex((line) => /^RUN node scripts\/write-build-info\.ts dist$/.test(line));
+    const bundle = steps.findIndex((line) => /^RUN node scripts\/bundle\/main\.ts dist$/.test(line));
+    const finalCopy = steps.findIndex((line) => line.startsWith('COPY --from=build /src/dist'));
+    expect(bundle).toBeGreaterThan(record);
+    expect(finalCopy).toBeGreaterThan(bundle);
   });
 
   it('ships production dependencies only, Node 24 on Debian slim, and iptables for egress-lock', () => {

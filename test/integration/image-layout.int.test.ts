@@ -243,8 +243,7 @@ describe('the Docker-free image (make image)', () => {
       expect(JSON.parse(version.stdout)).toMatchObject({ commitSource: 'build-info' });
       const egress = await chroot(
         `${user}:${user}`,
-        'node',
-        '/app/dist/cli/main.js',
+        ...product.config.config.Entrypoint,
         'egress-lock',
         '--help',
       );
