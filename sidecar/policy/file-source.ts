@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { cel } from '../../policy/cel.ts';
 import { compile } from '../../policy/compile.ts';
 import { loadBundle } from '../../policy/load.ts';
 import type { PolicyHolder } from './policy-holder.ts';
@@ -94,6 +95,7 @@ export function startFileSource(options: FileSourceOptions): PolicySource {
       server,
       policies: parsed.objects.policies,
       namespaceAnnotations: parsed.objects.namespaces.get(server.metadata.namespace ?? 'default'),
+      conditions: cel,
     });
     if (!result.ok) {
       return report(
@@ -102,7 +104,7 @@ export function startFileSource(options: FileSourceOptions): PolicySource {
     }
     lastGoodDigest = digest;
     if (holder.current?.hash === result.bundle.hash) return holder.confirm();
-    holder.install(loadBundle(result.bundle));
+    holder.install(loadBundle(result.bundle, cel));
     options.onLoad?.(result.bundle.hash);
   }
 

@@ -5,6 +5,7 @@ import { KubeClient } from '../../kube/client.ts';
 import { Informer } from '../../kube/informer.ts';
 import type { ResourceType } from '../../kube/resource.ts';
 import { BUNDLE_KEY, bundleConfigMapName, bundleSchema } from '../../policy/bundle.ts';
+import { cel } from '../../policy/cel.ts';
 import { withLiveServerKills } from '../../policy/live-kill.ts';
 import { loadBundle } from '../../policy/load.ts';
 import type { PolicySource } from './file-source.ts';
@@ -91,7 +92,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): PolicyS
     // Our own McpServer's annotations are the freshest word on its kill switches.
     const bundle = live ? withLiveServerKills(parsed.data, live.metadata?.annotations) : parsed.data;
     if (holder.current?.hash === bundle.hash) return holder.confirm();
-    holder.install(loadBundle(bundle));
+    holder.install(loadBundle(bundle, cel));
     options.onLoad?.(bundle.hash);
   }
 
