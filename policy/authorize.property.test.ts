@@ -7,6 +7,7 @@ import type { Principal } from './principal.ts';
 import { authorize } from './authorize.ts';
 import { compile } from './compile.ts';
 import { loadBundle } from './load.ts';
+import { cel } from './cel.ts';
 
 /**
  * For random policies and calls, the call is allowed exactly when the policy says so. The oracle below
@@ -151,7 +152,7 @@ describe('authorize (property)', () => {
             r.effect === 'Deny' ? { ...r, scopes: undefined, bindTenant: undefined } : r,
           ),
         }));
-        const result = compile({ server, policies: toResources(normalised) });
+        const result = compile({ server, policies: toResources(normalised), conditions: cel });
         expect(result.ok).toBe(true);
         if (!result.ok) return;
         const principal: Principal = {
@@ -166,7 +167,7 @@ describe('authorize (property)', () => {
           ...(call.n !== undefined ? { n: call.n } : {}),
           ...(call.customer !== undefined ? { customer: call.customer } : {}),
         };
-        const { decision } = authorize(loadBundle(result.bundle), { principal, tool: call.tool, args });
+        const { decision } = authorize(loadBundle(result.bundle, cel), { principal, tool: call.tool, args });
         expect(decision.allowed).toBe(oracle(normalised, call));
         if (
           decision.allowed &&

@@ -6,6 +6,7 @@ import { authorize } from './authorize.ts';
 import { compile } from './compile.ts';
 import { loadBundle, type LoadedPolicy } from './load.ts';
 import { isToolVisible } from './visibility.ts';
+import { cel } from './cel.ts';
 
 function load(
   file: string,
@@ -15,9 +16,9 @@ function load(
   const { servers, policies } = loadExample(file);
   const server = servers[0]!;
   if (annotations) server.metadata.annotations = { ...server.metadata.annotations, ...annotations };
-  const result = compile({ server, policies: edit(policies) });
+  const result = compile({ server, policies: edit(policies), conditions: cel });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return loadBundle(result.bundle);
+  return loadBundle(result.bundle, cel);
 }
 
 const billing = load('billing.yaml');

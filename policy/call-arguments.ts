@@ -1,4 +1,4 @@
-import type { ConditionInput } from './cel.ts';
+import type { ConditionInput } from './condition.ts';
 import type { Principal } from './principal.ts';
 
 /** A tool call's arguments as the client sent them (or as bindings rewrote them). */

@@ -1,27 +1,17 @@
 import { celEnv, CelScalar, isCelError, mapType, parse, plan } from '@bufbuild/cel';
 import type { Expr } from '@bufbuild/cel-spec/cel/expr/syntax_pb.js';
+import { CONDITION_VARIABLES, type Condition, type ConditionLanguage } from './condition.ts';
 
 /**
  * CEL `when` conditions: checked when a policy compiles, planned once when a bundle loads, evaluated per
- * call. The hot path never parses.
+ * call. The hot path never parses. Imported by the operator and the CLI; the sidecar imports it only when a
+ * policy it loads has a condition (sidecar/policy/engines.ts), so nothing else in policy/ imports it.
  */
-export const CONDITION_VARIABLES = ['claims', 'principal', 'tool', 'args'] as const;
 
 const dynMap = mapType(CelScalar.STRING, CelScalar.DYN);
 const env = celEnv({
   variables: { claims: dynMap, principal: dynMap, tool: CelScalar.STRING, args: dynMap },
 });
-
-export interface ConditionInput {
-  readonly claims: Readonly<Record<string, unknown>>;
-  readonly principal: Readonly<Record<string, unknown>>;
-  readonly tool: string;
-  readonly args: Readonly<Record<string, unknown>>;
-}
-
-/** true, false, or an evaluation error (a missing argument, a type mismatch): callers fail closed. */
-export type ConditionResult = boolean | { readonly error: string };
-export type Condition = (input: ConditionInput) => ConditionResult;
 
 /** Names the expression reads that no variable or comprehension binds. */
 function freeIdentifiers(expr: Expr | undefined, bound: ReadonlySet<string>, out: Set<string>): void {
@@ -85,3 +75,6 @@ export function compileCondition(source: string): Condition {
     return result;
   };
 }
+
+/** CEL as the condition language that compile() and loadBundle() take. */
+export const cel: ConditionLanguage = { check: conditionError, plan: compileCondition };

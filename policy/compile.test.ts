@@ -3,7 +3,9 @@ import { KILL_REASON, KILL_SWITCH, KILLED_TOOLS } from '../api/v1alpha1/annotati
 import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
 import { loadExample } from '../test/fixtures/examples.ts';
 import { bundleSchema } from './bundle.ts';
-import { compile, targets, validatePolicy } from './compile.ts';
+import { cel } from './cel.ts';
+import { compile, targets, validatePolicy, type CompileInput } from './compile.ts';
+import { NO_CONDITION_LANGUAGE } from './condition.ts';
 
 const billing = loadExample('billing.yaml');
 const server = billing.servers[0]!;
@@ -18,8 +20,8 @@ function withAnnotations<T extends McpServer | ToolPolicy>(
   };
 }
 
-function mustCompile(...args: Parameters<typeof compile>) {
-  const result = compile(...args);
+function mustCompile(input: Omit<CompileInput, 'conditions'>) {
+  const result = compile({ ...input, conditions: cel });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
   return result.bundle;
 }
@@ -92,7 +94,7 @@ describe('compile', () => {
     broken.spec.rules[0]!.when = 'args.amount <';
     const unknownVariable = structuredClone(billing.policies[1]!);
     unknownVariable.spec.rules[0]!.when = 'request.amount < 5';
-    const result = compile({ server, policies: [broken, unknownVariable] });
+    const result = compile({ server, policies: [broken, unknownVariable], conditions: cel });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.errors).toHaveLength(2);
@@ -104,9 +106,25 @@ describe('compile', () => {
     expect(result.errors[1]?.message).toMatch(/^CEL syntax error: <input>:1:13/);
   });
 
+  it('refuses any condition when no condition language is given (fail closed), and only conditions', () => {
+    const result = compile({ server, policies: billing.policies });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.length).toBeGreaterThan(0);
+    for (const error of result.errors) {
+      expect(error.field).toMatch(/\.when$/);
+      expect(error.message).toBe(NO_CONDITION_LANGUAGE);
+    }
+    const withoutConditions = billing.policies.map((policy) => ({
+      ...policy,
+      spec: { ...policy.spec, rules: policy.spec.rules.map(({ when: _when, ...rule }) => rule) },
+    }));
+    expect(compile({ server, policies: withoutConditions }).ok).toBe(true);
+  });
+
   it('accepts every condition in the examples', () => {
     for (const file of ['billing.yaml', 'cookbook/code-hosting.yaml', 'stdio-docs.yaml']) {
-      for (const policy of loadExample(file).policies) expect(validatePolicy(policy)).toEqual([]);
+      for (const policy of loadExample(file).policies) expect(validatePolicy(policy, cel)).toEqual([]);
     }
   });
 });

@@ -13,7 +13,7 @@ import {
   type BundlePolicy,
   type KillSwitch,
 } from './bundle.ts';
-import { conditionError } from './cel.ts';
+import { NO_CONDITION_LANGUAGE, type ConditionLanguage } from './condition.ts';
 import { contentHash } from './hash.ts';
 import { selectorMatches } from './selector.ts';
 
@@ -26,6 +26,11 @@ export interface CompileInput {
   /** Every ToolPolicy of the server's namespace; the compiler selects those that target it. */
   readonly policies: readonly ToolPolicy[];
   readonly namespaceAnnotations?: Readonly<Record<string, string>>;
+  /**
+   * Checks `when` conditions: CEL (`cel` of policy/cel.ts). Passed in so that a sidecar whose policies have
+   * no condition never loads CEL; without it, any condition is a compile error (fail closed).
+   */
+  readonly conditions?: Pick<ConditionLanguage, 'check'>;
 }
 
 export interface PolicyError {
@@ -47,10 +52,21 @@ export function targets(policy: ToolPolicy, server: McpServer): boolean {
   return selector !== undefined && selectorMatches(selector, server.metadata.labels);
 }
 
-/** Problems a policy has on its own, independent of any server (reported in its Accepted condition). */
-export function validatePolicy(policy: ToolPolicy): PolicyError[] {
+/**
+ * Problems a policy has on its own, independent of any server (reported in its Accepted condition).
+ * `conditions` checks `when` (see CompileInput); without it, any condition is an error.
+ */
+export function validatePolicy(
+  policy: ToolPolicy,
+  conditions: Pick<ConditionLanguage, 'check'> | undefined,
+): PolicyError[] {
   return policy.spec.rules.flatMap((rule) => {
-    const message = rule.when === undefined ? undefined : conditionError(rule.when);
+    const message =
+      rule.when === undefined
+        ? undefined
+        : conditions === undefined
+          ? NO_CONDITION_LANGUAGE
+          : conditions.check(rule.when);
     return message === undefined
       ? []
       : [{ policy: policy.metadata.name, field: `spec.rules[${rule.name}].when`, message }];
@@ -120,7 +136,7 @@ export function compile(input: CompileInput): CompileResult {
     .filter((policy) => targets(policy, server))
     .sort((a, b) => (a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0));
 
-  const errors = selected.flatMap(validatePolicy);
+  const errors = selected.flatMap((policy) => validatePolicy(policy, input.conditions));
   if (errors.length > 0) return { ok: false, errors };
 
   const namespace = server.metadata.namespace ?? '';

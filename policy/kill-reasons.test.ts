@@ -12,6 +12,7 @@ import { bundleSchema } from './bundle.ts';
 import { compile } from './compile.ts';
 import { withLiveServerKills } from './live-kill.ts';
 import { loadBundle } from './load.ts';
+import { cel } from './cel.ts';
 
 /** Issue #13: each kill switch keeps its own reason, and callers see a bounded one without names. */
 const { servers, policies } = loadExample('billing.yaml');
@@ -22,13 +23,18 @@ function compiled(annotations: Record<string, string>) {
   const result = compile({
     server: { ...billing, metadata: { ...billing.metadata, annotations } },
     policies,
+    conditions: cel,
   });
   if (!result.ok) throw new Error('billing compiles');
   return result.bundle;
 }
 
 const refusal = (annotations: Record<string, string>, tool: string) => {
-  const { decision } = authorize(loadBundle(compiled(annotations)), { principal: support, tool, args: {} });
+  const { decision } = authorize(loadBundle(compiled(annotations), cel), {
+    principal: support,
+    tool,
+    args: {},
+  });
   if (decision.allowed) throw new Error(`${tool} was allowed`);
   return decision;
 };

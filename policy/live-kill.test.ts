@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { loadExample } from '../test/fixtures/examples.ts';
 import { compile } from './compile.ts';
 import { withLiveServerKills } from './live-kill.ts';
+import { cel } from './cel.ts';
 
 const { servers, policies } = loadExample('billing.yaml');
 
 function bundle(annotations: Record<string, string> = {}, namespaceAnnotations: Record<string, string> = {}) {
   const server = { ...servers[0]!, metadata: { ...servers[0]!.metadata, annotations } };
-  const result = compile({ server, policies, namespaceAnnotations });
+  const result = compile({ server, policies, namespaceAnnotations, conditions: cel });
   if (!result.ok) throw new Error('compile');
   return result.bundle;
 }

@@ -1,5 +1,5 @@
 import type { Bundle, BundleRule, KillSwitch } from './bundle.ts';
-import { compileCondition, type Condition } from './cel.ts';
+import { ConditionLanguageMissingError, type Condition, type ConditionLanguage } from './condition.ts';
 import type { RuleLimits } from './decision.ts';
 import { nameMatcher, type NameMatcher } from './glob.ts';
 
@@ -52,7 +52,18 @@ export interface LoadedPolicy {
 
 const asSet = (values: readonly string[] | undefined) => (values === undefined ? undefined : new Set(values));
 
-function loadRule(policy: string, shadow: boolean, rule: BundleRule): LoadedRule {
+function planCondition(rule: BundleRule, conditions: Pick<ConditionLanguage, 'plan'> | undefined) {
+  if (rule.when === undefined) return {};
+  if (conditions === undefined) throw new ConditionLanguageMissingError(rule.name);
+  return { condition: conditions.plan(rule.when) };
+}
+
+function loadRule(
+  policy: string,
+  shadow: boolean,
+  rule: BundleRule,
+  conditions: Pick<ConditionLanguage, 'plan'> | undefined,
+): LoadedRule {
   const subjects = rule.subjects && {
     users: asSet(rule.subjects.users),
     groups: asSet(rule.subjects.groups),
@@ -67,14 +78,21 @@ function loadRule(policy: string, shadow: boolean, rule: BundleRule): LoadedRule
     matchesTool: nameMatcher(rule.tools),
     ...(subjects ? { subjects } : {}),
     scopes: rule.scopes ?? [],
-    ...(rule.when !== undefined ? { condition: compileCondition(rule.when) } : {}),
+    ...planCondition(rule, conditions),
     bindings: (rule.arguments ?? []).map((b) => ({ path: b.path.split('.'), from: b.from, mode: b.mode })),
     ...(rule.limits ? { limits: rule.limits } : {}),
   };
 }
 
-export function loadBundle(bundle: Bundle): LoadedPolicy {
-  const rules = bundle.policies.flatMap((p) => p.rules.map((r) => loadRule(p.name, p.mode === 'Audit', r)));
+/**
+ * `conditions` plans `when` conditions: CEL (`cel` of policy/cel.ts), passed in so that a sidecar whose
+ * bundle has no condition never loads it. A bundle with a condition and no language throws
+ * ConditionLanguageMissingError, as a condition that does not plan throws: the bundle is not used.
+ */
+export function loadBundle(bundle: Bundle, conditions?: Pick<ConditionLanguage, 'plan'>): LoadedPolicy {
+  const rules = bundle.policies.flatMap((p) =>
+    p.rules.map((r) => loadRule(p.name, p.mode === 'Audit', r, conditions)),
+  );
   return {
     bundle,
     hash: bundle.hash,

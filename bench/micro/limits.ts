@@ -12,6 +12,7 @@ import { loadBundle, type LoadedPolicy } from '../../policy/load.ts';
 import type { Principal } from '../../policy/principal.ts';
 import type { Verdict } from '../../policy/decision.ts';
 import { CallLimiter } from '../../sidecar/limits/call-limiter.ts';
+import { cel } from '../../policy/cel.ts';
 
 function policy(serverLimits: Record<string, unknown>, limits?: Record<string, unknown>): LoadedPolicy {
   const server = mcpServer.parse({
@@ -37,9 +38,10 @@ function policy(serverLimits: Record<string, unknown>, limits?: Record<string, u
         },
       }),
     ],
+    conditions: cel,
   });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return loadBundle(result.bundle);
+  return loadBundle(result.bundle, cel);
 }
 
 const principals: Principal[] = Array.from({ length: 10_000 }, (_, i) => ({

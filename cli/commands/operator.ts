@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KubeClient } from '../../kube/client.ts';
-import { loadKubeCredentials } from '../../kube/credentials.ts';
+import { loadKubeCredentials } from '../../kube/lean-credentials.ts';
 import { buildLogFields } from '../../lib/build-info.ts';
 import { startLeaderElection } from '../../operator/controller/leader-election.ts';
 import { startOperator } from '../../operator/manager.ts';

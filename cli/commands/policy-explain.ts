@@ -1,5 +1,6 @@
 import { parseFlags } from '../flags.ts';
 import { isToolVisible } from '../../policy/visibility.ts';
+import { cel } from '../../policy/cel.ts';
 import { loadBundle, type LoadedPolicy } from '../../policy/load.ts';
 import { canonicalJson } from '../../policy/hash.ts';
 import { nameMatcher } from '../../policy/glob.ts';
@@ -88,7 +89,7 @@ export async function runPolicyExplain(args: readonly string[], io: CliIo): Prom
   if (caller === undefined && values.args !== undefined)
     throw usageError('--args needs a caller: add --as USER');
   const compiled = await compileFromFiles(values.filename, values.server);
-  const policy = loadBundle(compiled.bundle);
+  const policy = loadBundle(compiled.bundle, cel);
   const text =
     caller === undefined ? overview(compiled, policy, tools) : traces(compiled, policy, tools, caller);
   io.out(text.map(sanitize).join('\n') + '\n');

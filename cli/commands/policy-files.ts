@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import type { Bundle } from '../../policy/bundle.ts';
+import { cel } from '../../policy/cel.ts';
 import { compile } from '../../policy/compile.ts';
 import { parsePolicyObjects, type PolicyObjects } from '../../sidecar/policy/objects.ts';
 import { usageError } from '../errors.ts';
@@ -102,6 +103,7 @@ export async function compileFromFiles(
     server,
     policies: parsed.objects.policies,
     namespaceAnnotations: parsed.objects.namespaces.get(server.metadata.namespace ?? 'default'),
+    conditions: cel,
   });
   if (!result.ok) {
     throw usageError(

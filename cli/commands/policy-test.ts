@@ -1,4 +1,5 @@
 import { parseFlags } from '../flags.ts';
+import { cel } from '../../policy/cel.ts';
 import { loadBundle } from '../../policy/load.ts';
 import { EXIT, type CliIo } from '../io.ts';
 import { usageError } from '../errors.ts';
@@ -71,7 +72,7 @@ export async function runPolicyTest(args: readonly string[], io: CliIo): Promise
   for (const file of values.calls) {
     calls.push(...parseCalls(file, await readTextFile(file, MAX_CALLS_FILE_BYTES)));
   }
-  const results = checkCalls(loadBundle(compiled.bundle), compiled.server, calls);
+  const results = checkCalls(loadBundle(compiled.bundle, cel), compiled.server, calls);
   const report = {
     server: `${compiled.server.metadata.namespace}/${compiled.server.metadata.name}`,
     policyHash: compiled.bundle.hash,

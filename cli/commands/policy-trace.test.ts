@@ -7,6 +7,7 @@ import { compile } from '../../policy/compile.ts';
 import { loadBundle } from '../../policy/load.ts';
 import { parsePolicyObjects } from '../../sidecar/policy/objects.ts';
 import { traceCall } from './policy-trace.ts';
+import { cel } from '../../policy/cel.ts';
 
 /** The trace explains authorize(); over every example policy and many callers it must agree with it. */
 const examples = join(import.meta.dirname, '../../examples');
@@ -21,9 +22,9 @@ describe('traceCall', () => {
   const parsed = parsePolicyObjects(files);
   if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
   const policies = parsed.objects.servers.map((server) => {
-    const result = compile({ server, policies: parsed.objects.policies });
+    const result = compile({ server, policies: parsed.objects.policies, conditions: cel });
     if (!result.ok) throw new Error('example does not compile');
-    return loadBundle(result.bundle);
+    return loadBundle(result.bundle, cel);
   });
   const words = (pool: string[]) => fc.constantFrom(...pool);
   const names = [

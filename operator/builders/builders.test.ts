@@ -18,6 +18,7 @@ import { buildNetworkPolicy } from './network-policy.ts';
 import { buildPolicyBundle } from './policy-bundle.ts';
 import { buildRole } from './rbac.ts';
 import { buildService } from './service.ts';
+import { cel } from '../../policy/cel.ts';
 
 const settings = operatorSettingsSchema.parse({
   apiServerCidrs: ['10.96.0.1/32'],
@@ -63,7 +64,11 @@ const docs = example('stdio-docs.yaml');
 
 describe('builders', () => {
   it('are deterministic and owned by the McpServer', () => {
-    const result = compile({ server: billing, policies: loadExample('billing.yaml').policies });
+    const result = compile({
+      server: billing,
+      policies: loadExample('billing.yaml').policies,
+      conditions: cel,
+    });
     if (!result.ok) throw new Error('compile');
     const first = buildChildren(billing, result.bundle, settings);
     expect(buildChildren(billing, result.bundle, settings)).toEqual(first);

@@ -1,5 +1,6 @@
 import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import { mcpServer, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
+import { cel } from '../../policy/cel.ts';
 import { compile, targets } from '../../policy/compile.ts';
 import { buildChildren } from '../builders/index.ts';
 import { childName, selectorLabels } from '../builders/names.ts';
@@ -75,7 +76,12 @@ export async function reconcileMcpServer(
   // 2. Compile its policy: the server, every ToolPolicy of its namespace, and the kill-switch annotations.
   const namespacePolicies = deps.policies.list().filter((p) => p.metadata.namespace === namespace);
   const namespaceAnnotations = deps.namespaces.get(namespace)?.metadata?.annotations ?? {};
-  const compiled = compile({ server, policies: namespacePolicies, namespaceAnnotations });
+  const compiled = compile({
+    server,
+    policies: namespacePolicies,
+    namespaceAnnotations,
+    conditions: cel,
+  });
   // Their kill switches and release records, for status.killSwitch and its Events.
   const killInput = {
     server,

@@ -1,4 +1,5 @@
 import { toolPolicy, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
+import { cel } from '../../policy/cel.ts';
 import { targets, validatePolicy } from '../../policy/compile.ts';
 import type { ObjectCache } from '../../kube/informer.ts';
 import { TerminalError } from '../controller/workqueue.ts';
@@ -23,7 +24,7 @@ export async function reconcileToolPolicy(key: string, deps: ToolPolicyReconcile
   const policy = parsed.data;
 
   // 2. Validate it and resolve its targets.
-  const errors = validatePolicy(policy);
+  const errors = validatePolicy(policy, cel);
   const servers = deps.servers
     .list()
     .filter((server) => targets(policy, server))

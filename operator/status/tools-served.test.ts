@@ -4,6 +4,7 @@ import { loadExample } from '../../test/fixtures/examples.ts';
 import { fleetObservation, type SidecarReport } from './fleet.ts';
 import { mcpServerStatus } from './mcpserver-status.ts';
 import { toolsServed } from './tools-served.ts';
+import { cel } from '../../policy/cel.ts';
 
 const NOW = '2026-11-22T10:00:00.000Z';
 const STALE_BEFORE = '2026-11-22T09:59:00.000Z';
@@ -19,6 +20,7 @@ function bundleWith(annotations: Record<string, string> = {}) {
   const compiled = compile({
     server: { ...billing, metadata: { ...billing.metadata, annotations } },
     policies,
+    conditions: cel,
   });
   if (!compiled.ok) throw new Error('billing compiles');
   return compiled.bundle;
@@ -84,7 +86,11 @@ describe('toolsServed', () => {
       ...policies[0]!,
       metadata: { ...policies[0]!.metadata, annotations: { 'portcullis.dev/kill-switch': 'true' } },
     };
-    const compiled = compile({ server: billing, policies: [killedPolicy, ...policies.slice(1)] });
+    const compiled = compile({
+      server: billing,
+      policies: [killedPolicy, ...policies.slice(1)],
+      conditions: cel,
+    });
     if (!compiled.ok) throw new Error('compiles');
     const result = toolsServed(
       tools({ read_invoice: 'Pinned', list_invoices: 'Pinned', issue_refund: 'Pinned' }),
@@ -106,7 +112,7 @@ describe('mcpServerStatus and the served tools', () => {
   const status = (reports: SidecarReport[] | undefined) =>
     mcpServerStatus({
       server: billing,
-      compiled: compile({ server: billing, policies }),
+      compiled: compile({ server: billing, policies, conditions: cel }),
       workload: { replicas: 2, readyReplicas: 2, desired: 2 },
       endpoint: 'http://billing.finance.svc/mcp',
       now: NOW,

@@ -4,6 +4,7 @@ import { compile } from '../../policy/compile.ts';
 import { loadBundle } from '../../policy/load.ts';
 import { loadExample } from '../../test/fixtures/examples.ts';
 import { policyChangeEvents } from './policy-events.ts';
+import { cel } from '../../policy/cel.ts';
 
 const { servers, policies } = loadExample('billing.yaml');
 const TIME = '2026-11-22T10:00:00.000Z';
@@ -17,9 +18,9 @@ function loaded(
   const withPolicyKill = policies.map((p, i) =>
     i === 0 ? { ...p, metadata: { ...p.metadata, annotations: policyAnnotations } } : p,
   );
-  const result = compile({ server, policies: withPolicyKill, namespaceAnnotations });
+  const result = compile({ server, policies: withPolicyKill, namespaceAnnotations, conditions: cel });
   if (!result.ok) throw new Error('compile');
-  return loadBundle(result.bundle);
+  return loadBundle(result.bundle, cel);
 }
 
 const switches = (events: ReturnType<typeof policyChangeEvents>) =>

@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toolDigest } from '../../policy/tool-digest.ts';
 import { digestListed, MAX_OBSERVED_TOOLS, ObservedTools } from './observed-tools.ts';
-import { SchemaValidators } from './schema-validators.ts';
+import { SchemaValidators, schemaCompilerModule } from './schema-validators.ts';
+
+// Loaded before any policy with pinning is installed (sidecar/policy/engines.ts).
+beforeAll(() => schemaCompilerModule.load());
 
 const v1 = {
   name: 'get_forecast',

@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { SchemaValidators } from './schema-validators.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_COMPILER_NOT_LOADED, SchemaValidators, schemaCompilerModule } from './schema-validators.ts';
 
 const city = {
   type: 'object',
@@ -7,7 +7,20 @@ const city = {
   required: ['city'],
 };
 
+describe('SchemaValidators before Ajv is loaded', () => {
+  it('answers a schema error (the tool cannot be called), and compiles the schema once Ajv is there', async () => {
+    const validators = new SchemaValidators();
+    expect(schemaCompilerModule.value).toBeUndefined();
+    expect(validators.get(city)).toMatchObject({ error: SCHEMA_COMPILER_NOT_LOADED });
+    expect(validators.size).toBe(0);
+    await schemaCompilerModule.load();
+    expect(validators.get(city).check!({ city: 'Oslo' })).toEqual({ ok: true });
+  });
+});
+
 describe('SchemaValidators', () => {
+  beforeAll(() => schemaCompilerModule.load());
+
   it('compiles a schema once, whatever its key order, and reuses the compiled function', () => {
     const validators = new SchemaValidators();
     const first = validators.get(city);

@@ -1,8 +1,7 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2019 } from 'ajv/dist/2019.js';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import type { ErrorObject } from 'ajv';
+import { lazyModule } from '../../lib/lazy-module.ts';
 import { contentHash } from '../../policy/hash.ts';
+import type { AjvCompiler, JsonSchemaDialect } from './ajv-compiler.ts';
 
 /**
  * JSON Schema validators for tool inputs and outputs, compiled once per distinct schema (keyed by the
@@ -16,6 +15,10 @@ import { contentHash } from '../../policy/hash.ts';
  * Schemas come from the server being gated, so they are bounded before Ajv sees them (size, depth), never
  * fetch remote references (compile is synchronous and has no loader: an unresolvable $ref is an error),
  * and are compiled without strict mode (unknown keywords and formats are ignored, as JSON Schema says).
+ *
+ * The compiler itself, Ajv, is imported only once a policy turns tool pinning on: the policy sources load
+ * schemaCompilerModule before they install such a policy (sidecar/policy/engines.ts). Asked for a schema
+ * before that, get() answers a schema error, not cached: the tool cannot be called (fail closed).
  */
 export interface SchemaCheck {
   readonly ok: boolean;
@@ -32,18 +35,22 @@ export interface CompiledSchema {
   readonly error?: string;
 }
 
+/** Ajv (~4 MiB at rest), imported when a policy first needs schema checks. */
+export const schemaCompilerModule = lazyModule(() => import('./ajv-compiler.ts'));
+
+/** Why a schema cannot be checked before Ajv is loaded. */
+export const SCHEMA_COMPILER_NOT_LOADED = 'the JSON Schema compiler is not loaded';
+
 const DIALECTS = {
   '2020-12': ['https://json-schema.org/draft/2020-12/schema'],
   '2019-09': ['https://json-schema.org/draft/2019-09/schema'],
   'draft-07': ['http://json-schema.org/draft-07/schema', 'https://json-schema.org/draft-07/schema'],
-} as const;
+} as const satisfies Record<JsonSchemaDialect, readonly string[]>;
 type Dialect = keyof typeof DIALECTS;
 
 const MAX_SCHEMA_BYTES = 256 * 1024;
 const MAX_SCHEMA_DEPTH = 64;
 const MAX_REPORTED_ERRORS = 10;
-
-type AnyAjv = Ajv | Ajv2019 | Ajv2020;
 
 function dialectOf(schema: Record<string, unknown>): Dialect | string {
   const declared = schema['$schema'];
@@ -78,7 +85,7 @@ export function formatSchemaErrors(errors: readonly ErrorObject[] | null | undef
 }
 
 export class SchemaValidators {
-  readonly #instances = new Map<Dialect, AnyAjv>();
+  #compiler: AjvCompiler | undefined;
   readonly #cache = new Map<string, CompiledSchema>();
   #compilations = 0;
 
@@ -98,7 +105,10 @@ export class SchemaValidators {
     const key = contentHash(schema);
     let compiled = this.#cache.get(key);
     if (compiled === undefined) {
-      compiled = this.#compile(schema as Record<string, unknown>, key);
+      const module = schemaCompilerModule.value;
+      if (module === undefined) return { key, error: SCHEMA_COMPILER_NOT_LOADED };
+      this.#compiler ??= new module.AjvCompiler();
+      compiled = this.#compile(this.#compiler, schema as Record<string, unknown>, key);
       this.#cache.set(key, compiled);
     }
     return compiled;
@@ -109,30 +119,7 @@ export class SchemaValidators {
     for (const key of this.#cache.keys()) if (!keep.has(key)) this.#cache.delete(key);
   }
 
-  #ajv(dialect: Dialect): AnyAjv {
-    let ajv = this.#instances.get(dialect);
-    if (ajv === undefined) {
-      const options = {
-        strict: false,
-        allErrors: true,
-        ownProperties: true,
-        logger: false as const,
-        // The schema is validated against its meta-schema on compile; a broken schema is an error.
-        validateSchema: true,
-      };
-      ajv =
-        dialect === '2020-12'
-          ? new Ajv2020(options)
-          : dialect === '2019-09'
-            ? new Ajv2019(options)
-            : new Ajv(options);
-      (addFormats as unknown as (ajv: AnyAjv) => void)(ajv);
-      this.#instances.set(dialect, ajv);
-    }
-    return ajv;
-  }
-
-  #compile(schema: Record<string, unknown>, key: string): CompiledSchema {
+  #compile(compiler: AjvCompiler, schema: Record<string, unknown>, key: string): CompiledSchema {
     const size = JSON.stringify(schema).length;
     if (size > MAX_SCHEMA_BYTES) return { key, error: `the schema is larger than ${MAX_SCHEMA_BYTES} bytes` };
     if (!depthWithin(schema, MAX_SCHEMA_DEPTH))
@@ -140,23 +127,10 @@ export class SchemaValidators {
     const dialect = dialectOf(schema);
     if (!Object.hasOwn(DIALECTS, dialect))
       return { key, error: `unsupported JSON Schema dialect ${JSON.stringify(dialect).slice(0, 200)}` };
-    const ajv = this.#ajv(dialect as Dialect);
-    // Compiled from a private copy, removed from the instance right after: two tools (or two versions
-    // of one tool) may carry the same $id, and the compiled function needs nothing the instance keeps.
-    const copy = structuredClone(schema);
     this.#compilations++;
-    let validate: ValidateFunction;
-    try {
-      validate = ajv.compile(copy);
-    } catch (error) {
-      return { key, error: `the schema does not compile: ${(error as Error).message.slice(0, 500)}` };
-    } finally {
-      try {
-        ajv.removeSchema(copy);
-      } catch {
-        // Not registered (compile failed before adding it): nothing to remove.
-      }
-    }
+    const compilation = compiler.compile(schema, dialect as Dialect);
+    if ('error' in compilation) return { key, error: compilation.error };
+    const { validate } = compilation;
     return {
       key,
       check(value) {

@@ -1,11 +1,15 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedPolicy } from '../../policy/load.ts';
 import { toolDigest } from '../../policy/tool-digest.ts';
 import type { AuditEvent } from '../audit/event.ts';
 import type { Upstream, UpstreamRequest, UpstreamResponse } from '../transports/upstream.ts';
+import { schemaCompilerModule } from './schema-validators.ts';
 import { ToolContracts } from './tool-contracts.ts';
+
+// Loaded before any policy with pinning is installed (sidecar/policy/engines.ts).
+beforeAll(() => schemaCompilerModule.load());
 
 const v1 = {
   name: 'get_forecast',

@@ -15,6 +15,7 @@ import {
   type PinningMode,
   type Transition,
 } from './observed-tools.ts';
+import { pinningMode } from './pinning-mode.ts';
 import { SchemaValidators } from './schema-validators.ts';
 
 /**
@@ -102,7 +103,7 @@ export class ToolContracts {
     this.#policy = policy;
     const tools = policy.bundle.spec.tools;
     const pins = new Map((tools?.pins ?? []).map((pin) => [pin.name, pin.digest] as const));
-    const mode: PinningMode = tools?.pinning ?? (pins.size > 0 ? 'Enforce' : 'Disabled');
+    const mode = pinningMode(tools);
     const wasOff = this.table.mode === 'Disabled';
     this.#report(this.table.configure(mode, pins, this.#options.clock()), undefined);
     if (mode === 'Disabled') {

@@ -14,6 +14,7 @@ import {
   type LimitScope,
   type LimitWaiting,
 } from './call-limiter.ts';
+import { cel } from '../../policy/cel.ts';
 
 /** A policy for server `s` with these server limits and Allow rules (all tools, everyone). */
 function policy(
@@ -42,9 +43,10 @@ function policy(
         spec: { targets: { servers: ['s'] }, rules: allRules },
       }),
     ],
+    conditions: cel,
   });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return loadBundle(result.bundle);
+  return loadBundle(result.bundle, cel);
 }
 
 const alice = principal({ user: 'alice' });

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { compile } from '../../policy/compile.ts';
+import { compile, targets } from '../../policy/compile.ts';
 import { loadBundle } from '../../policy/load.ts';
+import { enginesNeeded, loadMissingEngines, policyEngines, type PolicyEngines } from './engines.ts';
 import type { PolicyHolder } from './policy-holder.ts';
 import { parsePolicyObjects } from './objects.ts';
 import { watchPaths } from './watch-paths.ts';
@@ -27,6 +28,8 @@ export interface FileSourceOptions {
   readonly debounceMs?: number;
   readonly onError?: (message: string) => void;
   readonly onLoad?: (hash: string) => void;
+  /** Tests: where CEL and Ajv come from (default: imported when a policy first needs them). */
+  readonly engines?: PolicyEngines;
 }
 
 export interface PolicySource {
@@ -65,6 +68,7 @@ function selectServer<T extends { metadata: { name: string; namespace?: string }
 
 export function startFileSource(options: FileSourceOptions): PolicySource {
   const { holder } = options;
+  const engines = options.engines ?? policyEngines;
   const report = (message: string) => {
     holder.fail(message);
     options.onError?.(message);
@@ -90,10 +94,22 @@ export function startFileSource(options: FileSourceOptions): PolicySource {
     if (!parsed.ok) return report(`invalid policy objects: ${parsed.errors.join(' | ')}`);
     const server = selectServer(parsed.objects.servers, options.server);
     if (typeof server === 'string' || server === undefined) return report(server ?? 'no McpServer');
+    // CEL and Ajv are imported the first time a policy needs them (engines.ts).
+    const targeting = parsed.objects.policies.filter((policy) => targets(policy, server));
+    const needed = enginesNeeded(
+      targeting.map((policy) => policy.spec),
+      server.spec,
+    );
+    try {
+      await loadMissingEngines(needed, engines);
+    } catch (error) {
+      return report((error as Error).message);
+    }
     const result = compile({
       server,
       policies: parsed.objects.policies,
       namespaceAnnotations: parsed.objects.namespaces.get(server.metadata.namespace ?? 'default'),
+      conditions: engines.conditions.value,
     });
     if (!result.ok) {
       return report(
@@ -102,7 +118,7 @@ export function startFileSource(options: FileSourceOptions): PolicySource {
     }
     lastGoodDigest = digest;
     if (holder.current?.hash === result.bundle.hash) return holder.confirm();
-    holder.install(loadBundle(result.bundle));
+    holder.install(loadBundle(result.bundle, engines.conditions.value));
     options.onLoad?.(result.bundle.hash);
   }
 

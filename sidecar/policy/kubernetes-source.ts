@@ -8,6 +8,7 @@ import { BUNDLE_KEY, bundleConfigMapName, bundleSchema } from '../../policy/bund
 import { withLiveServerKills } from '../../policy/live-kill.ts';
 import { loadBundle } from '../../policy/load.ts';
 import type { PolicySource } from './file-source.ts';
+import { enginesNeeded, loadMissingEngines, policyEngines, type PolicyEngines } from './engines.ts';
 import type { PolicyHolder } from './policy-holder.ts';
 
 const CONFIG_MAPS: ResourceType = {
@@ -48,10 +49,13 @@ export interface KubernetesSourceOptions {
   readonly serverWatchConnection?: 'dedicated' | 'shared';
   readonly onError?: (message: string) => void;
   readonly onLoad?: (hash: string) => void;
+  /** Tests: where CEL and Ajv come from (default: imported when a bundle first needs them). */
+  readonly engines?: PolicyEngines;
 }
 
 export function startKubernetesSource(options: KubernetesSourceOptions): PolicySource {
   const { kube, namespace, server, holder } = options;
+  const engines = options.engines ?? policyEngines;
   const report = (message: string) => {
     holder.fail(message);
     options.onError?.(message);
@@ -75,7 +79,7 @@ export function startKubernetesSource(options: KubernetesSourceOptions): PolicyS
     onError: watchError(`McpServer ${server}`),
   });
 
-  function refresh(): void {
+  function refresh(): void | Promise<void> {
     const map = maps.get(`${namespace}/${bundleMap}`);
     if (map === undefined) return report(`policy bundle ConfigMap ${namespace}/${bundleMap} not found`);
     let decoded: unknown;
@@ -91,7 +95,12 @@ export function startKubernetesSource(options: KubernetesSourceOptions): PolicyS
     // Our own McpServer's annotations are the freshest word on its kill switches.
     const bundle = live ? withLiveServerKills(parsed.data, live.metadata?.annotations) : parsed.data;
     if (holder.current?.hash === bundle.hash) return holder.confirm();
-    holder.install(loadBundle(bundle));
+    // The first bundle that needs CEL or Ajv waits for its import, then refreshes again: from the cache as it
+    // is then, so a newer bundle that arrived meanwhile wins. Until then the last good policy stays.
+    const loading = loadMissingEngines(enginesNeeded(bundle.policies, bundle.spec), engines);
+    if (loading !== undefined)
+      return loading.then(refresh).catch((error: unknown) => report((error as Error).message));
+    holder.install(loadBundle(bundle, engines.conditions.value));
     options.onLoad?.(bundle.hash);
   }
 

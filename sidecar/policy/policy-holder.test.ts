@@ -5,6 +5,7 @@ import { loadBundle, type LoadedPolicy } from '../../policy/load.ts';
 import { loadExample } from '../../test/fixtures/examples.ts';
 import type { Rejection } from '../reject.ts';
 import { PolicyHolder } from './policy-holder.ts';
+import { cel } from '../../policy/cel.ts';
 
 /** The billing example with the given resilience settings (and an optional edit to tell versions apart). */
 function billing(resilience: McpServer['spec']['resilience'], replicas = 2): LoadedPolicy {
@@ -12,9 +13,9 @@ function billing(resilience: McpServer['spec']['resilience'], replicas = 2): Loa
   const server = servers[0]!;
   server.spec.resilience = resilience;
   server.spec.workload.replicas = replicas;
-  const result = compile({ server, policies });
+  const result = compile({ server, policies, conditions: cel });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return loadBundle(result.bundle);
+  return loadBundle(result.bundle, cel);
 }
 
 const closed = billing({ failurePolicy: 'Closed', maxStalenessSeconds: 5 });

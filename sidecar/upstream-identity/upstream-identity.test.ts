@@ -21,6 +21,7 @@ import {
   type UpstreamCredential,
   type UpstreamIdentity,
 } from './upstream-identity.ts';
+import { cel } from '../../policy/cel.ts';
 
 const NOW = 1_800_000_000_000;
 const MINTED: McpServerSpec['upstreamAuth'] = {
@@ -41,9 +42,9 @@ function billingPolicy(upstreamAuth: McpServerSpec['upstreamAuth']): LoadedPolic
   const patched = policies.map((p) => structuredClone(p));
   const rule = patched.flatMap((p) => p.spec.rules).find((r) => r.name === 'read-invoices')!;
   rule.upstreamScopes = ['invoices:read'];
-  const result = compile({ server, policies: patched });
+  const result = compile({ server, policies: patched, conditions: cel });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return loadBundle(result.bundle);
+  return loadBundle(result.bundle, cel);
 }
 
 function exchangeFor(policy: LoadedPolicy, tools: string[], who: Principal = principal()): Exchange {

@@ -15,6 +15,7 @@ import { systemDialer } from '../../sidecar/egress/net.ts';
 import { createEgressProxy, type EgressLimits, type EgressProxy } from '../../sidecar/egress/proxy.ts';
 import { PolicyHolder } from '../../sidecar/policy/policy-holder.ts';
 import { loadExample } from '../fixtures/examples.ts';
+import { cel } from '../../policy/cel.ts';
 
 /**
  * Test support for the egress proxy. The network rule of these tests: traffic goes to loopback only.
@@ -38,9 +39,9 @@ export function egressPolicy(
     },
     spec: { ...base.spec, egress },
   });
-  const result = compile({ server, policies });
+  const result = compile({ server, policies, conditions: cel });
   if (!result.ok) throw new Error(JSON.stringify(result.errors));
-  return loadBundle(result.bundle);
+  return loadBundle(result.bundle, cel);
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;

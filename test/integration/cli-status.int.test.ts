@@ -14,6 +14,7 @@ import { compile } from '../../policy/compile.ts';
 import { runCli, type CliIo } from '../../cli/run.ts';
 import { kubectlPath } from '../harness/binaries.ts';
 import { adminKubeConfig, createNamespace } from '../harness/collector.ts';
+import { cel } from '../../policy/cel.ts';
 
 /**
  * `portcullis status` against McpServers whose status was computed by the operator's own status
@@ -91,7 +92,7 @@ function operatorStatus(
   ready: number,
 ): McpServerStatus {
   const now = new Date().toISOString();
-  const compiled = compile({ server, policies: policies() });
+  const compiled = compile({ server, policies: policies(), conditions: cel });
   return mcpServerStatus({
     server,
     compiled,
@@ -119,7 +120,7 @@ beforeAll(async () => {
   writeFileSync(kubeconfig, stringify(config), { mode: 0o600 });
 
   const billing = await create('billing');
-  const current = compile({ server: billing, policies: policies() });
+  const current = compile({ server: billing, policies: policies(), conditions: cel });
   if (!current.ok) throw new Error('the example does not compile');
   compiledHash = current.bundle.hash;
   const stale = `sha256:${'0'.repeat(64)}`;
@@ -145,7 +146,7 @@ beforeAll(async () => {
     'portcullis.dev/kill-reason': 'alice: INC-9',
   });
   // Its kill switches are part of its bundle: its sidecar serves that bundle, not billing's.
-  const killedBundle = compile({ server: killed, policies: policies() });
+  const killedBundle = compile({ server: killed, policies: policies(), conditions: cel });
   if (!killedBundle.ok) throw new Error('the example does not compile');
   killedHash = killedBundle.bundle.hash;
   await writeStatus('killed', operatorStatus(killed, [{ policyHash: killedHash }], 1));

@@ -17,6 +17,7 @@ import { createAll, fixtureObjects, waitFor } from '../harness/operator-e2e.ts';
 import { rawToolCall, supportAgent } from '../harness/sidecar-clients.ts';
 import { startKubernetesSidecar } from '../harness/operator-e2e.ts';
 import { type SidecarUnderTest } from '../harness/sidecar-under-test.ts';
+import { cel } from '../../policy/cel.ts';
 
 /**
  * A ToolPolicy edited back and forth while calls keep coming: the operator recompiles, the sidecar (with
@@ -93,7 +94,11 @@ describe('operator: policy edit under load', () => {
     })) as ToolPolicy;
     for (const blocked of TOOLS) {
       const rules = stored.spec.rules.map((r) => (r.name === 'blocked' ? { ...r, tools: [blocked] } : r));
-      const compiled = compile({ server, policies: [{ ...stored, spec: { ...stored.spec, rules } }] });
+      const compiled = compile({
+        server,
+        policies: [{ ...stored, spec: { ...stored.spec, rules } }],
+        conditions: cel,
+      });
       if (!compiled.ok) throw new Error(JSON.stringify(compiled.errors));
       hashFor[blocked] = compiled.bundle.hash;
       expected.set(compiled.bundle.hash, {

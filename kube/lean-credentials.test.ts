@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { loadKubeCredentials } from './credentials.ts';
+import { loadKubeCredentials } from './lean-credentials.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'portcullis-creds-'));
 const b64 = (text: string) => Buffer.from(text).toString('base64');
