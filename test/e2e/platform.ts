@@ -262,6 +262,7 @@ export interface ClientLine {
   error?: { code?: number; message?: string; data?: { portcullis?: { code?: string } } };
   burst?: number;
   outcomes?: string[];
+  elapsedMs?: number;
   allowed?: boolean;
   /** watch mode: when the call reported on left the client (`at` is when its answer came). */
   sentAt?: number;

@@ -95,12 +95,15 @@ async function runSteps(client: Client): Promise<void> {
       const { tools } = await client.listTools();
       print({ list: tools.map((tool) => tool.name).sort() });
     } else if (step.tool !== undefined && step.burst !== undefined) {
+      const started = performance.now();
       const outcomes = await Promise.all(
         Array.from({ length: step.burst }, () => call(client, step.tool!, step.args)),
       );
       print({
         burst: step.burst,
         tool: step.tool,
+        // From the first call sent to the last answer: rate limits refill over it.
+        elapsedMs: Math.round(performance.now() - started),
         outcomes: outcomes.map((o) =>
           o['ok'] === true
             ? 'ok'
