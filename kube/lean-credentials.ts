@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { KubeCredentials, TlsMaterial } from './credentials.ts';
 
@@ -12,7 +11,10 @@ import type { KubeCredentials, TlsMaterial } from './credentials.ts';
  * @kubernetes/client-node's KubeConfig costs a process about 55 MiB of memory (its generated API
  * models come with it), which is a fifth of the operator's budget; anything beyond these cases (exec
  * plugins, auth providers, basic auth, proxies, a $KUBECONFIG list) returns undefined here, and the
- * caller falls back to the KubeConfig (credentialsOf in credentials.ts).
+ * caller falls back to the KubeConfig (loadKubeSource in load-source.ts does both).
+ *
+ * The YAML parser is imported only to read a kubeconfig file: in a pod (the ServiceAccount) neither the
+ * operator nor the sidecar needs it, and it costs the sidecar ~3.5 MiB at rest (issue #14).
  */
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 /** As client-go: a token file is re-read at most once a minute (the kubelet rotates it well before expiry). */
@@ -30,7 +32,7 @@ export interface LoadOptions {
 }
 
 /** Lean credentials, or undefined when the configuration needs the full KubeConfig. */
-export function loadKubeCredentials(options: LoadOptions): KubeCredentials | undefined {
+export async function loadKubeCredentials(options: LoadOptions): Promise<KubeCredentials | undefined> {
   const { env } = options;
   const clock = options.clock ?? Date.now;
   const list = env['KUBECONFIG'];
@@ -102,11 +104,12 @@ const kubeconfigFile = z.object({
   users: z.array(z.object({ name: z.string(), user: z.unknown() })).default([]),
 });
 
-function fromKubeconfigFile(
+async function fromKubeconfigFile(
   path: string,
   context: string | undefined,
   clock: () => number,
-): KubeCredentials | undefined {
+): Promise<KubeCredentials | undefined> {
+  const { parse: parseYaml } = await import('yaml');
   const file = kubeconfigFile.safeParse(parseYaml(readFileSync(path, 'utf8')));
   if (!file.success) return undefined;
   const { contexts, clusters, users } = file.data;
