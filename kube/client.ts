@@ -1,7 +1,7 @@
 import { createSecureContext } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Pool } from 'undici';
-import { credentialsOf, type KubeCredentials, type TlsMaterial } from './credentials.ts';
+import { credentialsOf, type KubeCredentials, type KubeSource, type TlsMaterial } from './credentials.ts';
 
 /**
  * One connection pool per API server, shared by every request and watch of the process.
@@ -45,7 +45,7 @@ export interface WatchEvent {
 }
 
 const REQUEST_TIMEOUT_MS = 30_000;
-const clients = new WeakMap<KubeConfig, KubeClient>();
+const clients = new WeakMap<KubeSource, KubeClient>();
 
 interface Connected {
   readonly pool: Pool;
@@ -56,10 +56,10 @@ interface Connected {
 
 export class KubeClient {
   readonly #connected: Promise<Connected>;
-  readonly #kube: KubeConfig | undefined;
+  readonly #source: KubeSource;
 
-  /** The process-wide client of this KubeConfig (created on first use). */
-  static for(kube: KubeConfig | KubeClient): KubeClient {
+  /** The process-wide client of these credentials or this KubeConfig (created on first use). */
+  static for(kube: KubeSource | KubeClient): KubeClient {
     if (kube instanceof KubeClient) return kube;
     let client = clients.get(kube);
     if (client === undefined) {
@@ -69,9 +69,10 @@ export class KubeClient {
     return client;
   }
 
-  constructor(source: KubeConfig | KubeCredentials) {
+  constructor(source: KubeSource) {
+    // Told apart by shape, not instanceof: lean credentials must work without client-node loaded.
     const lean = 'headers' in source && typeof source.headers === 'function';
-    this.#kube = lean ? undefined : (source as KubeConfig);
+    this.#source = source;
     const credentials = lean
       ? Promise.resolve(source as KubeCredentials)
       : credentialsOf(source as KubeConfig);
@@ -133,7 +134,7 @@ export class KubeClient {
 
   /** Closes the connections (tests and short-lived tools; a long-running process keeps its client). */
   async close(): Promise<void> {
-    if (this.#kube !== undefined && clients.get(this.#kube) === this) clients.delete(this.#kube);
+    if (clients.get(this.#source) === this) clients.delete(this.#source);
     await (await this.#connected).pool.close();
   }
 

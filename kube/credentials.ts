@@ -3,8 +3,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 /**
  * Where the API server is and what to show it. Two readers: loadKubeCredentials (lean-credentials.ts) for the
  * cases a long-running in-cluster component meets, without @kubernetes/client-node, and credentialsOf (below)
- * through a KubeConfig for everything else. They live apart so that the sidecar, which reads through a
- * KubeConfig, never loads the lean reader's YAML parser (~3.5 MiB at rest, issue #14).
+ * through a KubeConfig for everything else; loadKubeSource (load-source.ts) chooses. This file imports
+ * neither client-node (types only) nor YAML: the kube client loads it in every process.
  */
 export interface TlsMaterial {
   ca?: Buffer;
@@ -20,6 +20,9 @@ export interface KubeCredentials {
   /** Headers for the next request (the bearer token, re-read from its file when that is where it lives). */
   headers(): Promise<Record<string, string>>;
 }
+
+/** What a KubeClient (and so an Informer) connects with: lean credentials or a full KubeConfig. */
+export type KubeSource = KubeConfig | KubeCredentials;
 
 /** How long headers from a KubeConfig are reused: its token files are re-read at most every minute anyway. */
 const KUBECONFIG_HEADERS_TTL_MS = 10_000;

@@ -1,5 +1,6 @@
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type WatchEvent } from './client.ts';
+import type { KubeSource } from './credentials.ts';
 import { collectionPath, objectKey, objectPath, watchPath, type ResourceType } from './resource.ts';
 
 /**
@@ -88,7 +89,7 @@ export class Informer<T extends KubernetesObject> implements Watcher<T> {
   readonly #synced: Promise<void>;
   #markSynced: () => void = () => {};
 
-  constructor(kube: KubeConfig | KubeClient, type: ResourceType, options: InformerOptions<T> = {}) {
+  constructor(kube: KubeSource | KubeClient, type: ResourceType, options: InformerOptions<T> = {}) {
     this.type = type;
     this.#options = options;
     this.#client = kube instanceof KubeClient ? kube : KubeClient.for(kube);

@@ -41,7 +41,7 @@ function kubeconfig(
 describe('lean Kubernetes credentials', () => {
   it('reads a token kubeconfig: server, CA and bearer token', async () => {
     const path = kubeconfig(dir(), { token: 's3cret' });
-    const creds = loadKubeCredentials({ kubeconfig: path, env: {} })!;
+    const creds = (await loadKubeCredentials({ kubeconfig: path, env: {} }))!;
     expect(creds.server).toBe('https://10.0.0.1:6443');
     expect(creds.tls.ca?.toString()).toBe('CA');
     expect(await creds.headers()).toEqual({ authorization: 'Bearer s3cret' });
@@ -61,7 +61,7 @@ describe('lean Kubernetes credentials', () => {
         'tls-server-name': 'api',
       },
     );
-    const creds = loadKubeCredentials({ kubeconfig: path, env: {} })!;
+    const creds = (await loadKubeCredentials({ kubeconfig: path, env: {} }))!;
     expect(creds.tls.ca?.toString()).toBe('CAFILE');
     expect(creds.tls.cert?.toString()).toBe('CERT');
     expect(creds.tls.key?.toString()).toBe('KEY');
@@ -73,11 +73,11 @@ describe('lean Kubernetes credentials', () => {
     const at = dir();
     writeFileSync(join(at, 'token'), 'first\n');
     let now = 0;
-    const creds = loadKubeCredentials({
+    const creds = (await loadKubeCredentials({
       kubeconfig: kubeconfig(at, { tokenFile: 'token' }),
       env: {},
       clock: () => now,
-    })!;
+    }))!;
     expect(await creds.headers()).toEqual({ authorization: 'Bearer first' });
     writeFileSync(join(at, 'token'), 'second\n');
     now = 59_000;
@@ -86,7 +86,7 @@ describe('lean Kubernetes credentials', () => {
     expect(await creds.headers()).toEqual({ authorization: 'Bearer second' });
   });
 
-  it('uses $KUBECONFIG when no --kubeconfig is given, and --context over current-context', () => {
+  it('uses $KUBECONFIG when no --kubeconfig is given, and --context over current-context', async () => {
     const at = dir();
     const path = kubeconfig(
       at,
@@ -99,11 +99,11 @@ describe('lean Kubernetes credentials', () => {
         ],
       },
     );
-    expect(loadKubeCredentials({ env: { KUBECONFIG: path } })?.server).toBe('https://10.0.0.1:6443');
-    expect(loadKubeCredentials({ kubeconfig: path, context: 'nope', env: {} })).toBeUndefined();
+    expect((await loadKubeCredentials({ env: { KUBECONFIG: path } }))?.server).toBe('https://10.0.0.1:6443');
+    expect(await loadKubeCredentials({ kubeconfig: path, context: 'nope', env: {} })).toBeUndefined();
   });
 
-  it('leaves to the full KubeConfig what it does not handle', () => {
+  it('leaves to the full KubeConfig what it does not handle', async () => {
     const at = dir();
     const cases: [string, string | undefined][] = [
       [
@@ -115,9 +115,9 @@ describe('lean Kubernetes credentials', () => {
       ['a proxy', kubeconfig(dir(), { token: 't' }, { 'proxy-url': 'http://proxy:3128' })],
     ];
     for (const [what, path] of cases)
-      expect(loadKubeCredentials({ kubeconfig: path, env: {} }), what).toBeUndefined();
+      expect(await loadKubeCredentials({ kubeconfig: path, env: {} }), what).toBeUndefined();
     const list = `${kubeconfig(dir(), { token: 't' })}:${kubeconfig(dir(), { token: 'u' })}`;
-    expect(loadKubeCredentials({ env: { KUBECONFIG: list } }), 'a $KUBECONFIG list').toBeUndefined();
+    expect(await loadKubeCredentials({ env: { KUBECONFIG: list } }), 'a $KUBECONFIG list').toBeUndefined();
   });
 
   it("uses the pod's ServiceAccount when there is no kubeconfig", async () => {
@@ -125,10 +125,10 @@ describe('lean Kubernetes credentials', () => {
     writeFileSync(join(sa, 'token'), 'pod-token\n');
     writeFileSync(join(sa, 'ca.crt'), 'CLUSTERCA');
     const env = { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443', HOME: dir() };
-    const creds = loadKubeCredentials({ env, serviceAccountDir: sa })!;
+    const creds = (await loadKubeCredentials({ env, serviceAccountDir: sa }))!;
     expect(creds.server).toBe('https://[fd00::1]:443');
     expect(creds.tls.ca?.toString()).toBe('CLUSTERCA');
     expect(await creds.headers()).toEqual({ authorization: 'Bearer pod-token' });
-    expect(loadKubeCredentials({ env: { HOME: dir() }, serviceAccountDir: sa })).toBeUndefined();
+    expect(await loadKubeCredentials({ env: { HOME: dir() }, serviceAccountDir: sa })).toBeUndefined();
   });
 });

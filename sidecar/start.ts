@@ -25,7 +25,7 @@ import { createCallLimiter } from './limits/call-limiter.ts';
 import { createSidecarMetrics } from './observability/metrics.ts';
 import { handleRequest } from './pipeline.ts';
 import type { PolicySource } from './policy/file-source.ts';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeSource } from '../kube/credentials.ts';
 import { PolicyHolder } from './policy/policy-holder.ts';
 import { writeJson } from './respond.ts';
 import { SessionStore } from './session-store.ts';
@@ -55,8 +55,16 @@ export interface StartOptions {
   readonly clock?: () => number;
   /** Environment of a spawned stdio server (minimal by default: nothing of ours leaks into it). */
   readonly childEnv?: Readonly<Record<string, string>>;
-  /** Credentials for the kubernetes policy source (default: in-cluster, else the default kubeconfig). */
-  readonly kube?: KubeConfig;
+  /**
+   * Credentials for the kubernetes policy source (default: $KUBECONFIG, ~/.kube/config, else the pod's
+   * ServiceAccount, as kube/load-source.ts reads them).
+   */
+  readonly kube?: KubeSource;
+  /**
+   * The process environment, where the kubernetes policy source finds its kubeconfig or API address (none by
+   * default: then client-node's KubeConfig reads its own).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
   /** Tests: heartbeat interval and batch size of the audit shipper. */
   readonly auditShipping?: { readonly heartbeatIntervalMs?: number; readonly maxBatchEvents?: number };
   /** Tests: the egress proxy's DNS resolver and TCP dialer (default: the system's). */
@@ -64,24 +72,23 @@ export interface StartOptions {
 }
 
 /**
- * In a pod: the projected service-account token and the in-cluster API address. The Kubernetes client
- * is loaded only here: it costs ~0.4 s of start-up and tens of MiB that a file-policy sidecar never uses.
+ * In a pod: the projected service-account token (re-read as the kubelet rotates it), the cluster CA and
+ * the in-cluster API address, read the operator's way (kube/load-source.ts). @kubernetes/client-node is
+ * loaded only when those lean credentials do not suffice (an exec plugin, a $KUBECONFIG list): its
+ * KubeConfig brings ~55 MiB of generated API models that a sidecar in a pod never uses (issue #14).
  */
 async function kubernetesSource(
   config: SidecarConfig,
   holder: PolicyHolder,
   onError: (m: string) => void,
-  kube?: KubeConfig,
+  kube: KubeSource | undefined,
+  env: Readonly<Record<string, string | undefined>>,
 ): Promise<PolicySource> {
   const [namespace, server] = config.server!.split('/') as [string, string];
   const { startKubernetesSource } = await import('./policy/kubernetes-source.ts');
-  let kubeConfig = kube;
-  if (kubeConfig === undefined) {
-    const { KubeConfig } = await import('@kubernetes/client-node');
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromDefault();
-  }
-  return startKubernetesSource({ kube: kubeConfig, namespace, server, holder, onError });
+  const { loadKubeSource } = await import('../kube/load-source.ts');
+  const source = kube ?? (await loadKubeSource({ env }));
+  return startKubernetesSource({ kube: source, namespace, server, holder, onError });
 }
 
 /**
@@ -296,7 +303,7 @@ export async function startSidecar(
   };
   const source =
     config.policySource === 'kubernetes'
-      ? await kubernetesSource(config, holder, onPolicyError, options.kube)
+      ? await kubernetesSource(config, holder, onPolicyError, options.kube, options.env ?? {})
       : await fileSource(config, holder, onPolicyError);
   await source.ready;
   audit?.start();

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { KubeClient } from '../../kube/client.ts';
-import { loadKubeCredentials } from '../../kube/lean-credentials.ts';
+import { loadKubeSource } from '../../kube/load-source.ts';
 import { buildLogFields } from '../../lib/build-info.ts';
 import { startLeaderElection } from '../../operator/controller/leader-election.ts';
 import { startOperator } from '../../operator/manager.ts';
@@ -48,27 +48,18 @@ Durations: 500ms, 4s, 1m, 1m30s.
 Exit codes: 0 stopped cleanly, 1 failed at runtime, 2 invalid flags or settings.
 `;
 
-/**
- * The operator's API client: from lean credentials when the ServiceAccount or a plain kubeconfig is all
- * there is (no @kubernetes/client-node in memory, ~55 MiB less), else through client-node's KubeConfig.
- */
+/** The operator's API client, from lean credentials when they suffice (kube/load-source.ts). */
 async function kubeClient(
   path: string | undefined,
   context: string | undefined,
   env: CliIo['env'],
 ): Promise<KubeClient> {
-  const lean = loadKubeCredentials({
+  const source = await loadKubeSource({
     ...(path !== undefined ? { kubeconfig: path } : {}),
     ...(context !== undefined ? { context } : {}),
     env,
   });
-  if (lean !== undefined) return new KubeClient(lean);
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kube = new KubeConfig();
-  if (path) kube.loadFromFile(path);
-  else kube.loadFromDefault();
-  if (context) kube.setCurrentContext(context);
-  return new KubeClient(kube);
+  return new KubeClient(source);
 }
 
 export async function runOperator(args: readonly string[], io: CliIo): Promise<number> {

@@ -212,7 +212,7 @@ export async function runSidecar(args: readonly string[], io: CliIo): Promise<nu
   }
   try {
     const build = await readBuildInfo({ env: io.env });
-    const sidecar = await startSidecar(parsed.data, { childEnv: io.childEnv, build });
+    const sidecar = await startSidecar(parsed.data, { childEnv: io.childEnv, env: io.env, build });
     await io.untilShutdown();
     await sidecar.stop();
     return EXIT.ok;

@@ -1,7 +1,8 @@
-import type { KubeConfig, V1ConfigMap } from '@kubernetes/client-node';
+import type { V1ConfigMap } from '@kubernetes/client-node';
 import { API_VERSION } from '../../api/v1alpha1/group.ts';
 import type { McpServer } from '../../api/v1alpha1/resources.ts';
 import { KubeClient } from '../../kube/client.ts';
+import type { KubeSource } from '../../kube/credentials.ts';
 import { Informer } from '../../kube/informer.ts';
 import type { ResourceType } from '../../kube/resource.ts';
 import { BUNDLE_KEY, bundleConfigMapName, bundleSchema } from '../../policy/bundle.ts';
@@ -37,7 +38,8 @@ const MCP_SERVERS: ResourceType = {
  * second TLS connection per pod.
  */
 export interface KubernetesSourceOptions {
-  readonly kube: KubeConfig;
+  /** Lean credentials in a pod (kube/load-source.ts), so client-node stays unloaded; or a KubeConfig. */
+  readonly kube: KubeSource;
   readonly namespace: string;
   readonly server: string;
   readonly holder: PolicyHolder;
