@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { IsoTimeFormatter } from '../../lib/iso-time.ts';
 import type { SidecarContext } from '../context.ts';
 import { contractAuditFields } from '../contracts/call-contract.ts';
 import type { Exchange, ToolCall } from '../exchange.ts';
@@ -30,6 +31,9 @@ function decisionOf(call: ToolCall | undefined, rejection: Rejection | undefined
   return call?.verdict?.wouldDeny ? 'would_deny' : 'allowed';
 }
 
+/** Events of the same second share the text up to the second (lib/iso-time.ts). */
+const eventTime = new IsoTimeFormatter();
+
 /**
  * The fields every event of an exchange starts with, in the event's field order, assigned one by one:
  * spreading a dozen small conditional objects into each event cost more than the rest of building it
@@ -45,7 +49,7 @@ function baseFields(
 ): Partial<AuditEvent> {
   const event: Partial<AuditEvent> = {
     schema: 'portcullis.dev/audit/v1',
-    time: new Date(context.clock()).toISOString(),
+    time: eventTime.format(context.clock()),
     requestId: exchange.requestId,
     server,
   };
