@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import type { Verdict } from '../policy/decision.ts';
 import type { LoadedPolicy } from '../policy/load.ts';
 import type { Principal } from '../policy/principal.ts';
+import type { CallAuditParts } from './audit/call-parts.ts';
 import type { CallContract } from './contracts/call-contract.ts';
 import type { Rejection } from './reject.ts';
 import type { SessionRecord } from './session-store.ts';
@@ -36,6 +37,8 @@ export interface ToolCall {
   decisionRecorded?: boolean;
   /** Its final audit event is written (audit/record-exchange.ts). */
   recorded?: boolean;
+  /** What its audit events share, made with the first of them (audit/call-parts.ts). */
+  auditParts?: CallAuditParts;
 }
 
 export interface Exchange {

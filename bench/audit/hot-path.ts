@@ -53,6 +53,13 @@ export interface HotPathSettings {
   readonly diagnostics: boolean;
   /** BENCH_AUDIT_CONFIGS: only these sidecar configurations (direct always runs: the pairing needs it). */
   readonly only?: readonly string[];
+  /**
+   * PORTCULLIS_BASELINE_MAIN (`make bench-audit BASELINE=<rev>`): that build's sidecar runs too, as the
+   * configuration wal-batched-baseline, so a change's before and after share one run's machine.
+   */
+  readonly baselineMain?: string;
+  /** BENCH_SIDECAR_NODE_FLAGS: node flags for every sidecar (e.g. --cpu-prof --cpu-prof-dir=/tmp/prof). */
+  readonly sidecarNodeFlags?: readonly string[];
 }
 
 interface SidecarConfiguration {
@@ -62,6 +69,8 @@ interface SidecarConfiguration {
   readonly logLevel: 'warn' | 'info';
   readonly role: string;
   readonly extraArgs?: readonly string[];
+  /** The sidecar build to run, when not this one (the baseline). */
+  readonly main?: string;
   /** Not one of (a)-(d): measured for explanation, left out with BENCH_AUDIT_DIAGNOSTIC=0. */
   readonly diagnostic?: boolean;
 }
@@ -194,7 +203,19 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
       Strict: await policyVariant(dir, 'Strict'),
     };
 
-    const configurations = CONFIGURATIONS.filter(
+    const baseline: SidecarConfiguration[] = settings.baselineMain
+      ? [
+          {
+            name: 'wal-batched-baseline',
+            durability: 'Batched',
+            wal: true,
+            logLevel: 'warn',
+            role: `before: (c) with the baseline build's sidecar (${settings.baselineMain})`,
+            main: settings.baselineMain,
+          },
+        ]
+      : [];
+    const configurations = [...CONFIGURATIONS, ...baseline].filter(
       (c) =>
         (settings.diagnostics || !c.diagnostic) &&
         (settings.only === undefined || settings.only.includes(c.name)),
@@ -216,7 +237,8 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
           ]
         : [];
       const child = spawnChild(configuration.name, process.execPath, [
-        CLI_MAIN,
+        ...(settings.sidecarNodeFlags ?? []),
+        configuration.main ?? CLI_MAIN,
         'sidecar',
         '--policy',
         policies[configuration.durability],
@@ -358,7 +380,7 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
 
     // The audit-only delta: a WAL configuration minus the log sink, paired per round (same order rotation).
     const auditOnly: Record<string, unknown> = {};
-    for (const name of ['wal-batched', 'wal-strict', 'wal-batched-linger0']) {
+    for (const name of ['wal-batched', 'wal-strict', 'wal-batched-linger0', 'wal-batched-baseline']) {
       if (!addedBy[name] || !addedBy['log-sink']) continue;
       const paired = addedBy[name].map((p, i) => ({
         p50: p.p50 - addedBy['log-sink']![i]!.p50,

@@ -13,7 +13,9 @@
 // BENCH_AUDIT_MERGE=1 (keep the previous figures of the parts not run), BENCH_AUDIT_DIAGNOSTIC=0 (hot path
 // without the diagnostic configurations), BENCH_AUDIT_CONFIGS=wal-batched,wal-batched-linger0 (only these hot
 // path configurations, beside direct), PORTCULLIS_BASELINE_MAIN (make's BASELINE=<rev>: the ingest parts
-// also run that build's collector, alternating with this one, BENCH_INGEST_ROUNDS rounds).
+// also run that build's collector, alternating with this one, BENCH_INGEST_ROUNDS rounds; the hot path runs
+// that build's sidecar too, as wal-batched-baseline), BENCH_SIDECAR_NODE_FLAGS (e.g. "--cpu-prof
+// --cpu-prof-dir=/tmp/prof" for the hot path's sidecars).
 // Every loop is bounded in count and time; traffic stays on loopback.
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -142,6 +144,10 @@ try {
         ...(process.env['BENCH_AUDIT_CONFIGS']
           ? { only: process.env['BENCH_AUDIT_CONFIGS'].split(',') }
           : {}),
+        ...(process.env['PORTCULLIS_BASELINE_MAIN']
+          ? { baselineMain: process.env['PORTCULLIS_BASELINE_MAIN'] }
+          : {}),
+        sidecarNodeFlags: (process.env['BENCH_SIDECAR_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
       },
       issuer,
     );

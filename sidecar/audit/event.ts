@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from '../../policy/hash.ts';
-
 /**
  * The sidecar produces drafts of the versioned event (api/audit/v1/event.ts); the write-ahead log stamps
  * each with the sidecar id and its sequence number. Never a token: not the client's, not a minted one.
@@ -12,11 +9,7 @@ export type {
   EgressAuditDetail,
 } from '../../api/audit/v1/event.ts';
 
-export function argumentsDigest(args: unknown): string {
-  return `sha256:${createHash('sha256')
-    .update(canonicalJson(args ?? {}))
-    .digest('hex')}`;
-}
+export { argumentsDigest } from './arguments-digest.ts';
 
 /** Removes the dot-separated paths from a copy of args, for `arguments: Redacted`. */
 export function redact(

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { IsoTimeFormatter } from '../../lib/iso-time.ts';
 import type { SidecarContext } from '../context.ts';
 import { contractAuditFields } from '../contracts/call-contract.ts';
 import type { Exchange, ToolCall } from '../exchange.ts';
 import type { Rejection } from '../reject.ts';
 import { inboundTrace } from '../tracing/inbound.ts';
-import { argumentsDigest, redact, type AuditDecision, type AuditEvent } from './event.ts';
+import { callAuditParts, serverOf, whoOf, type CallAuditParts } from './call-parts.ts';
+import type { AuditDecision, AuditEvent } from './event.ts';
 
 /**
  * Turns a finished exchange into its audit events: one per tools/call (whatever became of it), or one
@@ -29,61 +31,43 @@ function decisionOf(call: ToolCall | undefined, rejection: Rejection | undefined
   return call?.verdict?.wouldDeny ? 'would_deny' : 'allowed';
 }
 
+/** Events of the same second share the text up to the second (lib/iso-time.ts). */
+const eventTime = new IsoTimeFormatter();
+
 /**
- * An allowed call is recorded twice (its decision before forwarding, its outcome after) with the same
- * arguments object: the canonical-JSON digest, most of an event's cost, is computed once per object.
+ * The fields every event of an exchange starts with, in the event's field order, assigned one by one:
+ * spreading a dozen small conditional objects into each event cost more than the rest of building it
+ * (issue #14's profile). Keys are only ever added when present, so the event (and its JSON, key order
+ * included) is what the spread form made.
  */
-const digests = new WeakMap<object, string>();
-function digestOnce(args: Readonly<Record<string, unknown>>): string {
-  let digest = digests.get(args);
-  if (digest === undefined) digests.set(args, (digest = argumentsDigest(args)));
-  return digest;
-}
-
-function argumentsFields(
+function baseFields(
   exchange: Exchange,
-  call: ToolCall,
-  allowedArgs: Readonly<Record<string, unknown>> | undefined,
-) {
-  const args = allowedArgs ?? call.args;
-  const spec = exchange.policy?.bundle.spec.audit;
-  const override = call.verdict?.decision.rule
-    ? exchange.policy?.bundle.policies.find((p) => p.name === call.verdict!.decision.rule!.policy)?.audit
-    : undefined;
-  const mode = override?.arguments ?? spec?.arguments ?? 'Digest';
-  const digest = digestOnce(args);
-  if (mode === 'Full') return { argumentsDigest: digest, arguments: args };
-  if (mode === 'Redacted')
-    return {
-      argumentsDigest: digest,
-      arguments: redact(args, [...(spec?.redact ?? []), ...(override?.redact ?? [])]),
-    };
-  return { argumentsDigest: digest };
-}
-
-/** The trace the request belongs to: the sidecar's span when it traces, else the client's trace. */
-function traceFields(exchange: Exchange): { traceId?: string; spanId?: string } {
-  if (exchange.trace) return exchange.trace.ids(exchange);
-  const inbound = inboundTrace(exchange);
-  return inbound ? { traceId: inbound.parent.traceId } : {};
-}
-
-function baseFields(exchange: Exchange, context: SidecarContext, latencyMs: number) {
-  const { principal } = exchange;
-  const server = exchange.policy?.bundle.server ??
-    context.policy.current?.bundle.server ?? { namespace: '', name: '' };
-  return {
-    schema: 'portcullis.dev/audit/v1' as const,
-    time: new Date(context.clock()).toISOString(),
+  context: SidecarContext,
+  latencyMs: number,
+  server: AuditEvent['server'],
+  who: CallAuditParts['who'],
+): Partial<AuditEvent> {
+  const event: Partial<AuditEvent> = {
+    schema: 'portcullis.dev/audit/v1',
+    time: eventTime.format(context.clock()),
     requestId: exchange.requestId,
-    server: { namespace: server.namespace, name: server.name },
-    ...(principal ? { user: principal.user, agent: principal.agent } : {}),
-    ...(principal?.tenant !== undefined ? { tenant: principal.tenant } : {}),
-    latencyMs,
-    ...(exchange.sessionId ? { sessionId: exchange.sessionId } : {}),
-    ...(exchange.session?.clientInfo ? { clientInfo: exchange.session.clientInfo } : {}),
-    ...traceFields(exchange),
+    server,
   };
+  if ('user' in who) {
+    event.user = who.user;
+    event.agent = who.agent;
+  }
+  if (who.tenant !== undefined) event.tenant = who.tenant;
+  event.latencyMs = latencyMs;
+  if (exchange.sessionId) event.sessionId = exchange.sessionId;
+  if (exchange.session?.clientInfo) event.clientInfo = exchange.session.clientInfo;
+  // The trace the request belongs to: the sidecar's span when it traces, else the client's trace.
+  if (exchange.trace) Object.assign(event, exchange.trace.ids(exchange));
+  else {
+    const inbound = inboundTrace(exchange);
+    if (inbound) event.traceId = inbound.parent.traceId;
+  }
+  return event;
 }
 
 /**
@@ -103,29 +87,28 @@ export function callAuditEvent(
   const effective = refused ?? (rejection && (!decision || decision.allowed) ? rejection : undefined);
   const shadow = call.verdict?.wouldDeny;
   const kind = decisionOf(call, effective);
-  return {
-    ...baseFields(exchange, context, latencyMs ?? 0),
-    id: randomUUID(),
-    kind: call.decisionRecorded ? 'outcome' : 'call',
-    method: 'tools/call',
-    tool: call.tool,
-    decision: kind,
-    ...(effective
-      ? { code: effective.code, reason: ('detail' in effective && effective.detail) || effective.reason }
-      : shadow
-        ? { code: shadow.code, reason: shadow.reason }
-        : {}),
-    ...(decision?.rule ? { rule: decision.rule } : shadow?.rule ? { rule: shadow.rule } : {}),
-    ...((decision?.policyHash ?? exchange.policy?.hash)
-      ? { policyHash: decision?.policyHash ?? exchange.policy!.hash }
-      : {}),
-    ...argumentsFields(exchange, call, decision?.allowed ? decision.args : undefined),
-    ...(latencyMs !== undefined ? { outcome: call.outcome ?? (effective ? 'refused' : 'ok') } : {}),
-    upstreamIdentity: exchange.upstreamIdentity ?? {
-      mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None',
-    },
-    ...contractAuditFields(call, kind), // tool digest; quarantine and schema findings
-  } satisfies AuditEvent;
+  const parts = callAuditParts(exchange, context, call); // the same for the decision and the outcome
+  const event = baseFields(exchange, context, latencyMs ?? 0, parts.server, parts.who);
+  event.id = randomUUID();
+  event.kind = call.decisionRecorded ? 'outcome' : 'call';
+  event.method = 'tools/call';
+  event.tool = call.tool;
+  event.decision = kind;
+  if (effective) {
+    event.code = effective.code;
+    event.reason = ('detail' in effective && effective.detail) || effective.reason;
+  } else if (shadow) {
+    event.code = shadow.code;
+    event.reason = shadow.reason;
+  }
+  Object.assign(event, parts.decided); // rule, policyHash, argumentsDigest, arguments
+  if (latencyMs !== undefined) event.outcome = call.outcome ?? (effective ? 'refused' : 'ok');
+  event.upstreamIdentity = exchange.upstreamIdentity ?? {
+    mode: exchange.policy?.bundle.spec.upstreamAuth.mode ?? 'None',
+  };
+  // Tool digest; quarantine and schema findings (a finding's code, decision and outcome win).
+  if (call.contract !== undefined) Object.assign(event, contractAuditFields(call, kind));
+  return event as AuditEvent; // every required field is set above
 }
 
 export function auditEvents(exchange: Exchange, context: SidecarContext, latencyMs: number): AuditEvent[] {
@@ -134,7 +117,10 @@ export function auditEvents(exchange: Exchange, context: SidecarContext, latency
     if (rejection === undefined) return [];
     return [
       {
-        ...baseFields(exchange, context, latencyMs),
+        ...(baseFields(exchange, context, latencyMs, serverOf(exchange, context), whoOf(exchange)) as Pick<
+          AuditEvent,
+          'schema' | 'time' | 'requestId' | 'server' | 'latencyMs'
+        >),
         id: randomUUID(),
         kind: 'request',
         method: exchange.messages.map((m) => m.method ?? m.kind).join(',') || exchange.method,

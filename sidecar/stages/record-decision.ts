@@ -13,7 +13,10 @@ import type { StageResult } from './stage.ts';
  * calls wait until the decision is on disk; batched ones only until the kernel has it (it survives a
  * crashed process, and reaches the disk within the sync interval).
  */
-export async function recordDecision(exchange: Exchange, context: SidecarContext): Promise<StageResult> {
+export function recordDecision(
+  exchange: Exchange,
+  context: SidecarContext,
+): StageResult | Promise<StageResult> {
   const allowed = exchange.calls.filter((call) => call.verdict?.decision.allowed);
   if (allowed.length === 0) return undefined;
   if (!context.audit.hasRoom())
@@ -26,7 +29,16 @@ export async function recordDecision(exchange: Exchange, context: SidecarContext
     else if (context.audit.emit(callAuditEvent(exchange, context, call))) call.decisionRecorded = true;
     else return reject('audit_unavailable', 'the audit log cannot be written: the call was not forwarded');
   }
-  if (strict.length === 0) return undefined;
+  // Batched only: done without a promise, so the pipeline does not wait a turn for nothing.
+  return strict.length === 0 ? undefined : recordStrict(exchange, context, strict);
+}
+
+/** Strict calls: forwarded only once each decision is on disk. */
+async function recordStrict(
+  exchange: Exchange,
+  context: SidecarContext,
+  strict: readonly ToolCall[],
+): Promise<StageResult> {
   const written = await Promise.allSettled(
     strict.map(async (call) => {
       await context.audit.emitDurable(callAuditEvent(exchange, context, call));

@@ -121,13 +121,16 @@ describe('recovery under arbitrary damage', () => {
             expect(wal.lastSeq).toBe(highest);
             for (let seq = 1; seq < highest; seq++) expect(covered(wal.lost, seq)).toBe(!seqs.includes(seq));
 
-            const appended = wal.appendBatched(draft(highest + 1));
-            expect(appended.seq).toBe(highest + 1);
+            const next = draft(highest + 1);
+            const stamp = wal.appendBatched(next);
+            expect(stamp.seq).toBe(highest + 1);
             await wal.close();
 
             const again = await recoveredState(dir);
             expect(again.records.map((r) => r.seq)).toEqual([...seqs, highest + 1]);
-            expect(again.records.at(-1)!.payload.toString('utf8')).toBe(JSON.stringify(appended));
+            expect(again.records.at(-1)!.payload.toString('utf8')).toBe(
+              JSON.stringify({ ...next, ...stamp }),
+            );
             for (let seq = 1; seq <= highest; seq++)
               expect(covered(again.wal.lost, seq)).toBe(!seqs.includes(seq));
             await again.wal.close();

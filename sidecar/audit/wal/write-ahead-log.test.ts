@@ -38,32 +38,31 @@ describe('WriteAheadLog: append and read', () => {
     const wal = await openWal();
     expect(wal.sidecarId).toMatch(/^[A-Za-z0-9._-]{1,128}$/);
     expect(readFileSync(join(dir, 'identity'), 'utf8')).toBe(`${wal.sidecarId}\n`);
-    const events = [
+    const stamps = [
       wal.appendBatched(draft(1)),
       wal.appendBatched(draft(2)),
       await wal.appendStrict(draft(3)),
     ];
-    expect(events.map((e) => [e.seq, e.sidecar, e.requestId])).toEqual([
-      [1, wal.sidecarId, 'req-1'],
-      [2, wal.sidecarId, 'req-2'],
-      [3, wal.sidecarId, 'req-3'],
-    ]);
+    expect(stamps).toEqual([1, 2, 3].map((seq) => ({ sidecar: wal.sidecarId, seq })));
+    // What a record holds: the draft with the stamp, byte for byte the JSON of the stamped copy.
+    const events = [1, 2, 3].map((seq) => ({ ...draft(seq), sidecar: wal.sidecarId, seq }));
     for (const event of events) expect(auditEvent.parse(event)).toEqual(event);
     const records = await wal.read(0, 10, 1 << 20);
     expect(records.map((r) => r.seq)).toEqual([1, 2, 3]);
     expect(records.map((r) => r.payload.toString('utf8'))).toEqual(events.map((e) => JSON.stringify(e)));
+    expect(records.map((r) => parsePayload(r).requestId)).toEqual(['req-1', 'req-2', 'req-3']);
     expect(wal.lastSeq).toBe(3);
   });
 
   it('overrides a sidecar or seq the draft already carries', async () => {
     const wal = await openWal();
-    const event = wal.appendBatched({ ...draft(1), sidecar: 'forged', seq: 99 } as AuditEventDraft);
-    expect(event).toMatchObject({ sidecar: wal.sidecarId, seq: 1 });
+    const forged = { ...draft(1), sidecar: 'forged', seq: 99 } as AuditEventDraft;
+    const stamp = wal.appendBatched(forged);
+    expect(stamp).toEqual({ sidecar: wal.sidecarId, seq: 1 });
     await wal.flush();
-    expect(parsePayload((await wal.read(0, 1, 1 << 20))[0]!)).toMatchObject({
-      sidecar: wal.sidecarId,
-      seq: 1,
-    });
+    const [record] = await wal.read(0, 1, 1 << 20);
+    expect(parsePayload(record!)).toMatchObject({ sidecar: wal.sidecarId, seq: 1 });
+    expect(record!.payload.toString('utf8')).toBe(JSON.stringify({ ...forged, ...stamp }));
   });
 
   it('keeps its identity and continues the sequence across reopen', async () => {
