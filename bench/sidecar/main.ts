@@ -147,7 +147,10 @@ const everything = await everythingOnPolicy();
 /** As a pod runs the sidecar: the image's entry point (the bundle) with the operator's NODE_OPTIONS. */
 const POD = {
   main: `dist/bundle/${DIST_BUNDLE_ENTRY}`,
-  nodeFlags: DEFAULT_SIDECAR_NODE_OPTIONS.split(' ').filter(Boolean),
+  // BENCH_POD_NODE_OPTIONS: try other flags as a pod would run them (the operator's sidecarNodeOptions).
+  nodeFlags: (process.env['BENCH_POD_NODE_OPTIONS'] ?? DEFAULT_SIDECAR_NODE_OPTIONS)
+    .split(' ')
+    .filter(Boolean),
 };
 const CONFIGURATIONS: Record<string, Configuration> = {
   // What ships: the gate of `default`, run as the operator runs it in a pod.
