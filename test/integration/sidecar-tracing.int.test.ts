@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuditEvent } from '../../api/audit/v1/event.ts';
@@ -7,6 +7,7 @@ import { jwksOf, signingKey, signToken } from '../fixtures/auth/signing-keys.ts'
 import { startJsonServer, type JsonServer } from '../fixtures/auth/json-server.ts';
 import { connectHttpClient } from '../fixtures/mcp/fixture-clients.ts';
 import { startOtelcol, type Otelcol } from '../harness/otelcol.ts';
+import { recordPackageLoads } from '../harness/package-loads.ts';
 import {
   startRecordingUpstream,
   type RecordedRequest,
@@ -61,31 +62,6 @@ function received(request: RecordedRequest): { traceId: string; spanId: string; 
   return { traceId, spanId, flags };
 }
 
-/**
- * NODE_OPTIONS for a sidecar process that appends every OpenTelemetry module it loads (ESM or CommonJS)
- * to `log`: Node's in-thread module hooks, so the check sees what the process really loaded.
- */
-function recordOpenTelemetryLoads(dir: string): { env: Record<string, string>; loaded: () => string[] } {
-  const hook = join(dir, 'record-otel-loads.mjs');
-  const log = join(dir, 'otel-loads.txt');
-  writeFileSync(
-    hook,
-    `import { registerHooks } from 'node:module';
-import { appendFileSync } from 'node:fs';
-registerHooks({
-  load(url, context, next) {
-    if (url.includes('/@opentelemetry/')) appendFileSync(${JSON.stringify(log)}, url + '\\n');
-    return next(url, context);
-  },
-});
-`,
-  );
-  return {
-    env: { NODE_OPTIONS: `--import=${hook}` },
-    loaded: () => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : []),
-  };
-}
-
 describe('OpenTelemetry traces through a sidecar process', () => {
   let spans: SpanRecorder;
   let otelcol: Otelcol;
@@ -99,7 +75,7 @@ describe('OpenTelemetry traces through a sidecar process', () => {
     { client?: { traceId: string; spanId: string }; reached: RecordedRequest[] }
   >();
   let audit: AuditEvent[] = [];
-  let loads: ReturnType<typeof recordOpenTelemetryLoads>;
+  let loads: ReturnType<typeof recordPackageLoads>;
 
   const post = async (body: unknown, headers: Record<string, string>) => {
     const response = await fetch(sidecar.url, {
@@ -147,7 +123,7 @@ describe('OpenTelemetry traces through a sidecar process', () => {
       join(dir, 'policy.yaml'),
       auditedBillingYaml({ namespace: 'tracing', issuer: ISSUER, audience: AUDIENCE, policyName: 'tracing' }),
     );
-    loads = recordOpenTelemetryLoads(dir);
+    loads = recordPackageLoads(dir);
     sidecar = await sidecarProcess({
       env: loads.env,
       args: [
@@ -248,7 +224,7 @@ describe('OpenTelemetry traces through a sidecar process', () => {
     audit.filter((e) => e.tool === tool && e.traceId === traceId);
 
   it('loads the OpenTelemetry SDK when tracing is on (the load recorder sees it)', () => {
-    expect(loads.loaded().some((url) => url.includes('/@opentelemetry/sdk-trace/'))).toBe(true);
+    expect(loads.packages().has('@opentelemetry/sdk-trace')).toBe(true);
   });
 
   it('joins the client trace from the traceparent header and sends the server its own client span', () => {
@@ -359,7 +335,7 @@ describe('tracing off (the default)', () => {
   let upstream: RecordingUpstream;
   let jwks: JsonServer;
   let sidecar: SidecarProcess;
-  let loads: ReturnType<typeof recordOpenTelemetryLoads>;
+  let loads: ReturnType<typeof recordPackageLoads>;
 
   beforeAll(async () => {
     upstream = await startRecordingUpstream();
@@ -371,7 +347,7 @@ describe('tracing off (the default)', () => {
       join(dir, 'policy.yaml'),
       auditedBillingYaml({ namespace: 'tracing', issuer: ISSUER, audience: AUDIENCE, policyName: 'off' }),
     );
-    loads = recordOpenTelemetryLoads(dir);
+    loads = recordPackageLoads(dir);
     sidecar = await sidecarProcess({
       env: loads.env,
       args: [
@@ -405,8 +381,8 @@ describe('tracing off (the default)', () => {
   it('never loads the OpenTelemetry SDK or exporter', () => {
     // @opentelemetry/api itself is prom-client's (its process CPU metric reads the active span for
     // exemplars) and was loaded before tracing existed: it is a few small no-op objects.
-    const loaded = loads.loaded();
-    expect(loaded.filter((url) => !url.includes('/@opentelemetry/api/'))).toEqual([]);
+    const loaded = [...loads.packages()].filter((name) => name.startsWith('@opentelemetry/'));
+    expect(loaded.filter((name) => name !== '@opentelemetry/api')).toEqual([]);
   });
 
   it('passes a valid client context on, re-formatted as version 00, and audits its trace id', () => {
