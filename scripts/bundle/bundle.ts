@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { build, type BuildOptions, type BuildResult } from 'esbuild';
 import { EMBEDDED_BUILD_INFO } from '../../lib/build-info.ts';
 
@@ -63,6 +64,8 @@ export async function bundleDist(entry: string, outdir: string): Promise<void> {
     outdir,
     format: 'esm',
     splitting: true,
+    // The project's dependencies, also for a dist/ compiled elsewhere (the image-layout test's scratch copy).
+    nodePaths: [join(import.meta.dirname, '../../node_modules')],
     // CommonJS dependencies bundled into ES modules still call require (for Node's built-ins).
     banner: {
       js: "import { createRequire as __portcullisCreateRequire } from 'node:module';\nconst require = __portcullisCreateRequire(import.meta.url);",

@@ -62,6 +62,7 @@ describe('the Docker-free image (make image)', () => {
       dist,
     ]);
     await exec(process.execPath, [join(repo, 'scripts/write-build-info.ts'), dist]);
+    await exec(process.execPath, [join(repo, 'scripts/bundle/main.ts'), dist]);
     const { stdout } = await exec(
       process.execPath,
       [join(repo, 'scripts/image/build-image.ts'), '--dist', dist],
