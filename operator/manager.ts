@@ -1,5 +1,6 @@
 import type { KubeConfig, KubernetesObject, V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import type { McpServer, ToolPolicy } from '../api/v1alpha1/resources.ts';
+import type { McpServerStatus } from '../api/v1alpha1/mcpserver.ts';
 import { targets } from '../policy/compile.ts';
 import { MANAGED_BY } from './builders/names.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -16,6 +17,7 @@ import { reconcileMcpServer } from './reconcilers/mcpserver.ts';
 import { reconcileToolPolicy } from './reconcilers/toolpolicy.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { SidecarReports } from './k8s/sidecar-reports.ts';
+import { WrittenStatuses } from './status/written-status.ts';
 import type { OperatorSettings } from './settings.ts';
 import { discoverApiServerEndpoints, withApiServerEndpoints } from './k8s/api-server-endpoints.ts';
 
@@ -211,6 +213,7 @@ export async function startOperator(options: OperatorOptions): Promise<RunningOp
     namespaces: namespaceWatcher,
     deployments,
     applier,
+    written: new WrittenStatuses<McpServerStatus>(),
     settings,
     clock,
     events,

@@ -1,5 +1,6 @@
 import type { V1Deployment, V1Namespace } from '@kubernetes/client-node';
 import { mcpServer, type McpServer, type ToolPolicy } from '../../api/v1alpha1/resources.ts';
+import type { McpServerStatus } from '../../api/v1alpha1/mcpserver.ts';
 import { cel } from '../../policy/cel.ts';
 import { compile, targets } from '../../policy/compile.ts';
 import { buildChildren } from '../builders/index.ts';
@@ -14,6 +15,7 @@ import { mcpServerStatus } from '../status/mcpserver-status.ts';
 import { egressLockEvents } from '../status/egress-lock.ts';
 import { conditionEvents } from '../status/transitions.ts';
 import { killSwitchEvents } from '../status/kill-switch-events.ts';
+import type { WrittenStatuses } from '../status/written-status.ts';
 import { releaseRecords } from '../status/kill-switch.ts';
 import type { EventRecorder } from '../k8s/events.ts';
 import {
@@ -30,6 +32,8 @@ export interface McpServerReconcilerDeps {
   readonly namespaces: ObjectCache<V1Namespace>;
   readonly deployments: ObjectCache<V1Deployment>;
   readonly applier: Applier;
+  /** The status last written per server: newer than the cache until the watch catches up. */
+  readonly written: WrittenStatuses<McpServerStatus>;
   readonly events?: EventRecorder;
   readonly settings: OperatorSettings;
   readonly clock: () => number;
@@ -64,13 +68,18 @@ export async function reconcileMcpServer(
     const [namespace, name] = key.split('/');
     const owned = [`/${namespace}/${name}`, `/${namespace}/${name}-mcp`, `/${namespace}/${name}-mcp-policy`];
     deps.applier.forget((k) => owned.some((suffix) => k.endsWith(suffix)));
+    deps.written.forget(key);
     return;
   }
   if (cached.metadata?.deletionTimestamp) return;
   const parsed = mcpServer.safeParse(cached);
   if (!parsed.success)
     throw new TerminalError(`McpServer ${key} does not match the API: ${parsed.error.message}`);
-  const server = parsed.data;
+  // Computed from the status we last wrote when the cache has not caught up with it yet.
+  const server = {
+    ...parsed.data,
+    status: deps.written.baseline(key, parsed.data.metadata.uid, parsed.data.status),
+  };
   const namespace = server.metadata.namespace ?? 'default';
 
   // 2. Compile its policy: the server, every ToolPolicy of its namespace, and the kill-switch annotations.
@@ -150,6 +159,7 @@ export async function reconcileMcpServer(
     policies: killInput.policies,
   });
   const written = await deps.applier.applyStatus(server, 'mcpservers', status, server.status);
+  if (written) deps.written.remember(key, server.metadata.uid, status);
 
   // 5. Tell people about kill switches (who and why), policy errors, missing references and the egress
   //    lock off (Events, once per transition).
