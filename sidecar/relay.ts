@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { SidecarContext } from './context.ts';
 import type { Exchange } from './exchange.ts';
 import { maxResponseBytes } from './limits/response-size.ts';
+import { readBounded, TOO_LARGE } from './read-bounded.ts';
 import { createSseParser, formatSseEvent, KEEP_ALIVE_COMMENT } from './protocol/sse.ts';
 import { handleReply, pendingReplies } from './reply-handlers.ts';
 import { isJsonRpcAnswer, nonJsonRpcAnswer } from './upstream-answer.ts';
@@ -52,18 +53,13 @@ export async function relay(
   }
 
   // JSON (or an error body): small by contract, read whole within the cap, then handled.
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of upstream.body) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    size += buffer.length;
-    if (size > limit) {
-      upstream.cancel();
-      return 'too_large';
-    }
-    chunks.push(buffer);
+  const whole = await readBounded(upstream.body, limit);
+  if (whole === TOO_LARGE) {
+    upstream.cancel();
+    return 'too_large';
   }
-  let body = Buffer.concat(chunks, size);
+  let body = whole;
+  const size = body.length;
   const isJson = contentType.startsWith('application/json') && size > 0;
   const parsed: unknown = isJson ? safeParse(body.toString('utf8')) : undefined;
   if (!isJsonRpcAnswer(upstream.status, contentType, size, parsed)) {

@@ -4,6 +4,7 @@
 import { echoCall } from './echo-call.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { DEFAULT_SIDECAR_NODE_OPTIONS } from '../../operator/settings.ts';
@@ -146,7 +147,8 @@ const tracesEndpoint = `http://127.0.0.1:${(sinkServer.address() as { port: numb
 const everything = await everythingOnPolicy();
 /** As a pod runs the sidecar: the image's entry point (the bundle) with the operator's NODE_OPTIONS. */
 const POD = {
-  main: `dist/bundle/${DIST_BUNDLE_ENTRY}`,
+  // BENCH_POD_MAIN=dist/cli/main.js: the same run unbundled, for a CPU profile with readable names.
+  main: process.env['BENCH_POD_MAIN'] ?? `dist/bundle/${DIST_BUNDLE_ENTRY}`,
   // BENCH_POD_NODE_OPTIONS: try other flags as a pod would run them (the operator's sidecarNodeOptions).
   nodeFlags: (process.env['BENCH_POD_NODE_OPTIONS'] ?? DEFAULT_SIDECAR_NODE_OPTIONS)
     .split(' ')
@@ -182,15 +184,20 @@ const CONFIGURATIONS: Record<string, Configuration> = {
     extraArgs: ['--stage-timings', '--otlp-traces-endpoint', tracesEndpoint, '--trace-sample-ratio', '0'],
   },
 };
-// BENCH_CONFIGURATIONS=default,tracing-on: a subset, for a short comparison on a shared machine.
+// Before and after in one run: the default and pod configurations on an earlier build (BASELINE=<rev>).
+// The baseline is not bundled: compare its pod run with BENCH_POD_MAIN=dist/cli/main.js.
+const baselineMain = process.env['SIDECAR_BASELINE_MAIN'];
+const BASELINE_OF: Record<string, string> = { default: 'baseline', pod: 'baseline-pod' };
+if (baselineMain) {
+  for (const [of, name] of Object.entries(BASELINE_OF))
+    CONFIGURATIONS[name] = { ...CONFIGURATIONS[of]!, main: baselineMain };
+}
+// BENCH_CONFIGURATIONS=default,tracing-on: a subset, for a short comparison on a shared machine (each
+// named configuration keeps its baseline).
 const only = process.env['BENCH_CONFIGURATIONS']?.split(',').filter(Boolean);
 if (only) {
-  for (const name of Object.keys(CONFIGURATIONS)) if (!only.includes(name)) delete CONFIGURATIONS[name];
-}
-// Before and after in one run: the same default configuration on an earlier build (BASELINE=<rev>).
-const baselineMain = process.env['SIDECAR_BASELINE_MAIN'];
-if (baselineMain) {
-  CONFIGURATIONS['baseline'] = { ...CONFIGURATIONS['default']!, main: baselineMain };
+  const kept = new Set(only.flatMap((name) => [name, ...(BASELINE_OF[name] ? [BASELINE_OF[name]] : [])]));
+  for (const name of Object.keys(CONFIGURATIONS)) if (!kept.has(name)) delete CONFIGURATIONS[name];
 }
 
 interface Proxy {
@@ -209,41 +216,57 @@ async function startFloorProxy(configuration: Configuration): Promise<Proxy> {
 
 async function startSidecarProcess(configuration: Configuration): Promise<Proxy> {
   if (configuration.floor) return startFloorProxy(configuration);
-  const port = await freePort();
-  const adminPort = await freePort();
-  const proc = spawn(
-    process.execPath,
-    [
-      ...configuration.nodeFlags,
-      // The compiled artefact an image ships (make build), unless told otherwise.
-      configuration.main ?? process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
-      'sidecar',
-      '--policy',
-      configuration.policyDir,
-      '--upstream',
-      upstreamUrl,
-      '--listen',
-      `127.0.0.1:${port}`,
-      '--admin-listen',
-      `127.0.0.1:${adminPort}`,
-      // Sidecars start back to back: an ephemeral egress port, not the fixed default, avoids a clash.
-      '--egress-listen',
-      '127.0.0.1:0',
-      '--jwks-uri',
-      `${jwks.origin}/jwks`,
-      '--log-level',
-      'info',
-      ...configuration.extraArgs,
-    ],
-    { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  await waitReady(`http://127.0.0.1:${adminPort}/readyz`);
-  return {
-    url: `http://127.0.0.1:${port}/mcp`,
-    adminUrl: `http://127.0.0.1:${adminPort}`,
-    pid: proc.pid!,
-    stop: () => proc.kill('SIGTERM'),
-  };
+  // A port freePort() found can be taken by a client's ephemeral port before the sidecar binds it (the
+  // load generator holds hundreds): a sidecar that exits before it is ready is started again elsewhere.
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const adminPort = await freePort();
+    const proc = spawn(
+      process.execPath,
+      [
+        ...configuration.nodeFlags,
+        // The compiled artefact an image ships (make build), unless told otherwise.
+        configuration.main ?? process.env['SIDECAR_MAIN'] ?? 'dist/cli/main.js',
+        'sidecar',
+        '--policy',
+        configuration.policyDir,
+        '--upstream',
+        upstreamUrl,
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--admin-listen',
+        `127.0.0.1:${adminPort}`,
+        // Sidecars start back to back: an ephemeral egress port, not the fixed default, avoids a clash.
+        '--egress-listen',
+        '127.0.0.1:0',
+        '--jwks-uri',
+        `${jwks.origin}/jwks`,
+        '--log-level',
+        'info',
+        ...configuration.extraArgs,
+      ],
+      // BENCH_SIDECAR_STDOUT=FILE keeps what the sidecar prints (its log, and e.g. --trace-gc lines).
+      { cwd: root, stdio: ['ignore', sidecarStdout(), 'inherit'] },
+    );
+    const exited = new Promise<false>((resolve) => proc.once('exit', () => resolve(false)));
+    const ready = await Promise.race([
+      waitReady(`http://127.0.0.1:${adminPort}/readyz`).then(() => true),
+      exited,
+    ]);
+    if (ready)
+      return {
+        url: `http://127.0.0.1:${port}/mcp`,
+        adminUrl: `http://127.0.0.1:${adminPort}`,
+        pid: proc.pid!,
+        stop: () => proc.kill('SIGTERM'),
+      };
+    if (attempt === 3) throw new Error('the sidecar exited before it was ready, three times');
+  }
+}
+
+function sidecarStdout(): 'ignore' | number {
+  const file = process.env['BENCH_SIDECAR_STDOUT'];
+  return file ? openSync(file, 'a') : 'ignore';
 }
 
 /** Mean microseconds per call in each stage, from the sidecar's stage histogram. */

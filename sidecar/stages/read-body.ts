@@ -1,6 +1,7 @@
 import { quantityToBytes } from '../../policy/quantity.ts';
 import type { SidecarContext } from '../context.ts';
 import type { Exchange } from '../exchange.ts';
+import { readBounded, TOO_LARGE } from '../read-bounded.ts';
 import { reject } from '../reject.ts';
 import type { StageResult } from './stage.ts';
 
@@ -14,13 +15,8 @@ export async function readBody(exchange: Exchange, context: SidecarContext): Pro
   const declared = Number(exchange.headers['content-length'] ?? NaN);
   const tooLarge = () => reject('body_too_large', `request body exceeds ${limit} bytes`);
   if (declared > limit) return tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of exchange.request as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return tooLarge();
-    chunks.push(chunk);
-  }
-  exchange.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+  const body = await readBounded(exchange.request, limit);
+  if (body === TOO_LARGE) return tooLarge();
+  exchange.body = body;
   return undefined;
 }
