@@ -9,10 +9,10 @@ enableCompileCache();
 // No top-level await: the single executable (scripts/release/) bundles this file as CommonJS, the
 // only format Node 24 runs in one. A rejection still ends the process with its stack and exit code 1.
 void import('./run.ts').then(async ({ runCli }) => {
-  const shutdown = new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  let signalled = () => {};
+  const shutdown = new Promise<void>((resolve) => (signalled = resolve));
+  process.once('SIGTERM', signalled);
+  process.once('SIGINT', signalled);
   process.exitCode = await runCli(process.argv.slice(2), {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
@@ -23,4 +23,8 @@ void import('./run.ts').then(async ({ runCli }) => {
     },
     untilShutdown: () => shutdown,
   });
+  // The command is done: from here a signal ends the process Node's way, even if something it started
+  // still holds the event loop (a sidecar that failed to start must never outlive a SIGTERM).
+  process.off('SIGTERM', signalled);
+  process.off('SIGINT', signalled);
 });

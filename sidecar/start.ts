@@ -345,11 +345,35 @@ export async function startSidecar(
   );
   const admin = createServer((request, response) => void serveAdmin(context, request.url ?? '/', response));
 
-  const address = await listen(server, config.listen.host, config.listen.port);
-  port = address.port;
-  access.refresh();
-  const adminAddress = await listen(admin, config.adminListen.host, config.adminListen.port);
-  const egressAddress = await egress.listen(config.egressListen.host, config.egressListen.port);
+  const stop = async (stopOptions: { drainMs?: number } = {}) => {
+    source.stop();
+    context.contracts.close();
+    server.closeAllConnections();
+    admin.closeAllConnections();
+    await egress.close();
+    await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
+    await upstream.close();
+    await upstreamIdentity.close();
+    authenticator?.value.close?.();
+    idpTrust?.close();
+    await audit?.close(stopOptions.drainMs ?? 5000);
+    await tracer?.shutdown(); // the spans still buffered are exported first
+    log.flush();
+  };
+
+  let address: AddressInfo, adminAddress: AddressInfo, egressAddress: AddressInfo;
+  try {
+    address = await listen(server, config.listen.host, config.listen.port);
+    port = address.port;
+    access.refresh();
+    adminAddress = await listen(admin, config.adminListen.host, config.adminListen.port);
+    egressAddress = await egress.listen(config.egressListen.host, config.egressListen.port);
+  } catch (error) {
+    // A sidecar that cannot listen (a port taken) stops what it started, so the process exits with the
+    // error and the kubelet restarts it, instead of lingering half-started with its first port open.
+    await stop({ drainMs: 0 }).catch(() => undefined);
+    throw error;
+  }
   log.info(
     {
       ...(options.build ? buildLogFields(options.build) : {}),
@@ -367,21 +391,7 @@ export async function startSidecar(
     egressUrl: baseUrl(egressAddress),
     context,
     source,
-    async stop(stopOptions = {}) {
-      source.stop();
-      context.contracts.close();
-      server.closeAllConnections();
-      admin.closeAllConnections();
-      await egress.close();
-      await Promise.all([new Promise((r) => server.close(r)), new Promise((r) => admin.close(r))]);
-      await upstream.close();
-      await upstreamIdentity.close();
-      authenticator?.value.close?.();
-      idpTrust?.close();
-      await audit?.close(stopOptions.drainMs ?? 5000);
-      await tracer?.shutdown(); // the spans still buffered are exported first
-      log.flush();
-    },
+    stop,
   };
 }
 

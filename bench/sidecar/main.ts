@@ -217,10 +217,12 @@ async function startFloorProxy(configuration: Configuration): Promise<Proxy> {
 async function startSidecarProcess(configuration: Configuration): Promise<Proxy> {
   if (configuration.floor) return startFloorProxy(configuration);
   // A port freePort() found can be taken by a client's ephemeral port before the sidecar binds it (the
-  // load generator holds hundreds): a sidecar that exits before it is ready is started again elsewhere.
+  // load generator holds hundreds): a sidecar that exits before it is ready is started again elsewhere
+  // (it exits: sidecar-start-failure.int.test.ts).
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const adminPort = await freePort();
+    let adminPort = await freePort();
+    while (adminPort === port) adminPort = await freePort(); // the kernel may hand the same one out again
     const proc = spawn(
       process.execPath,
       [
