@@ -9,11 +9,10 @@ enableCompileCache();
 // No top-level await: the single executable (scripts/release/) bundles this file as CommonJS, the
 // only format Node 24 runs in one. A rejection still ends the process with its stack and exit code 1.
 void import('./run.ts').then(async ({ runCli }) => {
-  let signalled = () => {};
-  const shutdown = new Promise<void>((resolve) => (signalled = resolve));
+  const { promise: shutdown, resolve: signalled } = Promise.withResolvers<void>();
   process.once('SIGTERM', signalled);
   process.once('SIGINT', signalled);
-  process.exitCode = await runCli(process.argv.slice(2), {
+  const code = await runCli(process.argv.slice(2), {
     out: (text) => process.stdout.write(text),
     err: (text) => process.stderr.write(text),
     env: process.env,
@@ -23,8 +22,12 @@ void import('./run.ts').then(async ({ runCli }) => {
     },
     untilShutdown: () => shutdown,
   });
-  // The command is done: from here a signal ends the process Node's way, even if something it started
-  // still holds the event loop (a sidecar that failed to start must never outlive a SIGTERM).
+  // A command that failed ends the process, whatever it had started when it failed (a sidecar whose WAL
+  // or port is unusable must exit so the kubelet restarts it, not linger beside a stdio server it spawned).
+  // The log's buffered lines are flushed on exit (pino); the reason went to stderr, which is synchronous.
+  if (code !== 0) process.exit(code);
+  process.exitCode = code;
+  // Done: from here a signal ends the process Node's way, even if something still holds the event loop.
   process.off('SIGTERM', signalled);
   process.off('SIGINT', signalled);
 });
