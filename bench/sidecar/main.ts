@@ -184,10 +184,15 @@ const CONFIGURATIONS: Record<string, Configuration> = {
     extraArgs: ['--stage-timings', '--otlp-traces-endpoint', tracesEndpoint, '--trace-sample-ratio', '0'],
   },
 };
-// Before and after in one run: the default and pod configurations on an earlier build (BASELINE=<rev>).
+// Before and after in one run: the default and pod configurations (pod-everything-on too) on an earlier
+// build (BASELINE=<rev>).
 // The baseline is not bundled: compare its pod run with BENCH_POD_MAIN=dist/cli/main.js.
 const baselineMain = process.env['SIDECAR_BASELINE_MAIN'];
-const BASELINE_OF: Record<string, string> = { default: 'baseline', pod: 'baseline-pod' };
+const BASELINE_OF: Record<string, string> = {
+  default: 'baseline',
+  pod: 'baseline-pod',
+  'pod-everything-on': 'baseline-pod-everything-on',
+};
 if (baselineMain) {
   for (const [of, name] of Object.entries(BASELINE_OF))
     CONFIGURATIONS[name] = { ...CONFIGURATIONS[of]!, main: baselineMain };

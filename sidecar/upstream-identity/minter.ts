@@ -1,5 +1,6 @@
 import { randomUUID, sign } from 'node:crypto';
 import type { Principal } from '../../policy/principal.ts';
+import { derToP1363 } from './ecdsa-signature.ts';
 import { MAX_MINTED_TTL_SECONDS } from './key-ring.ts';
 import type { SigningKey } from './signing-key.ts';
 
@@ -31,9 +32,10 @@ export interface MintedToken {
  * nested under it). client_id is required by RFC 9068; it names the agent, the OAuth client on whose
  * behalf the call is made.
  *
- * Signed with node:crypto rather than jose's SignJWT: the same JWS, at 40 µs instead of 100 µs for
- * ES256 (jose goes through WebCrypto). jose still exports the JWK, computes the kid and, in the tests,
- * verifies every token this produces.
+ * Signed with node:crypto rather than jose's SignJWT: the same JWS, at ~30 µs instead of 100 µs for
+ * ES256 (jose goes through WebCrypto). ECDSA is signed with the bare KeyObject and its DER output turned
+ * into the JWS form here (ecdsa-signature.ts): node:crypto's own `dsaEncoding` option doubles the cost.
+ * jose still exports the JWK, computes the kid and, in the tests, verifies every token this produces.
  */
 export function mintToken(key: SigningKey, request: MintRequest, now: number): MintedToken {
   const ttl = Math.min(Math.max(Math.floor(request.ttlSeconds), 1), MAX_MINTED_TTL_SECONDS);
@@ -84,9 +86,9 @@ function headerOf(key: SigningKey): string {
 function signWith(key: SigningKey, input: Buffer): Buffer {
   switch (key.alg) {
     case 'ES256':
-      return sign('sha256', input, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      return derToP1363(sign('sha256', input, key.privateKey), 32);
     case 'ES384':
-      return sign('sha384', input, { key: key.privateKey, dsaEncoding: 'ieee-p1363' });
+      return derToP1363(sign('sha384', input, key.privateKey), 48);
     case 'RS256':
       return sign('sha256', input, key.privateKey);
     case 'EdDSA':
