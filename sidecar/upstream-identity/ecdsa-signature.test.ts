@@ -23,17 +23,20 @@ function der(r: Buffer, s: Buffer): Buffer {
 }
 
 describe('derToP1363', () => {
-  it.each(curves)('turns OpenSSL signatures on $curve into JWS signatures node:crypto verifies', ({ curve, hash, size }) => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), (data) => {
-        const signature = derToP1363(sign(hash, data, privateKey), size);
-        expect(signature.length).toBe(2 * size);
-        expect(verify(hash, data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
-      }),
-      { numRuns: 200 },
-    );
-  });
+  it.each(curves)(
+    'turns OpenSSL signatures on $curve into JWS signatures node:crypto verifies',
+    ({ curve, hash, size }) => {
+      const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: curve });
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 200 }), (data) => {
+          const signature = derToP1363(sign(hash, data, privateKey), size);
+          expect(signature.length).toBe(2 * size);
+          expect(verify(hash, data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature)).toBe(true);
+        }),
+        { numRuns: 200 },
+      );
+    },
+  );
 
   it('pads short integers and drops the sign byte of high-bit ones, at every size', () => {
     fc.assert(
