@@ -101,7 +101,7 @@ cli: build ## What people install, into release/: the single executable (linux/a
 image: build ## The image without Docker: docker-save tars of portcullis and portcullis-examples in $PORTCULLIS_CACHE/images (prints the paths)
 	node scripts/image/build-image.ts
 
-bench-sidecar: build ## Sidecar added latency (proxied vs direct), throughput and RSS -> bench/results/sidecar.json (BASELINE=<rev> adds that build, same run)
+bench-sidecar: build ## Sidecar added latency (proxied vs direct), throughput and RSS -> bench/results/sidecar.json (BASELINE=<rev> adds that build, same run; BENCH_LOAD=vegeta drives the loops from a Go process)
 	SIDECAR_MAIN=dist/cli/main.js $(if $(BASELINE),SIDECAR_BASELINE_MAIN=$$(bench/sidecar/build-baseline.sh $(BASELINE))) node bench/sidecar/main.ts
 
 bench-operator: build controlplane ## Kill-switch propagation (100 watchers + a sidecar) and 1,000-server convergence -> bench/results/operator.json

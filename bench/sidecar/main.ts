@@ -17,7 +17,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { jwksOf, signingKey } from '../../test/fixtures/auth/signing-keys.ts';
 import { startJsonServer } from '../../test/fixtures/auth/json-server.ts';
+import { execFileSync } from 'node:child_process';
 import { closedLoop, openLoop, type Target } from './load.ts';
+import { VegetaLoad } from './vegeta-load.ts';
 
 const root = join(import.meta.dirname, '../..');
 const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
@@ -308,6 +310,22 @@ async function heapOf(adminUrl: string): Promise<Record<string, number>> {
   };
 }
 
+// BENCH_LOAD=vegeta: the loops driven by vegeta (a Go process, built once by build-vegeta.sh; BENCH_VEGETA
+// names another binary) instead of undici in this process (vegeta-load.ts says why).
+const LOAD_GENERATOR = process.env['BENCH_LOAD'] ?? 'node';
+if (LOAD_GENERATOR !== 'node' && LOAD_GENERATOR !== 'vegeta')
+  throw new Error(`BENCH_LOAD must be node or vegeta, not ${LOAD_GENERATOR}`);
+const load =
+  LOAD_GENERATOR === 'vegeta'
+    ? new VegetaLoad(
+        process.env['BENCH_VEGETA'] ??
+          execFileSync('bench/sidecar/build-vegeta.sh', {
+            encoding: 'utf8',
+            stdio: ['ignore', 'pipe', 'inherit'],
+          }).trim(),
+      )
+    : { openLoop, closedLoop };
+
 const { token, body, headers } = await echoCall(key);
 const direct: Target = { url: upstreamUrl, headers, body };
 
@@ -331,13 +349,13 @@ async function measure(configuration: Configuration): Promise<Run & Record<strin
     body,
   };
   // Warm up both paths (JIT, connection pools, token cache), then measure them back to back.
-  await openLoop(direct, RATE, 2);
-  await openLoop(proxied, RATE, 2);
-  const directRun = await openLoop(direct, RATE, SECONDS);
+  await load.openLoop(direct, RATE, 2);
+  await load.openLoop(proxied, RATE, 2);
+  const directRun = await load.openLoop(direct, RATE, SECONDS);
   const cpuBefore = await cpuSecondsOf(sidecar.pid);
-  const proxiedLatency = await openLoop(proxied, RATE, SECONDS);
+  const proxiedLatency = await load.openLoop(proxied, RATE, SECONDS);
   const cpuSeconds = (await cpuSecondsOf(sidecar.pid)) - cpuBefore;
-  const throughput = await closedLoop(proxied, CONCURRENCY, THROUGHPUT_SECONDS);
+  const throughput = await load.closedLoop(proxied, CONCURRENCY, THROUGHPUT_SECONDS);
   const memory = await rssOf(sidecar.pid);
   const heap = sidecar.adminUrl ? await heapOf(sidecar.adminUrl) : {};
   const stages =
@@ -414,6 +432,7 @@ const results = {
     requestBytes: Buffer.byteLength(body),
     throughputConcurrency: CONCURRENCY,
     rounds: ROUNDS,
+    loadGenerator: LOAD_GENERATOR,
   },
   note: 'added latency = proxied minus direct at the same offered open-loop rate, measured back to back; throughput is one sidecar process (one event loop) while the load generator and upstream share the 2 cores',
   summary,
