@@ -100,6 +100,8 @@ interface VegetaResult {
 
 async function readResults(binary: string, file: string): Promise<VegetaResult[]> {
   const encoder = spawn(binary, ['encode', '-to=json', file], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Listened for before reading: the encoder may exit before the last line is consumed.
+  const done = exited(encoder, 'vegeta encode');
   const results: VegetaResult[] = [];
   for await (const line of createInterface({ input: encoder.stdout })) {
     if (line === '') continue;
@@ -117,7 +119,7 @@ async function readResults(binary: string, file: string): Promise<VegetaResult[]
       latencyNs: hit.latency,
     });
   }
-  await exited(encoder, 'vegeta encode');
+  await done;
   return results;
 }
 
@@ -131,8 +133,9 @@ function unixNanos(timestamp: string): bigint {
 
 async function run(binary: string, args: readonly string[], stdin: string): Promise<void> {
   const child = spawn(binary, args, { stdio: ['pipe', 'ignore', 'inherit'] });
+  const done = exited(child, `vegeta ${args[0]}`);
   child.stdin.end(stdin);
-  await exited(child, `vegeta ${args[0]}`);
+  await done;
 }
 
 function exited(child: ReturnType<typeof spawn>, what: string): Promise<void> {
