@@ -5,7 +5,7 @@ import { echoCall } from './echo-call.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { openSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { DEFAULT_SIDECAR_NODE_OPTIONS } from '../../operator/settings.ts';
 import { toolDigest } from '../../policy/tool-digest.ts';
@@ -20,6 +20,7 @@ import { startJsonServer } from '../../test/fixtures/auth/json-server.ts';
 import { execFileSync } from 'node:child_process';
 import { closedLoop, openLoop, type Target } from './load.ts';
 import { VegetaLoad } from './vegeta-load.ts';
+import { startCollectorProcess, startIssuer } from '../audit/collector.ts';
 
 const root = join(import.meta.dirname, '../..');
 const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
@@ -159,6 +160,10 @@ const POD = {
 const CONFIGURATIONS: Record<string, Configuration> = {
   // What ships: the gate of `default`, run as the operator runs it in a pod.
   pod: { ...POD, policyDir: 'bench/fixtures/policy', extraArgs: [] },
+  // The pod with the audit sink production uses: the write-ahead log (durability Batched), shipped to a
+  // real collector (SQLite, its own process on the same cores, its CPU not counted here; arguments filled
+  // in below once the collector runs). The other configurations audit to the log.
+  'pod-wal': { ...POD, policyDir: 'bench/fixtures/policy', extraArgs: [] },
   'pod-everything-on': {
     ...POD,
     policyDir: everything.dir,
@@ -205,6 +210,39 @@ const only = process.env['BENCH_CONFIGURATIONS']?.split(',').filter(Boolean);
 if (only) {
   const kept = new Set(only.flatMap((name) => [name, ...(BASELINE_OF[name] ? [BASELINE_OF[name]] : [])]));
   for (const name of Object.keys(CONFIGURATIONS)) if (!kept.has(name)) delete CONFIGURATIONS[name];
+}
+
+const walCollector = CONFIGURATIONS['pod-wal'] ? await startWalCollector() : undefined;
+
+/** Starts the collector pod-wal ships to and gives that configuration its WAL arguments. */
+async function startWalCollector(): Promise<{ stop(): Promise<void> }> {
+  const issuer = await startIssuer();
+  const collector = await startCollectorProcess(issuer);
+  const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-wal-'));
+  const tokenFile = join(dir, 'collector-token');
+  await writeFile(tokenFile, await issuer.sidecarToken('bench', 'bench'), { mode: 0o600 });
+  const pod = CONFIGURATIONS['pod-wal']!;
+  CONFIGURATIONS['pod-wal'] = {
+    ...pod,
+    extraArgs: [
+      ...pod.extraArgs,
+      '--audit-wal',
+      join(dir, 'wal'),
+      '--collector-url',
+      collector.url,
+      '--collector-token-file',
+      tokenFile,
+      '--pod-name',
+      'bench-pod-wal',
+    ],
+  };
+  return {
+    async stop() {
+      await collector.stop();
+      await issuer.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 interface Proxy {
@@ -454,3 +492,4 @@ console.log(JSON.stringify(results, null, 2));
 upstream.stdin!.end();
 await jwks.close();
 sinkServer.close();
+await walCollector?.stop();
