@@ -54,6 +54,25 @@ export async function startIssuer(): Promise<ServiceAccountIssuer> {
   };
 }
 
+/** The sidecar arguments that write the audit to a WAL in `walDir` and ship it to `collector`. */
+export function sidecarWalArgs(
+  walDir: string,
+  collector: { readonly url: string },
+  tokenFile: string,
+  podName: string,
+): string[] {
+  return [
+    '--audit-wal',
+    walDir,
+    '--collector-url',
+    collector.url,
+    '--collector-token-file',
+    tokenFile,
+    '--pod-name',
+    podName,
+  ];
+}
+
 export interface CollectorProcess {
   readonly url: string;
   readonly metricsUrl: string;

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { jwksOf, signingKey } from '../../test/fixtures/auth/signing-keys.ts';
 import { startJsonServer } from '../../test/fixtures/auth/json-server.ts';
 import { openLoop, type LatencySummary, type Target } from '../sidecar/load.ts';
-import { startCollectorProcess, type ServiceAccountIssuer } from './collector.ts';
+import { sidecarWalArgs, startCollectorProcess, type ServiceAccountIssuer } from './collector.ts';
 import {
   CLI_MAIN,
   CpuWindow,
@@ -225,16 +225,12 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
       const port = await freePort();
       const adminPort = await freePort();
       const walArgs = configuration.wal
-        ? [
-            '--audit-wal',
+        ? sidecarWalArgs(
             join(dir, `wal-${configuration.name}`),
-            '--collector-url',
-            collector.url,
-            '--collector-token-file',
+            collector,
             collectorTokenFile,
-            '--pod-name',
             `bench-${configuration.name}`,
-          ]
+          )
         : [];
       const child = spawnChild(configuration.name, process.execPath, [
         ...(settings.sidecarNodeFlags ?? []),

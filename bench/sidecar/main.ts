@@ -2,7 +2,7 @@
 // ~1 KB tools/call, token cached), its throughput ceiling with auth + policy + audit on, and its RSS.
 // Writes bench/results/sidecar.json. Every loop is bounded in count and time; traffic stays on loopback.
 import { echoCall } from './echo-call.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,10 +17,9 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { jwksOf, signingKey } from '../../test/fixtures/auth/signing-keys.ts';
 import { startJsonServer } from '../../test/fixtures/auth/json-server.ts';
-import { execFileSync } from 'node:child_process';
 import { closedLoop, openLoop, type Target } from './load.ts';
 import { VegetaLoad } from './vegeta-load.ts';
-import { startCollectorProcess, startIssuer } from '../audit/collector.ts';
+import { sidecarWalArgs, startCollectorProcess, startIssuer } from '../audit/collector.ts';
 
 const root = join(import.meta.dirname, '../..');
 const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
@@ -224,17 +223,7 @@ async function startWalCollector(): Promise<{ stop(): Promise<void> }> {
   const pod = CONFIGURATIONS['pod-wal']!;
   CONFIGURATIONS['pod-wal'] = {
     ...pod,
-    extraArgs: [
-      ...pod.extraArgs,
-      '--audit-wal',
-      join(dir, 'wal'),
-      '--collector-url',
-      collector.url,
-      '--collector-token-file',
-      tokenFile,
-      '--pod-name',
-      'bench-pod-wal',
-    ],
+    extraArgs: [...pod.extraArgs, ...sidecarWalArgs(join(dir, 'wal'), collector, tokenFile, 'bench-pod-wal')],
   };
   return {
     async stop() {
