@@ -21,7 +21,8 @@
  * stage's mean, and how the shipper batched.
  */
 import { echoCall } from '../sidecar/echo-call.ts';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { durabilityPolicy } from '../fixtures/durability-policy.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jwksOf, signingKey } from '../../test/fixtures/auth/signing-keys.ts';
@@ -35,7 +36,6 @@ import {
   freePort,
   promSamples,
   promValue,
-  root,
   round1,
   round2,
   scrape,
@@ -122,18 +122,6 @@ interface RunningSidecar {
   readonly adminUrl: string;
 }
 
-/** bench/fixtures/policy/bench.yaml with spec.audit.durability set. */
-async function policyVariant(dir: string, durability: 'Batched' | 'Strict'): Promise<string> {
-  const base = await readFile(join(root, 'bench/fixtures/policy/bench.yaml'), 'utf8');
-  const anchor = '  limits:\n    maxConcurrency: 10000\n';
-  if (!base.includes(anchor)) throw new Error('bench/fixtures/policy/bench.yaml changed: no limits anchor');
-  const policy = base.replace(anchor, `${anchor}  audit:\n    durability: ${durability}\n`);
-  const policyDir = join(dir, `policy-${durability.toLowerCase()}`);
-  await mkdir(policyDir);
-  await writeFile(join(policyDir, 'bench.yaml'), policy);
-  return policyDir;
-}
-
 interface StageSnapshot {
   readonly sums: Map<string, number>;
   readonly counts: Map<string, number>;
@@ -199,8 +187,8 @@ export async function runHotPath(settings: HotPathSettings, issuer: ServiceAccou
     const key = await signingKey('ES256', 'bench');
     jwks.serve('/jwks', jwksOf(key));
     const policies = {
-      Batched: await policyVariant(dir, 'Batched'),
-      Strict: await policyVariant(dir, 'Strict'),
+      Batched: await durabilityPolicy(dir, 'Batched'),
+      Strict: await durabilityPolicy(dir, 'Strict'),
     };
 
     const baseline: SidecarConfiguration[] = settings.baselineMain

@@ -20,6 +20,7 @@ import { startJsonServer } from '../../test/fixtures/auth/json-server.ts';
 import { closedLoop, openLoop, type Target } from './load.ts';
 import { VegetaLoad } from './vegeta-load.ts';
 import { sidecarWalArgs, startCollectorProcess, startIssuer } from '../audit/collector.ts';
+import { durabilityPolicy } from '../fixtures/durability-policy.ts';
 
 const root = join(import.meta.dirname, '../..');
 const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
@@ -159,10 +160,13 @@ const POD = {
 const CONFIGURATIONS: Record<string, Configuration> = {
   // What ships: the gate of `default`, run as the operator runs it in a pod.
   pod: { ...POD, policyDir: 'bench/fixtures/policy', extraArgs: [] },
-  // The pod with the audit sink production uses: the write-ahead log (durability Batched), shipped to a
-  // real collector (SQLite, its own process on the same cores, its CPU not counted here; arguments filled
-  // in below once the collector runs). The other configurations audit to the log.
+  // The pod with the audit sink production uses: the write-ahead log, shipped to a real collector (SQLite,
+  // its own process on the same cores, its CPU not counted here; arguments filled in below once the
+  // collector runs). The other configurations audit to the log. pod-wal keeps the policy's durability at
+  // its default, Auto, which is Strict for echo (it declares no readOnlyHint): each call waits for its
+  // decision's fsync. pod-wal-batched sets Batched: the decision only reaches the kernel before forwarding.
   'pod-wal': { ...POD, policyDir: 'bench/fixtures/policy', extraArgs: [] },
+  'pod-wal-batched': { ...POD, policyDir: 'bench/fixtures/policy', extraArgs: [] },
   'pod-everything-on': {
     ...POD,
     policyDir: everything.dir,
@@ -211,20 +215,30 @@ if (only) {
   for (const name of Object.keys(CONFIGURATIONS)) if (!kept.has(name)) delete CONFIGURATIONS[name];
 }
 
-const walCollector = CONFIGURATIONS['pod-wal'] ? await startWalCollector() : undefined;
+const WAL_CONFIGURATIONS = ['pod-wal', 'pod-wal-batched'] as const;
+const walCollector = WAL_CONFIGURATIONS.some((name) => CONFIGURATIONS[name])
+  ? await startWalCollector()
+  : undefined;
 
-/** Starts the collector pod-wal ships to and gives that configuration its WAL arguments. */
+/** Starts the collector the pod-wal configurations ship to and gives each its WAL and its durability. */
 async function startWalCollector(): Promise<{ stop(): Promise<void> }> {
   const issuer = await startIssuer();
   const collector = await startCollectorProcess(issuer);
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-wal-'));
   const tokenFile = join(dir, 'collector-token');
   await writeFile(tokenFile, await issuer.sidecarToken('bench', 'bench'), { mode: 0o600 });
-  const pod = CONFIGURATIONS['pod-wal']!;
-  CONFIGURATIONS['pod-wal'] = {
-    ...pod,
-    extraArgs: [...pod.extraArgs, ...sidecarWalArgs(join(dir, 'wal'), collector, tokenFile, 'bench-pod-wal')],
-  };
+  for (const name of WAL_CONFIGURATIONS) {
+    const configuration = CONFIGURATIONS[name];
+    if (!configuration) continue;
+    CONFIGURATIONS[name] = {
+      ...configuration,
+      policyDir: name === 'pod-wal-batched' ? await durabilityPolicy(dir, 'Batched') : configuration.policyDir,
+      extraArgs: [
+        ...configuration.extraArgs,
+        ...sidecarWalArgs(join(dir, `wal-${name}`), collector, tokenFile, `bench-${name}`),
+      ],
+    };
+  }
   return {
     async stop() {
       await collector.stop();

@@ -81,6 +81,23 @@ describe('SqliteAuditStore', () => {
     await expect(SqliteAuditStore.open({ path })).rejects.toMatchObject({ code: 'unavailable' });
   });
 
+  it('stores nothing of a batch whose many-row statement fails midway, however far that statement got', async () => {
+    const path = newPath();
+    const store = await SqliteAuditStore.open({ path });
+    // RAISE(FAIL) keeps the rows its statement wrote before it, as the events INSERT (OR FAIL) does on a
+    // constraint: rows 51-74 of the batch's second 50-row statement are in the table when seq 75 fails.
+    const db = new DatabaseSync(path);
+    db.exec(`CREATE TRIGGER fail_75 BEFORE INSERT ON events WHEN NEW.seq = 75
+             BEGIN SELECT RAISE(FAIL, 'refused by a test trigger'); END`);
+    await expect(store.insert(testEvents('sc-a', 1, 120))).rejects.toMatchObject({ code: 'unavailable' });
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()?.n).toBe(0);
+    expect(db.prepare('SELECT count(*) AS n FROM seq_ranges').get()?.n).toBe(0);
+    db.exec('DROP TRIGGER fail_75');
+    db.close();
+    expect(await store.insert(testEvents('sc-a', 1, 120))).toEqual({ accepted: 120, duplicates: 0 });
+    await store.close();
+  });
+
   it('keeps every acknowledged batch when the writing process is killed', async () => {
     const path = newPath();
     let acked = 0;

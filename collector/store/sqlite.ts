@@ -434,8 +434,8 @@ function prepare(db: DatabaseSync) {
     nearbyRanges: statement(
       'SELECT from_seq, to_seq, stored_at FROM seq_ranges WHERE sidecar = ? AND to_seq >= ? AND from_seq <= ?',
     ),
-    insertEvent: statement(insertEvents(1)),
-    insertEvents: statement(insertEvents(INSERT_CHUNK)),
+    insertEvent: statement(insertEventsSql(1)),
+    insertEvents: statement(insertEventsSql(INSERT_CHUNK)),
     lastIngestId: statement('SELECT max(ingest_id) AS id FROM events'),
     queueExports: statement(
       `INSERT INTO export_queue (exporter, ingest_id)
@@ -513,9 +513,16 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
-function insertEvents(rows: number): string {
+/**
+ * OR FAIL: a row that breaks a constraint (NOT NULL, the seq CHECK) stops the statement with an error and
+ * keeps the rows before it, where the default (ABORT) undoes them. The batch's savepoint undoes them either
+ * way (#insertBatch), and FAIL spares SQLite the statement journal ABORT needs: a copy of every page each
+ * multi-row statement touches, written to a temporary file, which cost more than the index updates
+ * themselves (bench/micro/sqlite-indexes.ts). Duplicates of (sidecar, seq) are skipped by the upsert.
+ */
+export function insertEventsSql(rows: number): string {
   const row = `(${new Array(17).fill('?').join(', ')})`;
-  return `INSERT INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant, decision,
+  return `INSERT OR FAIL INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant, decision,
       kind, code, policy_hash, request_id, body, ingested_at)
     VALUES ${new Array(rows).fill(row).join(', ')}
     ON CONFLICT (sidecar, seq) DO NOTHING`;
