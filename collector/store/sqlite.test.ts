@@ -70,6 +70,31 @@ describe('SqliteAuditStore', () => {
     await store.close();
   });
 
+  it('creates databases with 16 KiB pages, and keeps the page size of one it did not create', async () => {
+    const pageBytes = (path: string) => {
+      const db = new DatabaseSync(path);
+      try {
+        return Number(db.prepare('PRAGMA page_size').get()?.page_size);
+      } finally {
+        db.close();
+      }
+    };
+    const created = newPath();
+    await (await SqliteAuditStore.open({ path: created })).close();
+    expect(pageBytes(created)).toBe(16_384);
+    // A store of an earlier version: SQLite's default 4 KiB pages, already written.
+    const earlier = newPath();
+    const db = new DatabaseSync(earlier);
+    db.exec('PRAGMA journal_mode = WAL');
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+    db.close();
+    const store = await SqliteAuditStore.open({ path: earlier });
+    expect(await store.insert(testEvents('s1', 1, 60))).toEqual({ accepted: 60, duplicates: 0 });
+    expect((await store.query(auditQuery.parse({ limit: 100 }))).events).toHaveLength(60);
+    await store.close();
+    expect(pageBytes(earlier)).toBe(4_096);
+  });
+
   it('migrates once, and refuses a database from a newer collector', async () => {
     const path = newPath();
     await (await SqliteAuditStore.open({ path })).close();

@@ -40,6 +40,10 @@ export interface SqliteAuditStoreOptions extends AuditStoreOptions {
 const RETENTION_CHUNK = 5_000;
 /** Events per group commit at most: bounds how long one synchronous transaction blocks the event loop. */
 const GROUP_COMMIT_EVENTS = 10_000;
+/** The page size of a database this store creates. */
+const NEW_DATABASE_PAGE_BYTES = 16_384;
+/** How much WAL accumulates before SQLite copies it into the database (wal_autocheckpoint, in pages). */
+const CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024;
 /** Rows per multi-row INSERT (17 parameters each; SQLite allows 32,766). */
 const INSERT_CHUNK = 50;
 
@@ -100,13 +104,18 @@ export class SqliteAuditStore implements AuditStore {
     // Opening and migrating may wait on the lock inside SQLite: nothing else runs yet.
     const db = new DatabaseSync(options.path, { timeout: busyTimeoutMs });
     try {
+      // A new database gets 16 KiB pages (SQLite's default is 4): fewer pages split, journaled and written
+      // per event, about 20 % less of SQLite's CPU per event at ingest (docs/performance.md). Takes effect
+      // only on a database not yet written; an existing one keeps its page size.
+      db.exec(`PRAGMA page_size = ${NEW_DATABASE_PAGE_BYTES}`);
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = FULL');
       // Index pages of a busy store stay in memory: inserts touch seven b-trees per event.
       db.exec('PRAGMA cache_size = -65536');
       // Checkpoint every 16 MiB of WAL rather than 4: an index page dirtied by many commits is copied
       // into the database once per checkpoint (measured: about 5% less CPU per event).
-      db.exec('PRAGMA wal_autocheckpoint = 4096');
+      const pageBytes = Number(db.prepare('PRAGMA page_size').get()?.page_size);
+      db.exec(`PRAGMA wal_autocheckpoint = ${Math.max(1, Math.round(CHECKPOINT_WAL_BYTES / pageBytes))}`);
       migrate(db);
       const register = db.prepare('INSERT INTO exporters (name) VALUES (?) ON CONFLICT DO NOTHING');
       for (const name of exporters) register.run(name);
