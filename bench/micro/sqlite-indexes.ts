@@ -3,10 +3,11 @@
  * events table (the collector's schema, both migrations) with all its indexes, without each one in turn, and
  * without any; plus the partial indexes (migration 2) against the full ones (migration 1) when part of the
  * events carry no user, tool or tenant (egress events). Rows are inserted as the store inserts them
- * (the store's own 50-row statement, 2,000-event transactions, WAL journal, synchronous FULL), without the
- * store's JavaScript, so the figures are SQLite's own. One variant runs the statement without OR FAIL (ABORT,
- * SQLite's default), which makes SQLite keep a statement journal: what the store paid before it said FAIL. Best of the rounds (the machine is shared: the minimum is the
- * least disturbed). Prints JSON and writes bench/results/sqlite-indexes.json.
+ * (the store's own 50-row statement and connection settings, 2,000-event transactions), without the
+ * store's JavaScript, so the figures are SQLite's own. Two variants show what earlier stores paid: the
+ * statement without OR FAIL (ABORT, SQLite's default, which makes SQLite keep a statement journal), and
+ * SQLite's default 4 KiB pages. Best of the rounds (the machine is shared: the minimum is the least
+ * disturbed). Prints JSON and writes bench/results/sqlite-indexes.json.
  *
  * Run: taskset -c 1 node bench/micro/sqlite-indexes.ts [events per run (60000)] [rounds (4)]
  * Bounded: each run inserts a fixed number of events; rounds stop after 180 s.
@@ -17,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { sqliteMigrations } from '../../collector/store/sqlite-schema.ts';
-import { insertEventsSql } from '../../collector/store/sqlite.ts';
+import { configureConnection, insertEventsSql } from '../../collector/store/sqlite.ts';
 
 const EVENTS = Number(process.argv[2] ?? 60_000);
 const ROUNDS = Number(process.argv[3] ?? 4);
@@ -34,6 +35,8 @@ interface Variant {
   readonly egressEvery?: number;
   /** The statement without OR FAIL: conflicts ABORT, so SQLite journals every page the statement touches. */
   readonly abort?: boolean;
+  /** Another page size than the store's (16 KiB) for a new database. */
+  readonly pageBytes?: number;
 }
 
 const SECONDARY = [
@@ -46,6 +49,7 @@ const SECONDARY = [
 const VARIANTS: Variant[] = [
   { name: 'all indexes (migration 2)', migrations: 2 },
   { name: 'all indexes, ABORT (a statement journal)', migrations: 2, abort: true },
+  { name: 'all indexes, 4 KiB pages', migrations: 2, pageBytes: 4_096 },
   ...SECONDARY.map((index) => ({ name: `without ${index}`, migrations: 2, drop: [index] })),
   { name: 'no secondary index', migrations: 2, drop: SECONDARY },
   { name: 'migration 1 (full indexes), 1 event in 3 egress', migrations: 1, egressEvery: 3 },
@@ -84,10 +88,8 @@ function run(variant: Variant, data: SQLInputValue[][]): number {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-indexes-'));
   const db = new DatabaseSync(join(dir, 'audit.db'));
   try {
-    db.exec('PRAGMA journal_mode = WAL');
-    db.exec('PRAGMA synchronous = FULL');
-    db.exec('PRAGMA cache_size = -65536');
-    db.exec('PRAGMA wal_autocheckpoint = 4096');
+    if (variant.pageBytes === undefined) configureConnection(db);
+    else configureConnection(db, variant.pageBytes);
     for (const statements of sqliteMigrations.slice(0, variant.migrations))
       for (const sql of statements) db.exec(sql);
     for (const index of variant.drop ?? []) db.exec(`DROP INDEX ${index}`);
