@@ -232,7 +232,8 @@ async function startWalCollector(): Promise<{ stop(): Promise<void> }> {
     if (!configuration) continue;
     CONFIGURATIONS[name] = {
       ...configuration,
-      policyDir: name === 'pod-wal-batched' ? await durabilityPolicy(dir, 'Batched') : configuration.policyDir,
+      policyDir:
+        name === 'pod-wal-batched' ? await durabilityPolicy(dir, 'Batched') : configuration.policyDir,
       extraArgs: [
         ...configuration.extraArgs,
         ...sidecarWalArgs(join(dir, `wal-${name}`), collector, tokenFile, `bench-${name}`),
