@@ -215,8 +215,9 @@ if (only) {
   for (const name of Object.keys(CONFIGURATIONS)) if (!kept.has(name)) delete CONFIGURATIONS[name];
 }
 
-const WAL_CONFIGURATIONS = ['pod-wal', 'pod-wal-batched'] as const;
-const walCollector = WAL_CONFIGURATIONS.some((name) => CONFIGURATIONS[name])
+/** The configurations that write a WAL, each with the durability its policy sets (none: the default, Auto). */
+const WAL_CONFIGURATIONS = { 'pod-wal': undefined, 'pod-wal-batched': 'Batched' } as const;
+const walCollector = Object.keys(WAL_CONFIGURATIONS).some((name) => CONFIGURATIONS[name])
   ? await startWalCollector()
   : undefined;
 
@@ -227,13 +228,12 @@ async function startWalCollector(): Promise<{ stop(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-wal-'));
   const tokenFile = join(dir, 'collector-token');
   await writeFile(tokenFile, await issuer.sidecarToken('bench', 'bench'), { mode: 0o600 });
-  for (const name of WAL_CONFIGURATIONS) {
+  for (const [name, durability] of Object.entries(WAL_CONFIGURATIONS)) {
     const configuration = CONFIGURATIONS[name];
     if (!configuration) continue;
     CONFIGURATIONS[name] = {
       ...configuration,
-      policyDir:
-        name === 'pod-wal-batched' ? await durabilityPolicy(dir, 'Batched') : configuration.policyDir,
+      policyDir: durability ? await durabilityPolicy(dir, durability) : configuration.policyDir,
       extraArgs: [
         ...configuration.extraArgs,
         ...sidecarWalArgs(join(dir, `wal-${name}`), collector, tokenFile, `bench-${name}`),
