@@ -21,6 +21,7 @@ import { closedLoop, openLoop, type Target } from './load.ts';
 import { VegetaLoad } from './vegeta-load.ts';
 import { sidecarWalArgs, startCollectorProcess, startIssuer } from '../audit/collector.ts';
 import { durabilityPolicy } from '../fixtures/durability-policy.ts';
+import { startToolhivePeer, toolhiveBinary } from './toolhive-peer.ts';
 
 const root = join(import.meta.dirname, '../..');
 const RATE = Number(process.env['BENCH_RATE'] ?? 1000);
@@ -92,6 +93,8 @@ interface Configuration {
   readonly main?: string;
   /** The runtime's floor instead of a sidecar: bench/sidecar/floor-proxy.mjs (no gate at all). */
   readonly floor?: boolean;
+  /** A peer's proxy instead of a sidecar: ToolHive's (bench/sidecar/toolhive-peer.ts). */
+  readonly peer?: 'toolhive';
   readonly nodeFlags: string[];
   readonly policyDir: string;
   readonly extraArgs: string[];
@@ -174,6 +177,9 @@ const CONFIGURATIONS: Record<string, Configuration> = {
   },
   // The least any Node hop costs here, with the pod's flags: what no Node sidecar can go below.
   floor: { floor: true, nodeFlags: POD.nodeFlags, policyDir: '', extraArgs: [] },
+  // The Go peer of issue #14's table, in the same run: ToolHive's transparent proxy, which checks no token
+  // and no tool here (toolhive-peer.ts says why), so a lower bound of what a Go hop costs on this machine.
+  'peer-toolhive': { peer: 'toolhive', nodeFlags: [], policyDir: '', extraArgs: [] },
   default: { nodeFlags: [], policyDir: 'bench/fixtures/policy', extraArgs: ['--stage-timings'] },
   'memory-capped': {
     nodeFlags: ['--max-semi-space-size=4', '--max-old-space-size=96'],
@@ -265,6 +271,8 @@ async function startFloorProxy(configuration: Configuration): Promise<Proxy> {
 
 async function startSidecarProcess(configuration: Configuration): Promise<Proxy> {
   if (configuration.floor) return startFloorProxy(configuration);
+  if (configuration.peer === 'toolhive')
+    return startToolhivePeer(toolhiveBinary(), new URL(upstreamUrl).origin, await freePort());
   // A port freePort() found can be taken by a client's ephemeral port before the sidecar binds it (the
   // load generator holds hundreds): a sidecar that exits before it is ready is started again elsewhere
   // (it exits: sidecar-start-failure.int.test.ts).
