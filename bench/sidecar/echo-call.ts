@@ -1,5 +1,9 @@
 import { signToken, type SigningKey } from '../../test/fixtures/auth/signing-keys.ts';
 
+/** Who issues the benchmark's token and for whom (bench/fixtures/policy/bench.yaml says the same). */
+export const ECHO_TOKEN_ISSUER = 'https://id.example.com/bench';
+export const ECHO_TOKEN_AUDIENCE = 'https://bench.mcp.example.com/mcp';
+
 /**
  * The call every sidecar benchmark sends: a ~1 KB tools/call of the echo tool (bench/fixtures/policy),
  * with a token the bench policy allows. One definition, so figures of different benchmarks compare.
@@ -11,8 +15,8 @@ export async function echoCall(key: SigningKey): Promise<{
 }> {
   const now = Math.floor(Date.now() / 1000);
   const token = await signToken(key, {
-    iss: 'https://id.example.com/bench',
-    aud: 'https://bench.mcp.example.com/mcp',
+    iss: ECHO_TOKEN_ISSUER,
+    aud: ECHO_TOKEN_AUDIENCE,
     sub: 'bench-user',
     client_id: 'bench-agent',
     tenant_id: 'acme',

@@ -1,7 +1,7 @@
 // make bench-sidecar: the sidecar's added latency (proxied minus direct, same offered open-loop rate,
 // ~1 KB tools/call, token cached), its throughput ceiling with auth + policy + audit on, and its RSS.
 // Writes bench/results/sidecar.json. Every loop is bounded in count and time; traffic stays on loopback.
-import { echoCall } from './echo-call.ts';
+import { ECHO_TOKEN_AUDIENCE, ECHO_TOKEN_ISSUER, echoCall } from './echo-call.ts';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { openSync } from 'node:fs';
@@ -93,8 +93,8 @@ interface Configuration {
   readonly main?: string;
   /** The runtime's floor instead of a sidecar: bench/sidecar/floor-proxy.mjs (no gate at all). */
   readonly floor?: boolean;
-  /** A peer's proxy instead of a sidecar: ToolHive's (bench/sidecar/toolhive-peer.ts). */
-  readonly peer?: 'toolhive';
+  /** A peer's proxy instead of a sidecar: ToolHive's, with or without its token check (toolhive-peer.ts). */
+  readonly peer?: 'toolhive' | 'toolhive-tokens';
   readonly nodeFlags: string[];
   readonly policyDir: string;
   readonly extraArgs: string[];
@@ -177,8 +177,10 @@ const CONFIGURATIONS: Record<string, Configuration> = {
   },
   // The least any Node hop costs here, with the pod's flags: what no Node sidecar can go below.
   floor: { floor: true, nodeFlags: POD.nodeFlags, policyDir: '', extraArgs: [] },
-  // The Go peer of issue #14's table, in the same run: ToolHive's transparent proxy, which checks no token
-  // and no tool here (toolhive-peer.ts says why), so a lower bound of what a Go hop costs on this machine.
+  // The Go peer of issue #14's table, in the same run: ToolHive's transparent proxy, checking the same token
+  // as the sidecar (its JWKS served from a network namespace; toolhive-peer.ts says why) but no tool rule;
+  // and without the token check, the Go hop alone.
+  'peer-toolhive-tokens': { peer: 'toolhive-tokens', nodeFlags: [], policyDir: '', extraArgs: [] },
   'peer-toolhive': { peer: 'toolhive', nodeFlags: [], policyDir: '', extraArgs: [] },
   default: { nodeFlags: [], policyDir: 'bench/fixtures/policy', extraArgs: ['--stage-timings'] },
   'memory-capped': {
@@ -271,8 +273,13 @@ async function startFloorProxy(configuration: Configuration): Promise<Proxy> {
 
 async function startSidecarProcess(configuration: Configuration): Promise<Proxy> {
   if (configuration.floor) return startFloorProxy(configuration);
-  if (configuration.peer === 'toolhive')
-    return startToolhivePeer(toolhiveBinary(), new URL(upstreamUrl).origin, await freePort());
+  if (configuration.peer) {
+    const tokens =
+      configuration.peer === 'toolhive-tokens'
+        ? { issuer: ECHO_TOKEN_ISSUER, audience: ECHO_TOKEN_AUDIENCE, jwks: jwksOf(key) }
+        : undefined;
+    return startToolhivePeer(toolhiveBinary(), new URL(upstreamUrl).origin, await freePort(), tokens);
+  }
   // A port freePort() found can be taken by a client's ephemeral port before the sidecar binds it (the
   // load generator holds hundreds): a sidecar that exits before it is ready is started again elsewhere
   // (it exits: sidecar-start-failure.int.test.ts).

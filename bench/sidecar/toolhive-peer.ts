@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -7,16 +7,25 @@ import { join } from 'node:path';
  * ToolHive's transparent proxy (`thv proxy`, Go), the peer issue #14's table compares the sidecar with,
  * built from the Go module proxy (build-toolhive.sh) and run in front of the same upstream.
  *
- * What it does per call is less than the sidecar: no token check and no per-tool rule. Its proxy command
- * validates tokens only against a JWKS on a public HTTPS address (it refuses loopback and plain http, and
- * offers no flag to allow them), and per-tool authorization lives in `thv run`, which needs a container
- * runtime. So this is the Go peer's hop as a lower bound: what its runtime and proxy cost on this machine,
- * in the same run as the sidecar and the Node floor.
+ * With `tokens`, it checks each call's token as the sidecar does: signature against the JWKS, issuer,
+ * audience, expiry. It has no per-tool rule in either form (per-tool authorization lives in `thv run`, which
+ * needs a container runtime), so even with tokens it does less per call than the sidecar.
+ *
+ * Its JWKS must be at an address it calls public: it refuses loopback, private and documentation ranges, and
+ * offers no flag to allow them. So the JWKS is served from a network namespace this benchmark creates, behind
+ * a veth pair with addresses from 198.18.0.0/15, the range RFC 2544 sets aside for benchmarks: the traffic
+ * stays on the pair. `INSECURE_DISABLE_URL_VALIDATION` lets it fetch over plain http.
  */
 export interface PeerProcess {
   readonly url: string;
   readonly pid: number;
   stop(): void;
+}
+
+export interface PeerTokens {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwks: unknown;
 }
 
 export function toolhiveBinary(): string {
@@ -29,14 +38,101 @@ export function toolhiveBinary(): string {
   );
 }
 
+const NAMESPACE = 'portcullis-bench-jwks';
+const HOST_END = { link: 'pcb-jwks0', address: '198.18.0.1/30' };
+const JWKS_END = { link: 'pcb-jwks1', address: '198.18.0.2/30', ip: '198.18.0.2', port: 8080 };
+
+/** Serves `jwks` from its own network namespace; resolves with its URL and how to take it all down. */
+async function jwksInNamespace(jwks: unknown): Promise<{ url: string; close(): void }> {
+  const ip = (...args: string[]) => execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const removeNamespace = () => {
+    // Deleting the namespace deletes the veth pair with it.
+    execFileSync('ip', ['netns', 'del', NAMESPACE], { stdio: 'ignore' });
+  };
+  try {
+    removeNamespace(); // a run that was killed may have left one
+  } catch {
+    // none there
+  }
+  ip('netns', 'add', NAMESPACE);
+  ip('link', 'add', HOST_END.link, 'type', 'veth', 'peer', 'name', JWKS_END.link);
+  ip('link', 'set', JWKS_END.link, 'netns', NAMESPACE);
+  ip('addr', 'add', HOST_END.address, 'dev', HOST_END.link);
+  ip('link', 'set', HOST_END.link, 'up');
+  ip('netns', 'exec', NAMESPACE, 'ip', 'addr', 'add', JWKS_END.address, 'dev', JWKS_END.link);
+  ip('netns', 'exec', NAMESPACE, 'ip', 'link', 'set', JWKS_END.link, 'up');
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-bench-jwks-'));
+  writeFileSync(join(dir, 'jwks.json'), JSON.stringify(jwks));
+  const server = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      NAMESPACE,
+      'python3',
+      '-m',
+      'http.server',
+      String(JWKS_END.port),
+      '--bind',
+      JWKS_END.ip,
+    ],
+    { cwd: dir, stdio: 'ignore' },
+  );
+  const url = `http://${JWKS_END.ip}:${JWKS_END.port}/jwks.json`;
+  const close = () => {
+    server.kill('SIGKILL');
+    removeNamespace();
+  };
+  if (await answers(url, 'GET')) return { url, close };
+  close();
+  throw new Error('the JWKS server in its namespace did not answer within 10 s');
+}
+
+/** True once `url` gives any HTTP answer, false after 10 s. */
+async function answers(url: string, method: 'GET' | 'POST', exited = () => false): Promise<boolean> {
+  for (let attempt = 0; attempt < 200 && !exited(); attempt++) {
+    const answered = await fetch(url, { method, ...(method === 'POST' ? { body: '{}' } : {}) }).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}
+
 export async function startToolhivePeer(
   binary: string,
   upstreamOrigin: string,
   port: number,
+  tokens?: PeerTokens,
 ): Promise<PeerProcess> {
+  // Before the proxy starts: it fetches the JWKS once at start and would report it "not ready" after.
+  const jwksServer = tokens ? await jwksInNamespace(tokens.jwks) : undefined;
+  const tokenArgs =
+    tokens && jwksServer
+      ? [
+          '--oidc-issuer',
+          tokens.issuer,
+          '--oidc-audience',
+          tokens.audience,
+          '--oidc-jwks-url',
+          jwksServer.url,
+        ]
+      : [];
   const proc: ChildProcess = spawn(
     binary,
-    ['proxy', 'bench', '--target-uri', upstreamOrigin, '--host', '127.0.0.1', '--port', String(port)],
+    [
+      'proxy',
+      'bench',
+      '--target-uri',
+      upstreamOrigin,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      ...tokenArgs,
+    ],
     {
       env: {
         PATH: process.env['PATH'] ?? '',
@@ -47,20 +143,18 @@ export async function startToolhivePeer(
         // Nothing leaves the machine: no update check, no usage metrics.
         TOOLHIVE_SKIP_UPDATE_CHECK: 'true',
         TOOLHIVE_USAGE_METRICS_ENABLED: 'false',
+        ...(tokens ? { INSECURE_DISABLE_URL_VALIDATION: 'true' } : {}),
       },
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
+  const stop = () => {
+    proc.kill('SIGTERM');
+    jwksServer?.close();
+  };
   const url = `http://127.0.0.1:${port}/mcp`;
-  for (let attempt = 0; attempt < 200; attempt++) {
-    if (proc.exitCode !== null) throw new Error(`thv proxy exited with ${proc.exitCode} before it was ready`);
-    const answered = await fetch(url, { method: 'POST', body: '{}' }).then(
-      () => true,
-      () => false,
-    );
-    if (answered) return { url, pid: proc.pid!, stop: () => proc.kill('SIGTERM') };
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  if (await answers(url, 'POST', () => proc.exitCode !== null)) return { url, pid: proc.pid!, stop };
   proc.kill('SIGKILL');
-  throw new Error('thv proxy did not answer within 10 s');
+  jwksServer?.close();
+  throw new Error(`thv proxy did not answer within 10 s (exit code ${proc.exitCode})`);
 }
