@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,6 +28,7 @@ export interface PeerTokens {
   readonly jwks: unknown;
 }
 
+/** BENCH_TOOLHIVE names another `thv` binary; otherwise build-toolhive.sh builds (once) and names it. */
 export function toolhiveBinary(): string {
   return (
     process.env['BENCH_TOOLHIVE'] ??
@@ -82,6 +83,7 @@ async function jwksInNamespace(jwks: unknown): Promise<{ url: string; close(): v
   const close = () => {
     server.kill('SIGKILL');
     removeNamespace();
+    rmSync(dir, { recursive: true, force: true });
   };
   if (await answers(url, 'GET')) return { url, close };
   close();
@@ -107,19 +109,20 @@ export async function startToolhivePeer(
   port: number,
   tokens?: PeerTokens,
 ): Promise<PeerProcess> {
-  // Before the proxy starts: it fetches the JWKS once at start and would report it "not ready" after.
-  const jwksServer = tokens ? await jwksInNamespace(tokens.jwks) : undefined;
-  const tokenArgs =
-    tokens && jwksServer
-      ? [
-          '--oidc-issuer',
-          tokens.issuer,
-          '--oidc-audience',
-          tokens.audience,
-          '--oidc-jwks-url',
-          jwksServer.url,
-        ]
-      : [];
+  // The JWKS is served before the proxy starts: it fetches it once at start, and "not ready" after a miss.
+  const checking = tokens && { ...tokens, ...(await jwksInNamespace(tokens.jwks)) };
+  const tokenArgs = checking
+    ? [
+        '--oidc-issuer',
+        checking.issuer,
+        '--oidc-audience',
+        checking.audience,
+        '--oidc-jwks-url',
+        checking.url,
+      ]
+    : [];
+  // Its config and state in a directory of its own, not the user's.
+  const home = mkdtempSync(join(tmpdir(), 'portcullis-bench-toolhive-'));
   const proc: ChildProcess = spawn(
     binary,
     [
@@ -136,8 +139,7 @@ export async function startToolhivePeer(
     {
       env: {
         PATH: process.env['PATH'] ?? '',
-        // Its config and state in a directory of its own, not the user's.
-        HOME: mkdtempSync(join(tmpdir(), 'portcullis-bench-toolhive-')),
+        HOME: home,
         // It checks for a container runtime before any command, even one that runs none.
         TOOLHIVE_RUNTIME: 'kubernetes',
         // Nothing leaves the machine: no update check, no usage metrics.
@@ -148,13 +150,14 @@ export async function startToolhivePeer(
       stdio: ['ignore', 'ignore', 'inherit'],
     },
   );
-  const stop = () => {
-    proc.kill('SIGTERM');
-    jwksServer?.close();
+  const end = (signal: NodeJS.Signals) => {
+    proc.kill(signal);
+    checking?.close();
+    rmSync(home, { recursive: true, force: true });
   };
   const url = `http://127.0.0.1:${port}/mcp`;
-  if (await answers(url, 'POST', () => proc.exitCode !== null)) return { url, pid: proc.pid!, stop };
-  proc.kill('SIGKILL');
-  jwksServer?.close();
+  if (await answers(url, 'POST', () => proc.exitCode !== null))
+    return { url, pid: proc.pid!, stop: () => end('SIGTERM') };
+  end('SIGKILL');
   throw new Error(`thv proxy did not answer within 10 s (exit code ${proc.exitCode})`);
 }
