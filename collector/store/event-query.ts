@@ -6,7 +6,15 @@ import { storeTime } from './time.ts';
 export interface SqlDialect {
   param(index: number, type: 'text' | 'time' | 'bigint' | 'int'): string;
   time(value: string): unknown;
+  /**
+   * The condition that a filter `field` (its events column `column`) equals the bound `param`; by
+   * default (or when it answers undefined) `column = param`. The SQLite store matches its
+   * dictionary-encoded fields through their key.
+   */
+  equals?(field: FilterField, column: string, param: string): string | undefined;
 }
+
+export type FilterField = (typeof filterColumns)[number][0];
 
 export interface EventSelect {
   /** `WHERE ... ORDER BY ... LIMIT ...` over the `events` table. */
@@ -41,7 +49,9 @@ export function eventSelect(query: AuditQuery, dialect: SqlDialect): EventSelect
   };
   for (const [field, column] of filterColumns) {
     const value = query[field];
-    if (value !== undefined) conditions.push(`${column} = ${bind(columnText(value), 'text')}`);
+    if (value === undefined) continue;
+    const param = bind(columnText(value), 'text');
+    conditions.push(dialect.equals?.(field, column, param) ?? `${column} = ${param}`);
   }
   if (query.since !== undefined)
     conditions.push(`time >= ${bind(dialect.time(storeTime(query.since)), 'time')}`);

@@ -57,7 +57,9 @@ export function eventRow(event: AuditEvent): EventRow {
 /**
  * A string as a filter column holds it. PostgreSQL text cannot hold U+0000, which the schema does not
  * forbid in user, tool, reason...; both stores map it to U+FFFD in columns and in query filters alike, so
- * such an event is stored (never a batch refused forever) and found. The body keeps the original.
+ * such an event is stored (never a batch refused forever) and found. A lone surrogate, which UTF-8 cannot
+ * encode, both drivers bind as U+FFFD, in columns and filters alike (a test pins it for the SQLite store's
+ * dictionary, where two such strings share one key). The body keeps the original.
  */
 export function columnText(value: string): string {
   return value.includes('\0') ? value.replaceAll('\0', '\uFFFD') : value;

@@ -100,7 +100,9 @@ describe('SqliteAuditStore', () => {
     await (await SqliteAuditStore.open({ path })).close();
     await (await SqliteAuditStore.open({ path })).close();
     const db = new DatabaseSync(path);
-    expect(db.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(db.prepare('SELECT version FROM schema_version').all()).toEqual(
+      sqliteMigrations.map((_, index) => ({ version: index + 1 })),
+    );
     db.prepare('INSERT INTO schema_version (version) VALUES (99)').run();
     db.close();
     await expect(SqliteAuditStore.open({ path })).rejects.toMatchObject({ code: 'unavailable' });
@@ -217,7 +219,7 @@ describe('SqliteAuditStore', () => {
     await store.close();
   });
 
-  it('indexes user, tool and tenant only where set, and its queries still use those indexes', async () => {
+  it('indexes the keys of user, tool and tenant only where set, and its queries use those indexes', async () => {
     const path = newPath();
     const store = await SqliteAuditStore.open({ path });
     await store.insert([
@@ -234,19 +236,34 @@ describe('SqliteAuditStore', () => {
     const entries = (index: string, column: string) =>
       db.prepare(`SELECT count(*) AS n FROM events INDEXED BY ${index} WHERE ${column} IS NOT NULL`).get()?.n;
     for (const [index, column] of [
-      ['events_user_time', 'user_name'],
-      ['events_tool_time', 'tool'],
-      ['events_tenant_time', 'tenant'],
+      ['events_user_time', 'user_id'],
+      ['events_tool_time', 'tool_id'],
+      ['events_tenant_time', 'tenant_id'],
     ] as const) {
       expect(entries(index, column), index).toBe(3);
+      // The filter as the store writes it (event-query.ts with the SQLite dialect): the key looked up.
       const plan = db
         .prepare(
-          `EXPLAIN QUERY PLAN SELECT ingest_id, body FROM events WHERE ${column} = ? ORDER BY time DESC, ingest_id DESC LIMIT 11`,
+          `EXPLAIN QUERY PLAN SELECT ingest_id, body FROM events
+           WHERE ${column} = (SELECT id FROM filter_values WHERE value = ?)
+           ORDER BY time DESC, ingest_id DESC LIMIT 11`,
         )
         .all('x')
         .map((row) => String(row.detail));
       expect(plan.join('\n'), index).toContain(`USING INDEX ${index}`);
+      // Retention's check that no event uses a value any more probes the same index.
+      const unused = db
+        .prepare(`EXPLAIN QUERY PLAN SELECT 1 FROM events WHERE ${column} = ?`)
+        .all(1)
+        .map((row) => String(row.detail));
+      expect(unused.join('\n'), index).toContain(`USING COVERING INDEX ${index}`);
     }
+    // One row per distinct value: alice, search, acme.
+    expect(db.prepare('SELECT value FROM filter_values ORDER BY value').all()).toEqual([
+      { value: 'acme' },
+      { value: 'alice' },
+      { value: 'search' },
+    ]);
     db.close();
     const page = await store.query(auditQuery.parse({ tenant: 'acme' }));
     expect(page.events.map((event) => event.seq).sort()).toEqual([1, 2, 3]);
@@ -254,30 +271,145 @@ describe('SqliteAuditStore', () => {
     await store.close();
   });
 
-  it('migrates a version 1 database: every event kept and found by the rebuilt indexes', async () => {
+  it('migrates a version 2 database: every event kept, found by its values, ingest ids never reused', async () => {
     const path = newPath();
     const db = new DatabaseSync(path);
     db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
-    for (const sql of sqliteMigrations[0]!) db.exec(sql);
-    db.exec('INSERT INTO schema_version (version) VALUES (1)');
+    for (const sql of sqliteMigrations.slice(0, 2).flat()) db.exec(sql);
+    db.exec('INSERT INTO schema_version (version) VALUES (1), (2)');
+    // Rows as version 2 wrote them (text columns); then retention deleted the newest one, ingest id 6.
+    const insert = db.prepare(
+      `INSERT INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant, decision,
+         kind, code, policy_hash, request_id, body, ingested_at)
+       VALUES (?, ?, ?, ?, 'team-a', 'docs', ?, ?, 'copilot', ?, 'allowed', ?, NULL, 'sha256-policy', ?, ?, ?)`,
+    );
+    const legacy = [
+      ...testEvents('s1', 1, 3),
+      ...testEvents('s1', 4, 4, { user: 'bob', tool: 'fetch', tenant: undefined }),
+      ...testEvents('s1', 5, 6, { kind: 'egress', user: undefined, tool: undefined, tenant: undefined }),
+    ];
+    for (const event of legacy)
+      insert.run(
+        event.sidecar,
+        event.seq,
+        event.id,
+        Date.parse(event.time) * 1000,
+        event.tool ?? null,
+        event.user ?? null,
+        event.tenant ?? null,
+        event.kind,
+        event.requestId,
+        JSON.stringify(event),
+        '2026-02-03T04:05:06.123456Z',
+      );
+    db.exec(`INSERT INTO sidecars (sidecar, namespace, server, first_seen, highest_seq, contiguous_through)
+             VALUES ('s1', 'team-a', 'docs', '2026-02-03T04:05:06.123456Z', 6, 6)`);
+    db.exec(`INSERT INTO seq_ranges VALUES ('s1', 1, 6, '2026-02-03T04:05:06.123456Z')`);
+    db.exec('DELETE FROM events WHERE ingest_id = 6');
     db.close();
-    const first = await SqliteAuditStore.open({ path });
-    expect(await first.insert(testEvents('s1', 1, 4))).toEqual({ accepted: 4, duplicates: 0 });
-    await first.close();
-    // The rows were written under version 2's code; put the database back to version 1's indexes.
-    const old = new DatabaseSync(path);
-    old.exec('DELETE FROM schema_version WHERE version = 2');
-    for (const [name, columns] of [
-      ['events_user_time', 'user_name, time'],
-      ['events_tool_time', 'tool, time'],
-      ['events_tenant_time', 'tenant, time'],
-    ])
-      old.exec(`DROP INDEX ${name}; CREATE INDEX ${name} ON events (${columns})`);
-    old.close();
+
     const store = await SqliteAuditStore.open({ path });
-    expect((await store.query(auditQuery.parse({ user: 'alice' }))).events).toHaveLength(4);
-    expect((await store.query(auditQuery.parse({ tool: 'search' }))).events).toHaveLength(4);
-    expect(await store.insert(testEvents('s1', 1, 5))).toEqual({ accepted: 1, duplicates: 4 });
+    const seqs = async (filter: Record<string, string>) =>
+      (await store.query(auditQuery.parse({ ...filter, order: 'asc' }))).events.map((event) => event.seq);
+    expect(await seqs({ user: 'alice' })).toEqual([1, 2, 3]);
+    expect(await seqs({ user: 'bob' })).toEqual([4]);
+    expect(await seqs({ tool: 'fetch' })).toEqual([4]);
+    expect(await seqs({ tenant: 'acme' })).toEqual([1, 2, 3]);
+    expect(await seqs({ kind: 'egress' })).toEqual([5]);
+    expect(await seqs({})).toEqual([1, 2, 3, 4, 5]);
+    expect((await store.query(auditQuery.parse({ order: 'asc' }))).events[3]).toEqual(legacy[3]);
+    expect(await store.insert(testEvents('s1', 1, 7))).toEqual({ accepted: 1, duplicates: 6 });
+    await store.close();
+
+    const migrated = new DatabaseSync(path);
+    const rows = migrated.prepare('SELECT ingest_id, seq, ingested_at FROM events ORDER BY ingest_id').all();
+    // Ingest ids 1-5 kept; seq 7 gets 7, not the 6 retention freed.
+    expect(rows.map((row) => [row.ingest_id, row.seq])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+      [4, 4],
+      [5, 5],
+      [7, 7],
+    ]);
+    expect(rows[0]?.ingested_at).toBe(Date.UTC(2026, 1, 3, 4, 5, 6) * 1000 + 123_456);
+    migrated.close();
+  });
+
+  it('carries the ingest id high-water mark across the rebuild when retention had emptied the table', async () => {
+    const path = newPath();
+    const db = new DatabaseSync(path);
+    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+    for (const sql of sqliteMigrations.slice(0, 2).flat()) db.exec(sql);
+    db.exec('INSERT INTO schema_version (version) VALUES (1), (2)');
+    db.exec(`INSERT INTO sqlite_sequence (name, seq) VALUES ('events', 41)`);
+    db.close();
+    const store = await SqliteAuditStore.open({ path });
+    await store.insert(testEvents('s1', 1, 1));
+    await store.close();
+    const migrated = new DatabaseSync(path);
+    expect(migrated.prepare('SELECT ingest_id FROM events').all()).toEqual([{ ingest_id: 42 }]);
+    migrated.close();
+  });
+
+  it('deletes dictionary values no event uses once retention has deleted their events', async () => {
+    const path = newPath();
+    const store = await SqliteAuditStore.open({ path });
+    // seq 1-2 (2026-01-01T00:00:01-02) alice/search/acme; seq 3 bob/fetch; seq 4 alice as a tool name.
+    await store.insert([
+      ...testEvents('s1', 1, 2),
+      ...testEvents('s1', 3, 3, { user: 'bob', tool: 'fetch', tenant: undefined }),
+      ...testEvents('s1', 4, 4, { user: 'carol', tool: 'alice', tenant: 'acme' }),
+    ]);
+    const values = () => {
+      const db = new DatabaseSync(path);
+      try {
+        return db.prepare('SELECT value FROM filter_values ORDER BY value').all().map((row) => row.value);
+      } finally {
+        db.close();
+      }
+    };
+    expect(values()).toEqual(['acme', 'alice', 'bob', 'carol', 'fetch', 'search']);
+    // Deletes seq 1-3: alice survives as seq 4's tool, acme as its tenant; search, bob and fetch go.
+    expect(await store.deleteBefore(new Date(Date.UTC(2026, 0, 1, 0, 0, 4)))).toBe(3);
+    expect(values()).toEqual(['acme', 'alice', 'carol']);
+    expect((await store.query(auditQuery.parse({ tool: 'alice' }))).events.map((e) => e.seq)).toEqual([4]);
+    expect((await store.query(auditQuery.parse({ user: 'alice' }))).events).toEqual([]);
+    // A value deleted and seen again gets a new key, and is found by it.
+    await store.insert(testEvents('s1', 5, 5, { user: 'bob' }));
+    expect((await store.query(auditQuery.parse({ user: 'bob' }))).events.map((e) => e.seq)).toEqual([5]);
+    expect(await store.deleteBefore(new Date(Date.UTC(2026, 0, 2)))).toBe(2);
+    expect(values()).toEqual([]);
+    await store.close();
+  });
+
+  it('keeps the values of a batch rolled back out of the events but deletes them with retention', async () => {
+    const path = newPath();
+    const store = await SqliteAuditStore.open({ path });
+    const db = new DatabaseSync(path);
+    db.exec(`CREATE TRIGGER fail_2 BEFORE INSERT ON events WHEN NEW.seq = 2
+             BEGIN SELECT RAISE(ABORT, 'refused by a test trigger'); END`);
+    await expect(store.insert(testEvents('s1', 1, 2, { user: 'mallory' }))).rejects.toBeDefined();
+    expect(db.prepare('SELECT count(*) AS n FROM events').get()?.n).toBe(0);
+    db.exec('DROP TRIGGER fail_2');
+    expect(await store.deleteBefore(new Date(Date.UTC(2026, 0, 1)))).toBe(0);
+    expect(db.prepare('SELECT count(*) AS n FROM filter_values').get()?.n).toBe(0);
+    db.close();
+    await store.close();
+  });
+
+  it('stores and finds a user whose name holds a lone surrogate, as U+FFFD', async () => {
+    const store = await SqliteAuditStore.open({ path: newPath() });
+    await store.insert([
+      ...testEvents('s1', 1, 1, { user: 'a\ud800b' }),
+      ...testEvents('s1', 2, 2, { user: 'a\ufffdb' }),
+    ]);
+    const seqs = async (user: string) =>
+      (await store.query(auditQuery.parse({ user, order: 'asc' }))).events.map((event) => event.seq);
+    expect(await seqs('a\ud800b')).toEqual([1, 2]);
+    expect(await seqs('a\ufffdb')).toEqual([1, 2]);
+    const [first] = (await store.query(auditQuery.parse({ order: 'asc' }))).events;
+    expect(first?.user).toBe('a\ud800b');
     await store.close();
   });
 

@@ -4,7 +4,8 @@ import type { AuditEvent } from '../../api/audit/v1/event.ts';
 import type { Heartbeat } from '../../api/audit/v1/ingest.ts';
 import type { AuditQuery } from '../../api/audit/v1/query.ts';
 import { AuditStoreError } from './errors.ts';
-import { eventSelect } from './event-query.ts';
+import { eventSelect, type FilterField } from './event-query.ts';
+import { dictionaryColumns, distinctFilterValues, filterKey, type FilterKeys } from './filter-values.ts';
 import { checkedExporters, clockNow, requireExporter, type AuditStoreOptions } from './options.ts';
 import { batchRows, encodeCursor, groupBySidecar, type EventRow } from './rows.ts';
 import { ingestPage } from './ingest-page.ts';
@@ -38,13 +39,15 @@ export interface SqliteAuditStoreOptions extends AuditStoreOptions {
 
 /** Events deleted per retention transaction: each is one short synchronous call. */
 const RETENTION_CHUNK = 5_000;
+/** Filter values checked per transaction when retention deletes those no event uses any more. */
+const FILTER_VALUES_CHUNK = 2_000;
 /** Events per group commit at most: bounds how long one synchronous transaction blocks the event loop. */
 const GROUP_COMMIT_EVENTS = 10_000;
 /** The page size of a database this store creates. */
 const NEW_DATABASE_PAGE_BYTES = 16_384;
 /** How much WAL accumulates before SQLite copies it into the database (wal_autocheckpoint, in pages). */
 const CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024;
-/** Rows per multi-row INSERT (17 parameters each; SQLite allows 32,766). */
+/** Rows per multi-row INSERT (13 parameters each; SQLite allows 32,766). */
 const INSERT_CHUNK = 50;
 
 /**
@@ -177,7 +180,9 @@ export class SqliteAuditStore implements AuditStore {
       outcomes = await this.#write(() => {
         const now = this.#now();
         const before = Number(this.#statements.lastIngestId.get()?.id ?? 0);
-        const results = group.map((batch) => this.#insertBatch(batch.rows, now));
+        // Outside the batches' savepoints: a batch rolled back leaves the keys valid for the others.
+        const keys = this.#filterKeys(group.map((batch) => batch.rows));
+        const results = group.map((batch) => this.#insertBatch(batch.rows, now, keys));
         // Every row above `before` is this transaction's: queue them all for every exporter at once.
         if (this.#exporters.size > 0 && results.some((result) => typeof result === 'number' && result > 0)) {
           this.#statements.queueExports.run(this.#exporterList, before);
@@ -195,12 +200,28 @@ export class SqliteAuditStore implements AuditStore {
     }
   }
 
+  /**
+   * The keys of the batches' user, tool and tenant values (sqlite-schema.ts, migration 3), adding the
+   * values not yet in the dictionary. Read in the write transaction that uses them and never cached
+   * beyond it: another collector on the file and retention change the dictionary only under the same
+   * write lock, so a key read here cannot be deleted or reassigned before this transaction commits.
+   */
+  #filterKeys(batches: readonly (readonly EventRow[])[]): FilterKeys {
+    const s = this.#statements;
+    const keys = new Map<string, number>();
+    for (const value of distinctFilterValues(batches)) {
+      const key = s.filterValueKey.get(value)?.id ?? s.addFilterValue.get(value)?.id;
+      keys.set(value, Number(key));
+    }
+    return keys;
+  }
+
   /** One batch inside the group's transaction: all of it or, on an error, none of it. */
-  #insertBatch(rows: readonly EventRow[], now: string): number | AuditStoreError {
+  #insertBatch(rows: readonly EventRow[], now: string, keys: FilterKeys): number | AuditStoreError {
     this.#db.exec('SAVEPOINT batch');
     try {
       let accepted = 0;
-      for (const group of groupBySidecar(rows)) accepted += this.#insertGroup(group, now);
+      for (const group of groupBySidecar(rows)) accepted += this.#insertGroup(group, now, keys);
       this.#db.exec('RELEASE batch');
       return accepted;
     } catch (error) {
@@ -215,7 +236,7 @@ export class SqliteAuditStore implements AuditStore {
    * sidecar's ranges are read and written in this transaction, under SQLite's single write lock, so they
    * say exactly which seqs are stored and every remaining row is new.
    */
-  #insertGroup(rows: readonly EventRow[], now: string): number {
+  #insertGroup(rows: readonly EventRow[], now: string, keys: FilterKeys): number {
     const s = this.#statements;
     const first = rows[0] as EventRow;
     s.ensureSidecar.run(first.sidecar, first.namespace, first.server, now);
@@ -225,15 +246,17 @@ export class SqliteAuditStore implements AuditStore {
     const plan = planGroup(rows, s.nearbyRanges.all(first.sidecar, span.low, span.high).map(toRange), now);
     const { fresh } = plan;
     if (fresh.length === 0) return 0;
+    const ingestedAt = epochMicros(now);
+    const valuesOf = (row: EventRow) => eventValues(row, ingestedAt, keys);
     let inserted = 0;
     let next = 0;
     // Many rows per statement: a bound call costs more than a row's worth of b-tree work.
     for (; next + INSERT_CHUNK <= fresh.length; next += INSERT_CHUNK) {
-      const values = fresh.slice(next, next + INSERT_CHUNK).flatMap((row) => eventValues(row, now));
+      const values = fresh.slice(next, next + INSERT_CHUNK).flatMap(valuesOf);
       inserted += Number(s.insertEvents.run(...values).changes);
     }
     for (; next < fresh.length; next++) {
-      inserted += Number(s.insertEvent.run(...eventValues(fresh[next] as EventRow, now)).changes);
+      inserted += Number(s.insertEvent.run(...valuesOf(fresh[next] as EventRow)).changes);
     }
     if (inserted !== fresh.length) {
       throw new AuditStoreError(
@@ -262,7 +285,7 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async query(query: AuditQuery): Promise<AuditPage> {
-    const select = eventSelect(query, { param: () => '?', time: epochMicros });
+    const select = eventSelect(query, { param: () => '?', time: epochMicros, equals: dictionaryEquals });
     const statement = this.#db.prepare(`SELECT ingest_id, body FROM events ${select.clause}`);
     // Rows are read one at a time and stop at the page's byte cap, never all `limit` of them at once.
     const read = () => {
@@ -327,7 +350,30 @@ export class SqliteAuditStore implements AuditStore {
         return ids.length;
       });
       deleted += count;
-      if (count < RETENTION_CHUNK) return deleted;
+      if (count < RETENTION_CHUNK) break;
+      await nextTurn();
+    }
+    await this.#deleteUnusedFilterValues();
+    return deleted;
+  }
+
+  /**
+   * Deletes the dictionary's values that no event uses any more (their events deleted, or their batch
+   * rolled back after #filterKeys added them), so that retention bounds the dictionary as it bounds the
+   * events. In chunks of FILTER_VALUES_CHUNK keys, each its own short transaction; each check is a probe
+   * of the three key indexes. A value used again meanwhile is kept: the check runs under the write lock.
+   */
+  async #deleteUnusedFilterValues(): Promise<void> {
+    const s = this.#statements;
+    let after = 0;
+    for (;;) {
+      const keys = await this.#write(() => {
+        const chunk = s.filterValueChunk.all(after, FILTER_VALUES_CHUNK).map((row) => Number(row.id));
+        if (chunk.length > 0) s.deleteUnusedFilterValues.run(JSON.stringify(chunk));
+        return chunk;
+      });
+      if (keys.length < FILTER_VALUES_CHUNK) return;
+      after = keys.at(-1) as number;
       await nextTurn();
     }
   }
@@ -431,6 +477,15 @@ function prepare(db: DatabaseSync) {
     owner: statement('SELECT namespace, server FROM sidecars WHERE sidecar = ?'),
     nearbyRanges: statement(
       'SELECT from_seq, to_seq, stored_at FROM seq_ranges WHERE sidecar = ? AND to_seq >= ? AND from_seq <= ?',
+    ),
+    filterValueKey: statement('SELECT id FROM filter_values WHERE value = ?'),
+    addFilterValue: statement('INSERT INTO filter_values (value) VALUES (?) RETURNING id'),
+    filterValueChunk: statement('SELECT id FROM filter_values WHERE id > ? ORDER BY id LIMIT ?'),
+    deleteUnusedFilterValues: statement(
+      `DELETE FROM filter_values WHERE id IN (SELECT value FROM json_each(?))
+       ${dictionaryColumns
+         .map(([, column]) => `AND NOT EXISTS (SELECT 1 FROM events WHERE ${column} = filter_values.id)`)
+         .join(' ')}`,
     ),
     insertEvent: statement(insertEventsSql(1)),
     insertEvents: statement(insertEventsSql(INSERT_CHUNK)),
@@ -537,33 +592,35 @@ function migrate(db: DatabaseSync): void {
  * themselves (bench/micro/sqlite-indexes.ts). Duplicates of (sidecar, seq) are skipped by the upsert.
  */
 export function insertEventsSql(rows: number): string {
-  const row = `(${new Array(17).fill('?').join(', ')})`;
-  return `INSERT OR FAIL INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant, decision,
-      kind, code, policy_hash, request_id, body, ingested_at)
+  const row = `(${new Array(13).fill('?').join(', ')})`;
+  return `INSERT OR FAIL INTO events (sidecar, seq, time, namespace, server, tool_id, user_id, agent, tenant_id,
+      decision, kind, body, ingested_at)
     VALUES ${new Array(rows).fill(row).join(', ')}
     ON CONFLICT (sidecar, seq) DO NOTHING`;
 }
 
-function eventValues(row: EventRow, ingestedAt: string): SQLInputValue[] {
+function eventValues(row: EventRow, ingestedAt: number | bigint, keys: FilterKeys): SQLInputValue[] {
   return [
     row.sidecar,
     row.seq,
-    row.id,
     epochMicros(row.time),
     row.namespace,
     row.server,
-    row.tool,
-    row.user,
+    filterKey(keys, row.tool),
+    filterKey(keys, row.user),
     row.agent,
-    row.tenant,
+    filterKey(keys, row.tenant),
     row.decision,
     row.kind,
-    row.code,
-    row.policyHash,
-    row.requestId,
     row.body,
     ingestedAt,
   ];
+}
+
+/** A filter on a dictionary-encoded field matches its key: none (NULL, no row) for a value never stored. */
+function dictionaryEquals(field: FilterField, _column: string, param: string): string | undefined {
+  const encoded = dictionaryColumns.find(([name]) => name === field);
+  return encoded && `${encoded[1]} = (SELECT id FROM filter_values WHERE value = ${param})`;
 }
 
 function toRange(row: Record<string, SQLOutputValue>): SeqRange {

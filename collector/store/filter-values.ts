@@ -1,0 +1,36 @@
+import type { EventRow } from './rows.ts';
+
+/**
+ * The SQLite store keeps user, tool and tenant dictionary-encoded (sqlite-schema.ts, migration 3): each
+ * distinct value once in `filter_values`, its integer key in the events and their indexes. These are the
+ * keys of one write transaction's values, as columnText made them.
+ */
+export type FilterKeys = ReadonlyMap<string, number>;
+
+/** The dictionary-encoded fields of an event row, and the events column holding each one's key. */
+export const dictionaryColumns = [
+  ['user', 'user_id'],
+  ['tool', 'tool_id'],
+  ['tenant', 'tenant_id'],
+] as const satisfies readonly (readonly [keyof EventRow, string])[];
+
+/** Every distinct dictionary-encoded value among the rows of some batches. */
+export function distinctFilterValues(batches: readonly (readonly EventRow[])[]): Set<string> {
+  const values = new Set<string>();
+  for (const rows of batches) {
+    for (const row of rows) {
+      if (row.user !== null) values.add(row.user);
+      if (row.tool !== null) values.add(row.tool);
+      if (row.tenant !== null) values.add(row.tenant);
+    }
+  }
+  return values;
+}
+
+/** The key of a value resolved for this transaction; a value not resolved is a bug, refused loudly. */
+export function filterKey(keys: FilterKeys, value: string | null): number | null {
+  if (value === null) return null;
+  const key = keys.get(value);
+  if (key === undefined) throw new Error(`filter value ${JSON.stringify(value)} was not resolved`);
+  return key;
+}
