@@ -364,7 +364,10 @@ describe('SqliteAuditStore', () => {
     const values = () => {
       const db = new DatabaseSync(path);
       try {
-        return db.prepare('SELECT value FROM filter_values ORDER BY value').all().map((row) => row.value);
+        return db
+          .prepare('SELECT value FROM filter_values ORDER BY value')
+          .all()
+          .map((row) => row.value);
       } finally {
         db.close();
       }
