@@ -173,6 +173,73 @@ describe('SqliteAuditStore', () => {
     await store.close();
   });
 
+  it('keeps every key right while two processes write and a third runs retention on one file', async () => {
+    // Users come back: user-k is used by seqs [20k, 20k + 20) of every 200, so retention (trailing the
+    // writers by ~60 seqs) deletes a user's last events, and its value, before a writer uses it again.
+    // A key cached across transactions, or read outside the write lock, would then name a deleted value.
+    const path = newPath();
+    await (await SqliteAuditStore.open({ path })).close();
+    const SEQS = 1_200;
+    const events = `(sc, from) => testEvents(sc, from, from + 39).map((event) => ({
+        ...event,
+        user: 'user-' + (Math.floor(event.seq / 20) % 10),
+        tool: 'tool-' + (event.seq % 3),
+        tenant: event.seq % 2 === 0 ? 'even' : undefined,
+      }))`;
+    const writer = (sidecar: string) =>
+      child(
+        path,
+        `const events = ${events};
+         for (let from = 1; from <= ${SEQS}; from += 40) {
+           await store.insert(events('${sidecar}', from));
+           await new Promise((resolve) => setTimeout(resolve, 5)); // room for retention between batches
+         }`,
+      );
+    // Retention starts first and says so, so that it runs between the writers' batches from the first.
+    let started: () => void = () => {};
+    const retentionStarted = new Promise<void>((resolve) => (started = resolve));
+    const retention = child(
+      path,
+      `console.log('started');
+       for (;;) {
+         const states = await store.sidecars();
+         const behind = Math.min(...states.map((state) => state.highestSeq), ${SEQS}) - 60;
+         if (states.length === 2 && behind >= ${SEQS - 60}) break;
+         if (behind > 0) await store.deleteBefore(new Date(Date.UTC(2026, 0, 1) + behind * 1000));
+         await new Promise((resolve) => setTimeout(resolve, 2));
+       }`,
+      () => started(),
+    );
+    await retentionStarted;
+    const codes = await Promise.all([writer('sc-a').exited, writer('sc-b').exited, retention.exited]);
+    expect(codes).toEqual([0, 0, 0]);
+
+    const store = await SqliteAuditStore.open({ path });
+    const kept = (await store.query(auditQuery.parse({ limit: 10_000, order: 'asc' }))).events;
+    expect(kept.length).toBeGreaterThan(0);
+    const keyOf = (event: { sidecar: string; seq: number }) => `${event.sidecar}/${event.seq}`;
+    for (const field of ['user', 'tool', 'tenant'] as const) {
+      for (const value of new Set(kept.map((event) => event[field]).filter((v) => v !== undefined))) {
+        const found = await store.query(auditQuery.parse({ [field]: value, limit: 10_000, order: 'asc' }));
+        expect(found.events.map(keyOf), `${field}=${value}`).toEqual(
+          kept.filter((event) => event[field] === value).map(keyOf),
+        );
+      }
+    }
+    // What retention left in the dictionary is exactly what the kept events use.
+    await store.deleteBefore(new Date(Date.UTC(2026, 0, 1)));
+    await store.close();
+    const db = new DatabaseSync(path);
+    const values = db
+      .prepare('SELECT value FROM filter_values')
+      .all()
+      .map((row) => String(row.value));
+    db.close();
+    const used = new Set(kept.flatMap((event) => [event.user, event.tool, event.tenant]));
+    used.delete(undefined);
+    expect(values.sort()).toEqual([...used].sort());
+  });
+
   it('waits for a lock held by another connection off the event loop, then commits', async () => {
     const path = newPath();
     let waits = 0;
