@@ -242,6 +242,17 @@ describe('helm chart', () => {
       ]);
       expect(names(objects, 'Secret')).toEqual(['portcullis-system/pc-portcullis-collector-tls']);
       expect(names(objects, 'NetworkPolicy')).toHaveLength(2);
+      // A migration that rewrites the events table runs before the collector listens: an hour, then liveness.
+      const startup = collector.spec!.template.spec!.containers[0]!.startupProbe;
+      expect(startup?.httpGet?.path).toBe('/healthz');
+      expect((startup?.periodSeconds ?? 0) * (startup?.failureThreshold ?? 0)).toBe(3600);
+    });
+
+    it('collector.startupTimeoutSeconds: the startup probe waits at least that long', async () => {
+      const objects = await render({ collector: { startupTimeoutSeconds: 95 } });
+      const collector = findObject<V1Deployment>(objects, 'Deployment', '-collector');
+      const startup = collector.spec!.template.spec!.containers[0]!.startupProbe;
+      expect([startup?.periodSeconds, startup?.failureThreshold]).toEqual([10, 10]);
     });
 
     it('namespaced: a Role in each listed namespace, no cluster-wide grant for the operator', async () => {
