@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite';
 import { sqliteMigrations } from '../../collector/store/sqlite-schema.ts';
 import { configureConnection, insertEventsSql } from '../../collector/store/sqlite.ts';
+import { createVersion2Schema, version2InsertSql } from '../../collector/store/version-2-store.ts';
 
 const EVENTS = Number(process.argv[2] ?? 60_000);
 const ROUNDS = Number(process.argv[3] ?? 4);
@@ -57,15 +58,6 @@ const VARIANTS: Variant[] = [
   { name: 'all indexes, 1 event in 3 egress', schema: 'keys', egressEvery: 3 },
   { name: 'all indexes, text columns (migration 2), 1 event in 3 egress', schema: 'text', egressEvery: 3 },
 ];
-
-/** Migration 2's statement: every column as text, the columns migration 3 removed included. */
-function textInsertSql(rows: number): string {
-  const row = `(${new Array(17).fill('?').join(', ')})`;
-  return `INSERT OR FAIL INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant,
-      decision, kind, code, policy_hash, request_id, body, ingested_at)
-    VALUES ${new Array(rows).fill(row).join(', ')}
-    ON CONFLICT (sidecar, seq) DO NOTHING`;
-}
 
 interface Rows {
   /** Each row's values, in the statement's column order. */
@@ -148,10 +140,10 @@ function run(variant: Variant, data: Rows): number {
   const db = new DatabaseSync(join(dir, 'audit.db'));
   try {
     configureConnection(db, variant.pageBytes); // undefined: the store's own page size
-    const migrations = variant.schema === 'text' ? sqliteMigrations.slice(0, 2) : sqliteMigrations;
-    for (const sql of migrations.flat()) db.exec(sql);
+    if (variant.schema === 'text') createVersion2Schema(db);
+    else for (const sql of sqliteMigrations.flat()) db.exec(sql);
     for (const index of variant.drop ?? []) db.exec(`DROP INDEX ${index}`);
-    const sql = variant.schema === 'text' ? textInsertSql(STATEMENT) : insertEventsSql(STATEMENT);
+    const sql = variant.schema === 'text' ? version2InsertSql(STATEMENT) : insertEventsSql(STATEMENT);
     const insert = db.prepare(variant.abort ? withoutOrFail(sql) : sql);
     const lookUp = variant.schema === 'keys' ? dictionary(db) : undefined;
     const before = process.cpuUsage();

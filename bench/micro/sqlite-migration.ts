@@ -14,8 +14,8 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { sqliteMigrations } from '../../collector/store/sqlite-schema.ts';
 import { configureConnection, SqliteAuditStore } from '../../collector/store/sqlite.ts';
+import { createVersion2Schema, version2InsertSql } from '../../collector/store/version-2-store.ts';
 
 const EVENTS = Number(process.argv[2] ?? 300_000);
 const SIDECARS = 8;
@@ -25,33 +25,37 @@ function writeVersion2Store(path: string): void {
   const db = new DatabaseSync(path);
   try {
     configureConnection(db);
-    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
-    for (const sql of sqliteMigrations.slice(0, 2).flat()) db.exec(sql);
-    db.exec('INSERT INTO schema_version (version) VALUES (1), (2)');
-    const insert = db.prepare(
-      `INSERT INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant, decision,
-         kind, code, policy_hash, request_id, body, ingested_at)
-       VALUES (?, ?, ?, ?, 'bench', 'bench', ?, ?, 'support-copilot', 'acme', 'allowed', 'call', NULL,
-         'sha256:3f1c0f0e1b7a6d5c4b3a29180716f5e4d3c2b1a09f8e7d6c5b4a392817060504', ?, ?,
-         '2026-01-01T00:00:00.000000Z')`,
-    );
+    createVersion2Schema(db);
+    const insert = db.prepare(version2InsertSql(1));
     const body = JSON.stringify({ padding: 'x'.repeat(660) }); // ~690 bytes, as an allowed call's event
     const start = Date.UTC(2026, 0, 1) * 1000;
-    const perSidecar = Math.ceil(EVENTS / SIDECARS);
+    const ingestedAt = '2026-01-01T00:00:00.000000Z';
     db.exec('BEGIN');
     for (let n = 0; n < EVENTS; n++) {
-      const sidecar = `bench-sidecar-${n % SIDECARS}`;
-      const seq = Math.floor(n / SIDECARS) + 1;
-      insert.run(sidecar, seq, randomUUID(), start + n * 500, `tool-${n % 13}`, `user-${n % 97}@example.com`,
-        randomUUID(), body); // prettier-ignore
-    }
-    for (let s = 0; s < SIDECARS; s++) {
-      const highest = Math.min(perSidecar, Math.floor((EVENTS - 1 - s) / SIDECARS) + 1);
-      db.prepare(`INSERT INTO seq_ranges VALUES (?, 1, ?, '2026-01-01T00:00:00.000000Z')`).run(
-        `bench-sidecar-${s}`,
-        highest,
+      insert.run(
+        `bench-sidecar-${n % SIDECARS}`,
+        Math.floor(n / SIDECARS) + 1,
+        randomUUID(),
+        start + n * 500,
+        'bench',
+        'bench',
+        `tool-${n % 13}`,
+        `user-${n % 97}@example.com`,
+        'support-copilot',
+        'acme',
+        'allowed',
+        'call',
+        null,
+        `sha256:${'3f1c0f0e'.repeat(8)}`,
+        randomUUID(),
+        body,
+        ingestedAt,
       );
     }
+    // Each sidecar's seqs, 1 through its count, are stored: one range each, as version 2 recorded them.
+    const range = db.prepare('INSERT INTO seq_ranges VALUES (?, 1, ?, ?)');
+    for (let s = 0; s < SIDECARS; s++)
+      range.run(`bench-sidecar-${s}`, Math.floor((EVENTS - 1 - s) / SIDECARS) + 1, ingestedAt);
     db.exec('COMMIT');
   } finally {
     db.close();

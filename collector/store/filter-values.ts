@@ -19,9 +19,10 @@ export function distinctFilterValues(batches: readonly (readonly EventRow[])[]):
   const values = new Set<string>();
   for (const rows of batches) {
     for (const row of rows) {
-      if (row.user !== null) values.add(row.user);
-      if (row.tool !== null) values.add(row.tool);
-      if (row.tenant !== null) values.add(row.tenant);
+      for (const [field] of dictionaryColumns) {
+        const value = row[field];
+        if (value !== null) values.add(value);
+      }
     }
   }
   return values;

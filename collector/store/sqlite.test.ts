@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { auditQuery } from '../../api/audit/v1/query.ts';
 import { SqliteAuditStore } from './sqlite.ts';
 import { sqliteMigrations } from './sqlite-schema.ts';
+import { createVersion2Schema, version2InsertSql } from './version-2-store.ts';
 import { auditStoreConformance } from './store-conformance.ts';
 import { testEvents } from './test-events.ts';
 
@@ -341,15 +342,9 @@ describe('SqliteAuditStore', () => {
   it('migrates a version 2 database: every event kept, found by its values, ingest ids never reused', async () => {
     const path = newPath();
     const db = new DatabaseSync(path);
-    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
-    for (const sql of sqliteMigrations.slice(0, 2).flat()) db.exec(sql);
-    db.exec('INSERT INTO schema_version (version) VALUES (1), (2)');
+    createVersion2Schema(db);
     // Rows as version 2 wrote them (text columns); then retention deleted the newest one, ingest id 6.
-    const insert = db.prepare(
-      `INSERT INTO events (sidecar, seq, id, time, namespace, server, tool, user_name, agent, tenant, decision,
-         kind, code, policy_hash, request_id, body, ingested_at)
-       VALUES (?, ?, ?, ?, 'team-a', 'docs', ?, ?, 'copilot', ?, 'allowed', ?, NULL, 'sha256-policy', ?, ?, ?)`,
-    );
+    const insert = db.prepare(version2InsertSql(1));
     const legacy = [
       ...testEvents('s1', 1, 3),
       ...testEvents('s1', 4, 4, { user: 'bob', tool: 'fetch', tenant: undefined }),
@@ -361,10 +356,16 @@ describe('SqliteAuditStore', () => {
         event.seq,
         event.id,
         Date.parse(event.time) * 1000,
+        event.server.namespace,
+        event.server.name,
         event.tool ?? null,
         event.user ?? null,
+        event.agent ?? null,
         event.tenant ?? null,
+        event.decision,
         event.kind,
+        event.code ?? null,
+        event.policyHash ?? null,
         event.requestId,
         JSON.stringify(event),
         '2026-02-03T04:05:06.123456Z',
@@ -406,9 +407,7 @@ describe('SqliteAuditStore', () => {
   it('carries the ingest id high-water mark across the rebuild when retention had emptied the table', async () => {
     const path = newPath();
     const db = new DatabaseSync(path);
-    db.exec('CREATE TABLE schema_version (version INTEGER NOT NULL)');
-    for (const sql of sqliteMigrations.slice(0, 2).flat()) db.exec(sql);
-    db.exec('INSERT INTO schema_version (version) VALUES (1), (2)');
+    createVersion2Schema(db);
     db.exec(`INSERT INTO sqlite_sequence (name, seq) VALUES ('events', 41)`);
     db.close();
     const store = await SqliteAuditStore.open({ path });
