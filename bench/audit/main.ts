@@ -7,8 +7,9 @@
 //   4. the store alone: bench/audit/store.ts, run as is (SQLite pinned to one core; PostgreSQL).
 //
 // Parts: BENCH_AUDIT_PARTS=hot-path,wal,ingest-sqlite,ingest-postgres,store (default: all). Other knobs:
-// BENCH_RATE (1000), BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_INGEST_SECONDS (10), BENCH_INGEST_SENDERS
-// (8), BENCH_STORE_EVENTS (200000), BENCH_AUDIT_QUIET_WAIT_S (300: how long to wait for a quiet machine),
+// BENCH_RATE (1000), BENCH_SECONDS (10), BENCH_ROUNDS (3), BENCH_WARMUP_SECONDS (hot path, 2),
+// BENCH_INGEST_SECONDS (10), BENCH_INGEST_WARMUP_SECONDS (3), BENCH_INGEST_SENDERS (8), BENCH_STORE_EVENTS
+// (200000), BENCH_AUDIT_QUIET_WAIT_S (300: how long to wait for a quiet machine),
 // BENCH_COLLECTOR_NODE_FLAGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for the ingest collectors),
 // BENCH_AUDIT_MERGE=1 (keep the previous figures of the parts not run), BENCH_AUDIT_DIAGNOSTIC=0 (hot path
 // without the diagnostic configurations), BENCH_AUDIT_CONFIGS=wal-batched,wal-batched-linger0 (only these hot
@@ -170,7 +171,7 @@ try {
     senders: env('BENCH_INGEST_SENDERS', 8),
     batchEvents: 500,
     seconds: env('BENCH_INGEST_SECONDS', 10),
-    warmupSeconds: 3,
+    warmupSeconds: env('BENCH_INGEST_WARMUP_SECONDS', 3),
     collectorCpu: '1',
     senderCpu: '0',
     collectorNodeFlags: (process.env['BENCH_COLLECTOR_NODE_FLAGS'] ?? '').split(' ').filter(Boolean),
