@@ -396,6 +396,7 @@ interface Run {
   readonly throughput: { callsPerSecond: number; errors: number };
   readonly cpuSecondsPer10kCalls: number;
   readonly warmUpCpuSecondsPer10kCalls: number;
+  readonly direct: { p99Ms: number };
   readonly sidecarMemory: { idleRssMiB: number; peakRssMiB: number };
 }
 
@@ -485,6 +486,9 @@ for (const [name, rounds] of perName) {
     addedP50Ms: median(rounds.map((r) => r.addedLatencyMs.p50)),
     addedP99Ms: median(rounds.map((r) => r.addedLatencyMs.p99)),
     addedP999Ms: median(rounds.map((r) => r.addedLatencyMs.p999)),
+    // The machine's own tail that minute (the upstream without a sidecar): when it moves between rounds, so
+    // does every added p99, and the ranges in `runs` say more than the medians.
+    directP99Ms: median(rounds.map((r) => r.direct.p99Ms)),
     callsPerSecond: median(rounds.map((r) => r.throughput.callsPerSecond)),
     cpuSecondsPer10kCalls: median(rounds.map((r) => r.cpuSecondsPer10kCalls)),
     warmUpCpuSecondsPer10kCalls: median(rounds.map((r) => r.warmUpCpuSecondsPer10kCalls)),
