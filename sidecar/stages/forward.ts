@@ -10,6 +10,7 @@ import { traceContextInMeta } from '../tracing/inbound.ts';
 import { outboundTrace, withTraceMeta } from '../tracing/outbound.ts';
 import type { OutboundTrace } from '../tracing/request-trace.ts';
 import type { UpstreamResponse } from '../transports/upstream.ts';
+import { killedSinceGate } from './killed-since-gate.ts';
 import type { StageResult } from './stage.ts';
 
 /** Why the sidecar stopped a call it had forwarded. */
@@ -127,6 +128,9 @@ export async function forward(exchange: Exchange, context: SidecarContext): Prom
   let credential = context.upstreamIdentity.credentialFor(exchange);
   if (credential instanceof Promise) credential = await credential;
   if ('code' in credential) return credential;
+  // The last moment before the server can see the call; from here a kill switch cancels it (inFlight).
+  const killed = killedSinceGate(exchange, context, 'waited to be forwarded');
+  if (killed !== undefined) return killed;
   exchange.upstreamIdentity = credential.identity;
   const trace = outboundTrace(exchange);
   const body = forwardedBody(exchange, trace);

@@ -1,8 +1,7 @@
-import { isKilled } from '../../policy/authorize.ts';
 import type { SidecarContext } from '../context.ts';
 import type { Exchange } from '../exchange.ts';
 import type { LimitWaiting } from '../limits/call-limiter.ts';
-import { reject, type Rejection } from '../reject.ts';
+import { killedSinceGate } from './killed-since-gate.ts';
 import type { StageResult } from './stage.ts';
 
 /**
@@ -52,20 +51,5 @@ async function waitForSlots(
     return settled;
   }
   exchange.slots = settled;
-  return killedWhileWaiting(exchange, context);
-}
-
-/** A kill switch engaged while the call waited covers it now: it must not start. */
-function killedWhileWaiting(exchange: Exchange, context: SidecarContext): Rejection | undefined {
-  const policy = context.policy.current;
-  if (policy === undefined || policy === exchange.policy) return undefined;
-  const killed = exchange.calls.find((call) => isKilled(policy, call.tool));
-  if (killed === undefined) return undefined;
-  return reject(
-    'killed',
-    `a kill switch covering ${killed.tool} was engaged while the call waited for a slot`,
-    {
-      policyHash: policy.hash,
-    },
-  );
+  return killedSinceGate(exchange, context, 'waited for a slot');
 }

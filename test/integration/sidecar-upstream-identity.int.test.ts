@@ -73,6 +73,25 @@ async function useUpstreamAuth(gate: SidecarUnderTest, upstreamAuth: string): Pr
   expect(gate.sidecar.context.policy.status().lastError).toBeUndefined();
 }
 
+/** Engages (or, with undefined, releases) the kill switch for the named tools, as the annotation does. */
+async function setKilledTools(gate: SidecarUnderTest, tools: string | undefined): Promise<void> {
+  const file = join(gate.policyDir, 'server.yaml');
+  const text = (await readFile(file, 'utf8')).replace(
+    / {2}annotations:\n {4}portcullis\.dev\/killed-tools: .*\n/,
+    '',
+  );
+  const annotated =
+    tools === undefined
+      ? text
+      : text.replace(
+          '  namespace: finance\n',
+          `  namespace: finance\n  annotations:\n    portcullis.dev/killed-tools: ${tools}\n`,
+        );
+  await writeFile(file, annotated);
+  await gate.sidecar.source.reload();
+  expect(gate.sidecar.context.policy.status().lastError).toBeUndefined();
+}
+
 /** Nothing that could authenticate as the caller or as the sidecar appears in logs or audit events. */
 function expectNoTokens(gate: SidecarUnderTest, tokens: readonly string[]): void {
   const everything = gate.logs.join('\n') + JSON.stringify(gate.audit.events);
@@ -354,6 +373,36 @@ describe('upstreamAuth TokenExchange', () => {
       code: 'upstream_identity_unavailable',
       outcome: 'refused',
       upstreamIdentity: { mode: 'TokenExchange' },
+    });
+  });
+
+  it('refuses a call killed while it waited for its token exchange: the server never sees it', async () => {
+    const client = await connect(gate.url, await gate.token({ ...support, sub: 'dave' }));
+    const held = idp.holdNextExchange();
+    const call = client
+      .callTool({ name: 'read_invoice', arguments: { customer_id: 'acme', invoice_id: 'INV-7' } })
+      .catch((e: Error & { code?: number }) => e);
+    await held.arrived; // allowed, its decision made; waiting for the identity provider
+    await setKilledTools(gate, 'read_invoice');
+    held.release();
+    const refused = await call;
+    await client.close();
+    await setKilledTools(gate, undefined);
+
+    expect(refused).toBeInstanceOf(Error);
+    expect(String(refused)).toContain(
+      'a kill switch covering read_invoice was engaged while the call waited',
+    );
+    expect(toolCalls(upstream.seen, 'read_invoice').some((s) => s.claims?.sub === 'dave')).toBe(false);
+    expect(idp.exchanges.at(-1)).toMatchObject({
+      user: 'dave',
+      scope: expect.stringContaining('tool:read_invoice'),
+    });
+    expect(gate.audit.events.findLast((e) => e.user === 'dave' && e.tool === 'read_invoice')).toMatchObject({
+      tool: 'read_invoice',
+      decision: 'killed',
+      code: 'killed',
+      outcome: 'refused',
     });
   });
 
