@@ -107,7 +107,11 @@ interface Configuration {
 
 async function everythingOnPolicy(): Promise<{ dir: string; args: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
-  const signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // BENCH_MINT_KEY=rsa: the minted tokens signed RS256 (2048-bit) instead of ES256.
+  const signing =
+    process.env['BENCH_MINT_KEY'] === 'rsa'
+      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const keyFile = join(dir, 'signing-key.pem');
   await writeFile(keyFile, signing.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const digest = toolDigest(ECHO_TOOL);
@@ -505,6 +509,7 @@ const results = {
     offeredRatePerSecond: RATE,
     seconds: SECONDS,
     warmUpSeconds: WARM_UP_SECONDS,
+    mintKey: process.env['BENCH_MINT_KEY'] === 'rsa' ? 'RS256 (RSA 2048)' : 'ES256',
     requestBytes: Buffer.byteLength(body),
     throughputConcurrency: CONCURRENCY,
     rounds: ROUNDS,

@@ -56,9 +56,9 @@ describe('KeyRing', () => {
       principal: principal(),
       scopes: ['tool:read_invoice'],
     };
-    const before = mintToken(ring.current!, request, T0);
+    const before = await mintToken(ring.current!, request, T0);
     ring.install(second, T0 + 500);
-    const after = mintToken(ring.current!, request, T0 + 500);
+    const after = await mintToken(ring.current!, request, T0 + 500);
     const verifyAt = async (token: string, now: number) =>
       jwtVerify(token, createLocalJWKSet(JSON.parse(ring.jwks(now))), {
         currentDate: new Date(now),

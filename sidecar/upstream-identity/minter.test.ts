@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { principal } from '../../test/fixtures/principals.ts';
@@ -43,7 +43,7 @@ async function verify(key: SigningKey, token: string, now = NOW) {
 describe('mintToken', () => {
   it('carries sub = user, act.sub = agent, aud, the tool scope, tenant, iat, exp and jti', async () => {
     const key = await keyOf('ec', { namedCurve: 'P-256' });
-    const minted = mintToken(key, request(), NOW);
+    const minted = await mintToken(key, request(), NOW);
     const { payload, protectedHeader } = await verify(key, minted.token);
     expect(protectedHeader).toEqual({ alg: 'ES256', kid: key.kid, typ: 'at+jwt' });
     expect(payload).toEqual({
@@ -64,7 +64,10 @@ describe('mintToken', () => {
   it('leaves out tenant when the caller has none', async () => {
     const key = await keyOf('ed25519');
     const { tenant: _tenant, ...withoutTenant } = principal();
-    const { payload } = await verify(key, mintToken(key, request({ principal: withoutTenant }), NOW).token);
+    const { payload } = await verify(
+      key,
+      (await mintToken(key, request({ principal: withoutTenant }), NOW)).token,
+    );
     expect(payload).not.toHaveProperty('tenant');
   });
 
@@ -77,7 +80,7 @@ describe('mintToken', () => {
     [30.9, 30],
   ])('lives ttlSeconds %s -> %s s: never more than 60 s', async (ttl, expected) => {
     const key = await keyOf('ec', { namedCurve: 'P-256' });
-    const minted = mintToken(key, request({ ttlSeconds: ttl }), NOW);
+    const minted = await mintToken(key, request({ ttlSeconds: ttl }), NOW);
     const { payload } = await verify(key, minted.token);
     expect(payload.exp! - payload.iat!).toBe(expected);
     expect(payload.exp! - payload.iat!).toBeLessThanOrEqual(60);
@@ -85,13 +88,14 @@ describe('mintToken', () => {
 
   it('is refused by a verifier once expired', async () => {
     const key = await keyOf('ec', { namedCurve: 'P-256' });
-    const minted = mintToken(key, request({ ttlSeconds: 5 }), NOW);
+    const minted = await mintToken(key, request({ ttlSeconds: 5 }), NOW);
     await expect(verify(key, minted.token, minted.expiresAt + 1000)).rejects.toThrow(/"exp"/);
   });
 
   it('gives every token its own jti, also within the same second', async () => {
     const key = await keyOf('ec', { namedCurve: 'P-256' });
-    const ids = new Set(Array.from({ length: 2000 }, () => mintToken(key, request(), NOW).tokenId));
+    const minted = await Promise.all(Array.from({ length: 2000 }, () => mintToken(key, request(), NOW)));
+    const ids = new Set(minted.map((token) => token.tokenId));
     expect(ids.size).toBe(2000);
   });
 
@@ -102,9 +106,30 @@ describe('mintToken', () => {
     ['Ed25519', 'ed25519', {}],
   ] as const)('signs with an %s key in a form jose verifies', async (_name, type, options) => {
     const key = await keyOf(type, options);
-    const minted = mintToken(key, request(), NOW);
+    const minted = await mintToken(key, request(), NOW);
     expect(decodeProtectedHeader(minted.token).alg).toBe(key.alg);
     await expect(verify(key, minted.token)).resolves.toBeDefined();
+  });
+
+  it('signs RSA off the event loop and elliptic-curve and Ed25519 keys on it', async () => {
+    const rsa = await keyOf('rsa', { modulusLength: 2048 });
+    const pending = mintToken(rsa, request(), NOW);
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(verify(rsa, (await pending).token)).resolves.toBeDefined();
+    for (const key of [
+      await keyOf('ec', { namedCurve: 'P-256' }),
+      await keyOf('ec', { namedCurve: 'P-384' }),
+      await keyOf('ed25519'),
+    ])
+      expect(mintToken(key, request(), NOW)).not.toBeInstanceOf(Promise);
+  });
+
+  it('rejects, never throws, when the pool cannot sign with the key', async () => {
+    const rsa = await keyOf('rsa', { modulusLength: 2048 });
+    const publicOnly = { ...rsa, privateKey: createPublicKey(rsa.privateKey) };
+    const pending = mintToken(publicOnly, request(), NOW);
+    expect(pending).toBeInstanceOf(Promise);
+    await expect(pending).rejects.toThrow();
   });
 
   it('keeps an inbound delegation chain as prior actors under act', async () => {
@@ -113,15 +138,18 @@ describe('mintToken', () => {
       agent: 'research-agent',
       claims: { sub: 'alice', act: { sub: 'research-agent', act: { sub: 'orchestrator' } } },
     });
-    const { payload } = await verify(key, mintToken(key, request({ principal: delegated }), NOW).token);
+    const { payload } = await verify(
+      key,
+      (await mintToken(key, request({ principal: delegated }), NOW)).token,
+    );
     expect(payload['act']).toEqual({ sub: 'research-agent', act: { sub: 'orchestrator' } });
   });
 
   it('does not verify with another audience or another key', async () => {
     const key = await keyOf('ec', { namedCurve: 'P-256' });
     const other = await keyOf('ec', { namedCurve: 'P-256' });
-    const minted = mintToken(key, request({ audience: 'https://other.internal' }), NOW);
+    const minted = await mintToken(key, request({ audience: 'https://other.internal' }), NOW);
     await expect(verify(key, minted.token)).rejects.toThrow(/"aud"/);
-    await expect(verify(other, mintToken(key, request(), NOW).token)).rejects.toThrow();
+    await expect(verify(other, (await mintToken(key, request(), NOW)).token)).rejects.toThrow();
   });
 });

@@ -37,7 +37,11 @@ export interface MintedToken {
  * into the JWS form here (ecdsa-signature.ts): node:crypto's own `dsaEncoding` option doubles the cost.
  * jose still exports the JWK, computes the kid and, in the tests, verifies every token this produces.
  */
-export function mintToken(key: SigningKey, request: MintRequest, now: number): MintedToken {
+export function mintToken(
+  key: SigningKey,
+  request: MintRequest,
+  now: number,
+): MintedToken | Promise<MintedToken> {
   const ttl = Math.min(Math.max(Math.floor(request.ttlSeconds), 1), MAX_MINTED_TTL_SECONDS);
   const iat = Math.floor(now / 1000);
   const exp = iat + ttl;
@@ -56,8 +60,14 @@ export function mintToken(key: SigningKey, request: MintRequest, now: number): M
     jti,
   };
   const input = `${headerOf(key)}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-  const signature = signWith(key, Buffer.from(input));
-  return { token: `${input}.${signature.toString('base64url')}`, tokenId: jti, expiresAt: exp * 1000 };
+  const minted = (signature: Buffer): MintedToken => ({
+    token: `${input}.${signature.toString('base64url')}`,
+    tokenId: jti,
+    expiresAt: exp * 1000,
+  });
+  return key.alg === 'RS256'
+    ? signOffLoop(key, Buffer.from(input)).then(minted)
+    : minted(signWith(key, Buffer.from(input)));
 }
 
 /** act.sub is the agent; an actor chain of the inbound token (act.act) is kept as the prior actors. */
@@ -81,6 +91,21 @@ function headerOf(key: SigningKey): string {
     headers.set(key, header);
   }
   return header;
+}
+
+/**
+ * RSA signs on libuv's thread pool (node:crypto's sign with a callback). A 2048-bit RSA signature is
+ * ~0.8 ms of CPU, on the event loop a stall of every other call in the sidecar once per minted call; in
+ * the pool it costs the loop ~60 µs and runs beside it (docs/performance.md, "Minted tokens: RSA off the
+ * event loop"). Elliptic-curve and Ed25519 signatures (~30-40 µs) stay on the loop: the hop to the pool
+ * and back would cost the loop more than the signature.
+ */
+function signOffLoop(key: SigningKey, input: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    sign('sha256', input, key.privateKey, (error, signature) =>
+      error === null ? resolve(signature) : reject(error),
+    ),
+  );
 }
 
 function signWith(key: SigningKey, input: Buffer): Buffer {

@@ -5,7 +5,7 @@ import { canonicalJson } from '../../policy/hash.ts';
 import type { Exchange } from '../exchange.ts';
 import { reject, type Rejection } from '../reject.ts';
 import { KeyRing } from './key-ring.ts';
-import { mintToken } from './minter.ts';
+import { mintToken, type MintedToken } from './minter.ts';
 import { requestScopes, SESSION_SCOPE } from './scopes.ts';
 import { parseSigningKey } from './signing-key.ts';
 import { createTokenExchanger, type TokenExchanger } from './token-exchange.ts';
@@ -142,7 +142,8 @@ export async function createUpstreamIdentity(options: UpstreamIdentityOptions): 
   let warnedStdio = false;
 
   return {
-    // Synchronous except for a token exchange: no promise per request in modes None and Minted.
+    // Synchronous except for a token exchange and an RSA signature (minter.ts): no promise per request in
+    // mode None, nor in Minted with an elliptic-curve or Ed25519 key.
     credentialFor(exchange, purpose = 'request') {
       const policy = exchange.policy;
       const upstreamAuth = policy?.bundle.spec.upstreamAuth;
@@ -181,7 +182,16 @@ export async function createUpstreamIdentity(options: UpstreamIdentityOptions): 
           },
           clock(),
         );
-        return { authorization: `Bearer ${minted.token}`, identity: { mode, tokenId: minted.tokenId } };
+        const credential = (token: MintedToken): UpstreamCredential => ({
+          authorization: `Bearer ${token.token}`,
+          identity: { mode, tokenId: token.tokenId },
+        });
+        // An RSA key signs off the event loop (minter.ts): a promise, and a failure is a refusal.
+        return minted instanceof Promise
+          ? minted.then(credential, (error: unknown) =>
+              unavailable(`the upstream token could not be signed: ${(error as Error).message}`),
+            )
+          : credential(minted);
       }
 
       const settings = upstreamAuth!.tokenExchange!;

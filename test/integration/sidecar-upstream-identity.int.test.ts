@@ -149,7 +149,7 @@ describe('upstreamAuth Minted', () => {
         await jwtVerify(token, jwks, {
           issuer: AUDIENCE,
           audience: UPSTREAM_AUDIENCE,
-          algorithms: ['ES256'],
+          algorithms: ['ES256', 'RS256'],
           typ: 'at+jwt',
           requiredClaims: ['exp', 'iat', 'jti', 'sub', 'act', 'scope'],
         })
@@ -247,6 +247,24 @@ describe('upstreamAuth Minted', () => {
     await expect(
       jwtVerify(before, createLocalJWKSet(published as never), { audience: UPSTREAM_AUDIENCE }),
     ).resolves.toBeDefined();
+  });
+
+  it('signs with an RSA key off the event loop: the server verifies each RS256 token', async () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(keyFile(), rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    await gate.sidecar.context.upstreamIdentity.reload();
+    const client = await connect(gate.url, await gate.token(support));
+    const calls = await Promise.all(
+      Array.from({ length: 8 }, () => client.callTool({ name: 'whoami', arguments: {} })),
+    );
+    await client.close();
+    const seen = toolCalls(upstream.seen, 'whoami').slice(-8);
+    expect(seen.filter((s) => s.refused)).toEqual([]);
+    expect(seen.map((s) => decodeProtectedHeader(s.token!).alg)).toEqual(Array(8).fill('RS256'));
+    expect(new Set(seen.map((s) => s.claims!.jti)).size).toBe(8);
+    // Each answer carries the token its own request was given.
+    expect(new Set(calls.map((c) => headersOf(c)['authorization'])).size).toBe(8);
+    for (const s of seen) expect(s.claims).toMatchObject({ sub: 'alice', scope: 'tool:whoami' });
   });
 });
 
