@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_SHIP_LINGER_MS, MAX_SHIP_LINGER_MS } from '../api/audit/v1/shipping.ts';
+import { DEFAULT_SYNC_INTERVAL_MS } from './audit/wal/options.ts';
 
 /**
  * The sidecar's own settings (where to listen, where the upstream is, where policy comes from), validated
@@ -75,7 +76,7 @@ export const sidecarConfigSchema = z
       .min(1024 * 1024)
       .default(256 * 1024 * 1024),
     /** Batched durability: events reach the disk within this many milliseconds (group commit). */
-    auditSyncMs: z.int().min(1).max(1000).default(5),
+    auditSyncMs: z.int().min(1).max(1000).default(DEFAULT_SYNC_INTERVAL_MS),
     /**
      * How long the shipper lets a batch fill before sending it (0: at once). Delivery delay only: events are
      * in the WAL and synced on auditSyncMs regardless (audit/ship-linger.ts).

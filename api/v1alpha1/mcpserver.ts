@@ -447,7 +447,8 @@ const resilience = z.strictObject({
 const audit = z.strictObject({
   durability: doc(
     z.enum(['Auto', 'Strict', 'Batched']).default('Auto'),
-    'Strict: the event is durable before the call is forwarded. Batched: durable within milliseconds, not waited for. ' +
+    'Strict: the event is durable before the call is forwarded. Batched: written before the call is forwarded (a crashed ' +
+      'sidecar loses nothing), on disk within the sync interval (50 ms by default), not waited for. ' +
       'Auto: Strict except for tools annotated readOnlyHint.',
   ),
   arguments: doc(

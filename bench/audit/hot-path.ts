@@ -113,6 +113,15 @@ const CONFIGURATIONS: readonly SidecarConfiguration[] = [
     role: 'before: (c) with --audit-linger-ms 0, the shipper as it was before the linger (ships whatever the 5 ms group commit made durable)',
     extraArgs: ['--audit-linger-ms', '0'],
   },
+  {
+    name: 'wal-batched-sync5',
+    durability: 'Batched',
+    wal: true,
+    logLevel: 'warn',
+    role: 'before: (c) with --audit-sync-ms 5, the default until 2026-12-07 (an fdatasync every 5 ms under load instead of every 50)',
+    extraArgs: ['--audit-sync-ms', '5'],
+    diagnostic: true,
+  },
 ];
 
 interface RunningSidecar {

@@ -11,8 +11,8 @@ function parse(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('sidecar --audit-linger-ms', () => {
-  it('defaults to 100 ms, separate from the 5 ms WAL sync interval', () => {
-    expect(parse([]).data).toMatchObject({ auditLingerMs: 100, auditSyncMs: 5 });
+  it('defaults to 100 ms, separate from the 50 ms WAL sync interval', () => {
+    expect(parse([]).data).toMatchObject({ auditLingerMs: 100, auditSyncMs: 50 });
   });
 
   it('reads the flag and its environment variable (0 ships at once)', () => {

@@ -54,7 +54,7 @@ Audit (every decision is an event; spec.audit decides durability and what argume
                            to the log as JSON lines (development only: nothing guarantees delivery)
   --audit-wal-max-bytes QUANTITY  WAL bound (default 256Mi); when full, tool calls are refused with
                            audit_unavailable (503) until the collector catches up
-  --audit-sync-ms N        Batched durability: events reach the disk within N ms (default 5)
+  --audit-sync-ms N        Batched durability: events reach the disk within N ms (1-1000, default 50)
   --audit-linger-ms N      let a batch to the collector fill for up to N ms before sending it (0-5000,
                            default 100; 0 sends at once): fewer, larger batches cost both sides less CPU;
                            delivery only, events are in the WAL and synced on --audit-sync-ms regardless
