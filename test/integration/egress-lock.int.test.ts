@@ -112,11 +112,19 @@ const dgram = require('node:dgram');
 const [port, ...hosts] = process.argv.slice(1);
 let pending = hosts.length * 2;
 const up = () => { if (--pending === 0) console.log('ready'); };
+// An address added a moment ago was once not yet bindable under load (EADDRNOTAVAIL, in CI): retried, bounded.
+const bound = (open, tries = 0) => open((error) => {
+  if (error.code !== 'EADDRNOTAVAIL' || tries >= 50) throw error;
+  setTimeout(() => bound(open, tries + 1), 100);
+});
 for (const host of hosts) {
-  net.createServer((c) => { c.on('error', () => {}); c.end('hi'); }).listen(Number(port), host, up);
-  const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
-  udp.on('message', (m, from) => udp.send(m, from.port, from.address));
-  udp.bind(53, host, up);
+  bound((failed) => net.createServer((c) => { c.on('error', () => {}); c.end('hi'); })
+    .once('error', failed).listen(Number(port), host, up));
+  bound((failed) => {
+    const udp = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
+    udp.on('message', (m, from) => udp.send(m, from.port, from.address));
+    udp.once('error', failed).bind(53, host, up);
+  });
 }
 setTimeout(() => process.exit(0), 120_000);
 `;
