@@ -84,6 +84,18 @@ const upstream = child(['bench/sidecar/echo-upstream.ts', '0']);
 const { port: upstreamPort } = JSON.parse(await firstLine(upstream)) as { port: number };
 const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
 
+/**
+ * BENCH_PIN=1: the proxy under test (every thread of it) on CPU 1, everything else (this process and its load
+ * generator, vegeta if used, the upstream) on CPU 0. A diagnostic, not the issue's layout: it shows what the
+ * proxy's tail is when no other process of the benchmark takes its core (the scheduler's share of the tail,
+ * docs/performance.md, "A lean load generator, and what this machine's scheduler adds").
+ */
+const PIN = process.env['BENCH_PIN'] === '1';
+function pin(pid: number, cpus: string): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' });
+}
+if (PIN) for (const pid of [process.pid, upstream.pid!]) pin(pid, '0');
+
 const key = await signingKey('ES256', 'bench');
 const jwks = await startJsonServer();
 jwks.serve('/jwks', jwksOf(key));
@@ -407,6 +419,7 @@ interface Run {
 /** One configuration, once: a fresh process, warm-up, direct and proxied open loops, closed loop. */
 async function measure(configuration: Configuration): Promise<Run & Record<string, unknown>> {
   const sidecar = await startSidecarProcess(configuration);
+  if (PIN) pin(sidecar.pid, '1');
   // At rest: started, ready, nothing served yet.
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const idle = await rssOf(sidecar.pid);
@@ -510,6 +523,7 @@ const results = {
     seconds: SECONDS,
     warmUpSeconds: WARM_UP_SECONDS,
     mintKey: process.env['BENCH_MINT_KEY'] === 'rsa' ? 'RS256 (RSA 2048)' : 'ES256',
+    pinned: PIN ? 'proxy on CPU 1; the benchmark, its load and the upstream on CPU 0' : false,
     requestBytes: Buffer.byteLength(body),
     throughputConcurrency: CONCURRENCY,
     rounds: ROUNDS,
