@@ -117,13 +117,14 @@ interface Configuration {
   readonly extraArgs: string[];
 }
 
+/** BENCH_MINT_KEY=rsa: everything-on's minted tokens signed RS256 (2048-bit) instead of ES256. */
+const MINT_RSA = process.env['BENCH_MINT_KEY'] === 'rsa';
+
 async function everythingOnPolicy(): Promise<{ dir: string; args: string[] }> {
   const dir = await mkdtemp(join(tmpdir(), 'portcullis-bench-'));
-  // BENCH_MINT_KEY=rsa: the minted tokens signed RS256 (2048-bit) instead of ES256.
-  const signing =
-    process.env['BENCH_MINT_KEY'] === 'rsa'
-      ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signing = MINT_RSA
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const keyFile = join(dir, 'signing-key.pem');
   await writeFile(keyFile, signing.privateKey.export({ type: 'pkcs8', format: 'pem' }));
   const digest = toolDigest(ECHO_TOOL);
@@ -522,7 +523,7 @@ const results = {
     offeredRatePerSecond: RATE,
     seconds: SECONDS,
     warmUpSeconds: WARM_UP_SECONDS,
-    mintKey: process.env['BENCH_MINT_KEY'] === 'rsa' ? 'RS256 (RSA 2048)' : 'ES256',
+    mintKey: MINT_RSA ? 'RS256 (RSA 2048)' : 'ES256',
     pinned: PIN ? 'proxy on CPU 1; the benchmark, its load and the upstream on CPU 0' : false,
     requestBytes: Buffer.byteLength(body),
     throughputConcurrency: CONCURRENCY,

@@ -65,9 +65,8 @@ export function mintToken(
     tokenId: jti,
     expiresAt: exp * 1000,
   });
-  return key.alg === 'RS256'
-    ? signOffLoop(key, Buffer.from(input)).then(minted)
-    : minted(signWith(key, Buffer.from(input)));
+  const signature = signWith(key, Buffer.from(input));
+  return signature instanceof Promise ? signature.then(minted) : minted(signature);
 }
 
 /** act.sub is the agent; an actor chain of the inbound token (act.act) is kept as the prior actors. */
@@ -94,29 +93,29 @@ function headerOf(key: SigningKey): string {
 }
 
 /**
- * RSA signs on libuv's thread pool (node:crypto's sign with a callback). A 2048-bit RSA signature is
- * ~0.8 ms of CPU, on the event loop a stall of every other call in the sidecar once per minted call; in
- * the pool it costs the loop ~60 µs and runs beside it (docs/performance.md, "Minted tokens: RSA off the
- * event loop"). Elliptic-curve and Ed25519 signatures (~30-40 µs) stay on the loop: the hop to the pool
- * and back would cost the loop more than the signature.
+ * RSA signs on libuv's thread pool (node:crypto's sign with a callback): a 2048-bit RSA signature is ~0.9 ms
+ * of CPU, on the event loop a stall of every other call in the sidecar once per minted call; through the pool
+ * it costs the loop ~80 µs and runs beside it (docs/performance.md, "Minted tokens: RSA off the event loop").
+ * Elliptic-curve and Ed25519 signatures (~35-70 µs) stay on the loop: the hop to the pool and back would
+ * cost the loop more than the signature.
  */
-function signOffLoop(key: SigningKey, input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    sign('sha256', input, key.privateKey, (error, signature) =>
-      error === null ? resolve(signature) : reject(error),
-    ),
-  );
-}
-
-function signWith(key: SigningKey, input: Buffer): Buffer {
+function signWith(key: SigningKey, input: Buffer): Buffer | Promise<Buffer> {
   switch (key.alg) {
     case 'ES256':
       return derToP1363(sign('sha256', input, key.privateKey), 32);
     case 'ES384':
       return derToP1363(sign('sha384', input, key.privateKey), 48);
     case 'RS256':
-      return sign('sha256', input, key.privateKey);
+      return signInPool('sha256', input, key);
     case 'EdDSA':
       return sign(null, input, key.privateKey);
   }
+}
+
+function signInPool(digest: string, input: Buffer, key: SigningKey): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    sign(digest, input, key.privateKey, (error, signature) =>
+      error === null ? resolve(signature) : reject(error),
+    ),
+  );
 }
